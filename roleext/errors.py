@@ -1,0 +1,72 @@
+"""Errors a user will read, and the problems they list.
+
+The app and the command line catch `RoleextError` and show its message; anything else
+escaping to a user is a bug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning", "lint"]
+
+MAX_PROBLEMS_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or odd) in a file, located by record, customer and field.
+
+    `record` and `customer` are 1-based, as a person counts them in the file.
+    """
+
+    message: str
+    record: int | None = None
+    field: str | None = None
+    customer: int | None = None
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        where = []
+        if self.record is not None:
+            where.append(f"record {self.record}")
+        if self.customer is not None:
+            where.append(f"customer {self.customer}")
+        if self.field is not None:
+            where.append(f"field {self.field}")
+        return f"{', '.join(where) or 'file'}: {self.message}"
+
+
+class RoleextError(Exception):
+    """An error whose message is written for the user and shown as it is."""
+
+
+class InvalidFileError(RoleextError):
+    """A file that cannot be used; lists every problem found, capped for reading."""
+
+    def __init__(self, problems: list[Problem], source: str = "file") -> None:
+        self.problems = problems
+        self.source = source
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        shown = [str(p) for p in self.problems[:MAX_PROBLEMS_SHOWN]]
+        more = len(self.problems) - len(shown)
+        if more > 0:
+            shown.append(f"... and {more} more problems")
+        count = len(self.problems)
+        head = f"{self.source} cannot be used ({count} problem{'s' if count != 1 else ''}):"
+        return "\n".join([head, *shown])
+
+
+class ConflictError(RoleextError):
+    """The row changed since the caller read it (another tab or process wrote first)."""
+
+
+class NotFoundError(RoleextError):
+    """A record, summary or prediction asked for does not exist in the project."""
+
+
+class ExportError(RoleextError):
+    """An export that would produce an invalid or empty file."""

@@ -1,0 +1,229 @@
+"""Files for the fine-tuning platform and the competition, streamed and checked.
+
+Every export validates its rows against `schema` as it writes them and returns a report
+of what went in, what was left out and why, and what breaks the platform's limits, so
+nothing is cut or dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import statistics
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Literal
+
+from jsonschema import Draft202012Validator
+
+from roleext.errors import ExportError
+from roleext.io import Split
+from roleext.project import Record, ReviewStatus
+from roleext.prompts import DEFAULT_INSTRUCTION
+from roleext.schema import (
+    FINETUNE_ROW_SCHEMA,
+    SUBMISSION_ENTRY_SCHEMA,
+    Customer,
+    complete_customer,
+    empty_customer,
+)
+from roleext.store import ProjectStore
+
+MIN_TRAIN_ROWS = 1_500
+"""The platform refuses a training file with fewer rows (known from its error message)."""
+MAX_TRAIN_ROWS = 90_000_000
+MAX_ROW_CHARS = 8_000
+"""The platform refuses a test CSV row whose input and target together exceed this."""
+
+InputSource = Literal["summary", "chat"]
+Repeat = int | Literal["auto"]
+
+_ROW_VALIDATOR = Draft202012Validator(FINETUNE_ROW_SCHEMA)
+_ENTRY_VALIDATOR = Draft202012Validator(SUBMISSION_ENTRY_SCHEMA)
+
+
+@dataclass
+class ExportReport:
+    """What an export wrote; `problems` are limit breaches the user must see."""
+
+    kind: str
+    rows: int = 0
+    records: int = 0
+    repeat: int = 1
+    left_out: Counter[str] = field(default_factory=Counter)
+    row_chars: list[int] = field(default_factory=list)
+    over_limit: list[int] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"{self.kind}: {self.rows} rows from {self.records} records"
+               + (f", each repeated {self.repeat} times" if self.repeat > 1 else "")]
+        if self.row_chars:
+            out.append(f"characters per row: min {min(self.row_chars)}, "
+                       f"median {int(statistics.median(self.row_chars))}, max {max(self.row_chars)}")
+        for reason, count in sorted(self.left_out.items()):
+            out.append(f"left out: {count} records ({reason})")
+        if self.over_limit:
+            shown = ", ".join(map(str, self.over_limit[:20]))
+            more = f" and {len(self.over_limit) - 20} more" if len(self.over_limit) > 20 else ""
+            out.append(f"over {MAX_ROW_CHARS} characters: records {shown}{more}")
+        out.extend(f"problem: {p}" for p in self.problems)
+        return out
+
+
+def _model_input(record: Record, source: InputSource) -> str | None:
+    """The text a model is given for a record, or None if it has none yet."""
+    if source == "chat":
+        return record.chat_text
+    return record.summary.current if record.summary and record.summary.current.strip() else None
+
+
+def _eligible(store: ProjectStore, split: Split, source: InputSource,
+              report: ExportReport) -> Iterator[tuple[Record, str]]:
+    for record in store.iter_records(split):
+        if record.status == ReviewStatus.REJECTED:
+            report.left_out["rejected in review"] += 1
+            continue
+        text = _model_input(record, source)
+        if text is None:
+            report.left_out["no summary yet"] += 1
+            continue
+        yield record, text
+
+
+def finetune_rows(store: ProjectStore, *, instruction: str = DEFAULT_INSTRUCTION,
+                  source: InputSource = "summary",
+                  report: ExportReport | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+    """(index, row) for every exportable train record: the summary in, the gold JSON out."""
+    report = report or ExportReport("finetune")
+    for record, text in _eligible(store, "train", source, report):
+        if not record.gold:
+            report.left_out["no gold customers"] += 1
+            continue
+        row = {"instruction": instruction, "input": text,
+               "output": json.dumps([complete_customer(c) for c in record.gold], ensure_ascii=False)}
+        errors = list(_ROW_VALIDATOR.iter_errors(row))
+        if errors:  # pragma: no cover - rows are built from validated parts
+            raise ExportError(f"record {record.index}: the row is invalid: {errors[0].message}")
+        yield record.index, row
+
+
+def resolve_repeat(repeat: Repeat, unique_rows: int, min_rows: int = MIN_TRAIN_ROWS) -> int:
+    """How many times to repeat the rows: `auto` takes the fewest that reach `min_rows`."""
+    if repeat == "auto":
+        return max(1, math.ceil(min_rows / unique_rows)) if unique_rows else 1
+    if repeat < 1:
+        raise ExportError(f"--repeat must be 1 or more, or auto; got {repeat}")
+    return repeat
+
+
+def export_train_jsonl(store: ProjectStore, out: BinaryIO, *, repeat: Repeat = "auto",
+                       instruction: str = DEFAULT_INSTRUCTION, source: InputSource = "summary",
+                       min_rows: int = MIN_TRAIN_ROWS, max_chars: int = MAX_ROW_CHARS) -> ExportReport:
+    """Write the fine-tuning JSONL, repeated to the platform's minimum row count.
+
+    The store is read once to count rows and once per repeat to write, so memory stays
+    flat however large the project.
+    """
+    report = ExportReport("fine-tuning JSONL")
+    lengths = {}
+    for index, row in finetune_rows(store, instruction=instruction, source=source, report=report):
+        lengths[index] = len(row["instruction"]) + len(row["input"]) + len(row["output"])
+    _require_rows(len(lengths), "train", source, report)
+    report.records = len(lengths)
+    report.repeat = resolve_repeat(repeat, len(lengths), min_rows)
+    for _ in range(report.repeat):
+        for _, row in finetune_rows(store, instruction=instruction, source=source):
+            out.write(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
+            report.rows += 1
+    report.row_chars = list(lengths.values())
+    report.over_limit = [i for i, n in lengths.items() if n > max_chars]
+    if report.rows < min_rows:
+        report.problems.append(f"{report.rows} rows is under the platform's minimum of {min_rows}; "
+                               "use --repeat auto")
+    if report.rows > MAX_TRAIN_ROWS:
+        report.problems.append(f"{report.rows} rows is over the platform's maximum of {MAX_TRAIN_ROWS}")
+    return report
+
+
+def _require_rows(count: int, split: Split, source: InputSource, report: ExportReport) -> None:
+    if count:
+        return
+    reasons = ", ".join(f"{n} {why}" for why, n in report.left_out.items()) or "the split is empty"
+    hint = " Run summarize first, or export the chats with --input chat." if source == "summary" else ""
+    raise ExportError(f"no {split} record can be exported ({reasons}).{hint}")
+
+
+def export_alpaca(store: ProjectStore, out: BinaryIO, *, instruction: str = DEFAULT_INSTRUCTION,
+                  source: InputSource = "summary") -> ExportReport:
+    """Write LLaMA-Factory's alpaca JSON (a list of rows, no repetition: it has epochs)."""
+    report = ExportReport("alpaca JSON")
+    rows = [row for _, row in finetune_rows(store, instruction=instruction, source=source, report=report)]
+    _require_rows(len(rows), "train", source, report)
+    out.write(json.dumps(rows, ensure_ascii=False, indent=1).encode("utf-8"))
+    report.rows = report.records = len(rows)
+    report.row_chars = [sum(map(len, row.values())) for row in rows]
+    return report
+
+
+def alpaca_dataset_info(file_name: str, dataset: str = "roleext") -> dict[str, Any]:
+    """The `dataset_info.json` entry that registers an alpaca export with LLaMA-Factory."""
+    return {dataset: {"file_name": file_name,
+                      "columns": {"prompt": "instruction", "query": "input", "response": "output"}}}
+
+
+def export_test_csv(store: ProjectStore, out: BinaryIO, *, source: InputSource = "summary",
+                    max_chars: int = MAX_ROW_CHARS) -> ExportReport:
+    """Write the platform's test CSV (`input,target`, target `-`); long rows reported, never cut."""
+    report = ExportReport("test CSV")
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    writer = csv.writer(text)
+    writer.writerow(["input", "target"])
+    for record, model_input in _eligible(store, "test", source, report):
+        writer.writerow([model_input, "-"])
+        report.rows += 1
+        chars = len(model_input) + 1
+        report.row_chars.append(chars)
+        if chars > max_chars:
+            report.over_limit.append(record.index)
+    text.detach()
+    report.records = report.rows
+    _require_rows(report.rows, "test", source, report)
+    if report.over_limit:
+        report.problems.append(f"{len(report.over_limit)} rows exceed {max_chars} characters; the "
+                               "platform refuses them: shorten those summaries")
+    return report
+
+
+def submission_entries(store: ProjectStore, split: Split = "test",
+                       report: ExportReport | None = None) -> Iterator[dict[str, Any]]:
+    """One validated submit.json entry per record of the split, in index order."""
+    report = report or ExportReport("submission")
+    for record in store.iter_records(split):
+        infos: list[Customer] = record.prediction.infos if record.prediction else []
+        if not infos:
+            report.left_out["no prediction: empty template written"] += 1
+            infos = [empty_customer()]
+        entry = {"infos": [complete_customer(c) for c in infos], "index": record.index}
+        errors = list(_ENTRY_VALIDATOR.iter_errors(entry))
+        if errors:
+            raise ExportError(f"record {record.index}: the prediction does not fit submit.json: "
+                              f"{errors[0].message}; correct it on the Inference page")
+        yield entry
+
+
+def export_submission(store: ProjectStore, out: BinaryIO, split: Split = "test") -> ExportReport:
+    """Write submit.json: every record of the split, `infos` always a list of 21-key dicts."""
+    report = ExportReport("submission")
+    out.write(b"[")
+    for entry in submission_entries(store, split, report):
+        out.write((b",\n" if report.rows else b"\n") + json.dumps(entry, ensure_ascii=False).encode("utf-8"))
+        report.rows += 1
+    out.write(b"\n]\n")
+    report.records = report.rows
+    if not report.rows:
+        raise ExportError(f"the {split} split holds no records; import {split} data first")
+    return report

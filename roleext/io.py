@@ -1,0 +1,386 @@
+"""Reading user files: decode, parse, validate against `schema`, and say what is wrong.
+
+Every problem becomes a `Problem` naming the record (1-based), customer and field, and all
+of a file's problems are reported at once, so a user fixes a file in one pass.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from jsonschema import Draft202012Validator, ValidationError
+from rapidfuzz import process
+
+from roleext.errors import InvalidFileError, Problem
+from roleext.lint import lint_customer
+from roleext.schema import (
+    FIELD_NAMES,
+    FIELDS_BY_NAME,
+    FINETUNE_ROW_SCHEMA,
+    RECORD_SCHEMA,
+    SUBMISSION_ENTRY_SCHEMA,
+    Customer,
+    complete_customer,
+)
+
+MAX_FILE_BYTES = 150 * 1024 * 1024
+"""Largest file read; 10,000 long chats take about 70 MB. Mirrored in .streamlit/config.toml."""
+
+MAX_MISSING_LISTED = 3
+"""A customer missing more fields than this gets one line, not one per field."""
+
+Split = Literal["train", "test"]
+FileKind = Literal["train", "test", "submission", "finetune"]
+Source = bytes | str | Path
+
+_RECORD_VALIDATOR = Draft202012Validator(RECORD_SCHEMA)
+_SUBMISSION_VALIDATOR = Draft202012Validator(SUBMISSION_ENTRY_SCHEMA)
+_FINETUNE_VALIDATOR = Draft202012Validator(FINETUNE_ROW_SCHEMA)
+
+
+@dataclass
+class ChatRecord:
+    """One chat of train.json or test_data.json; `index` is its 1-based position."""
+
+    index: int
+    chat_text: str
+    infos: list[Customer]
+
+
+@dataclass
+class ChatFile:
+    """A validated train or test file, with the warnings and lints it raised."""
+
+    split: Split
+    records: list[ChatRecord]
+    warnings: list[Problem] = field(default_factory=list)
+    lints: list[Problem] = field(default_factory=list)
+
+    @property
+    def customers(self) -> int:
+        return sum(len(r.infos) for r in self.records)
+
+
+@dataclass
+class Submission:
+    """A parsed submit.json: predicted customers by 1-based test index."""
+
+    infos_by_index: dict[int, list[Customer]]
+    warnings: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class FileSummary:
+    """What `validate` reports of any file roleext knows."""
+
+    kind: FileKind
+    records: int
+    customers: int
+    warnings: list[Problem]
+    lints: list[Problem]
+
+    def line(self) -> str:
+        text = f"{self.kind} file: {self.records} records, {self.customers} customers"
+        if self.warnings:
+            text += f", {len(self.warnings)} warnings"
+        if self.lints:
+            text += f", {len(self.lints)} lints"
+        return text
+
+
+# --- bytes to JSON items ------------------------------------------------------------
+
+
+def read_source(source: Source, *, max_bytes: int = MAX_FILE_BYTES) -> tuple[bytes, str]:
+    """Bytes and a display name from uploaded bytes or a path; refuses oversized files."""
+    if isinstance(source, bytes):
+        size, name = len(source), "uploaded file"
+    else:
+        path = Path(source)
+        name = path.name
+        try:
+            size = os.path.getsize(path)
+        except OSError as exc:
+            raise InvalidFileError([Problem(f"cannot be read: {exc.strerror}")], name) from exc
+    if size > max_bytes:
+        raise InvalidFileError(
+            [Problem(f"is {size / 2**20:.1f} MB, over the limit of {max_bytes / 2**20:.0f} MB; "
+                     "split it into smaller files")],
+            name,
+        )
+    if isinstance(source, bytes):
+        return source, name
+    return Path(source).read_bytes(), name
+
+
+def parse_items(data: bytes, name: str = "file") -> list[Any]:
+    """The items of a JSON list or a JSONL file; UTF-8 with or without BOM."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidFileError(
+            [Problem(f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                     "save it as UTF-8")],
+            name,
+        ) from exc
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidFileError([Problem("is empty; expected a JSON list of records")], name)
+    if stripped[0] == "[":
+        try:
+            items = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise InvalidFileError(
+                [Problem(f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")],
+                name,
+            ) from exc
+        if not isinstance(items, list):  # pragma: no cover - a leading "[" parses to a list
+            raise InvalidFileError([Problem("expected a JSON list of records")], name)
+        return items
+    return _parse_jsonl(stripped, name)
+
+
+def _parse_jsonl(text: str, name: str) -> list[Any]:
+    items: list[Any] = []
+    problems: list[Problem] = []
+    lines = [line for line in text.splitlines() if line.strip()]
+    for number, line in enumerate(lines, start=1):
+        try:
+            items.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            hint = "expected a JSON list or one JSON object per line"
+            if number == 1 and len(lines) == 1:
+                problems.append(Problem(f"is not valid JSON: {exc.msg} at column {exc.colno}; {hint}"))
+            else:
+                problems.append(Problem(f"line is not valid JSON: {exc.msg} at column {exc.colno}; {hint}",
+                                        record=number))
+    if problems:
+        raise InvalidFileError(problems, name)
+    if len(items) == 1 and isinstance(items[0], dict) and not _looks_like_row(items[0]):
+        raise InvalidFileError(
+            [Problem("top level is an object, expected a list of records ([{...}, ...])")], name
+        )
+    return items
+
+
+def _looks_like_row(item: dict[str, Any]) -> bool:
+    return bool({"chat_text", "instruction", "index"} & item.keys())
+
+
+# --- validation ---------------------------------------------------------------------
+
+
+def _type_name(value: Any) -> str:
+    names = {str: "a string", list: "a list", dict: "an object", bool: "a boolean",
+             int: "a number", float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _expected(schema: dict[str, Any]) -> str:
+    kind = schema.get("type")
+    if kind == "array":
+        item = schema.get("items", {}).get("type")
+        return "a list of strings" if item == "string" else "a list of customer objects"
+    return {"string": "a string", "object": "an object", "integer": "a whole number"}.get(
+        str(kind), str(kind)
+    )
+
+
+def _closest_field(key: str) -> str:
+    match = process.extractOne(key, FIELD_NAMES)
+    return f" (did you mean {match[0]}?)" if match and match[1] >= 60 else ""
+
+
+def _problems_from_errors(errors: Iterator[ValidationError], record: int,
+                          shape: str = "chat_text (a string) and infos (a list)") -> list[Problem]:
+    """Turn jsonschema errors for one record into problems located by customer and field.
+
+    The error's path says where it is: [] the record, [key] a record key, ["infos", j] a
+    customer, ["infos", j, field] a value, ["infos", j, field, k] an item of a list value.
+    """
+    problems: list[Problem] = []
+    seen: set[tuple[int | None, str]] = set()
+    for error in errors:
+        path = list(error.absolute_path)
+        customer = int(path[1]) + 1 if len(path) >= 2 else None
+        where: str | None = str(path[2]) if len(path) >= 3 else (str(path[0]) if path else None)
+        instance = error.instance
+        if error.validator == "required":
+            # jsonschema raises one error per missing key, each carrying the whole list.
+            if (customer, "required") in seen:
+                continue
+            seen.add((customer, "required"))
+            missing = [k for k in error.validator_value if k not in instance]
+            if customer is not None and len(missing) > MAX_MISSING_LISTED:
+                problems.append(Problem(
+                    f"lacks {len(missing)} of the 21 fields ({', '.join(missing[:3])}, ...); "
+                    "every customer needs all 21 keys, empty where unknown",
+                    record, "infos", customer))
+                continue
+            for key in missing:
+                if customer is None:
+                    message = f"missing; a record needs {shape}"
+                else:
+                    message = f"missing; expected {_expected_for_field(key)} (empty if unknown)"
+                problems.append(Problem(message, record, key, customer))
+        elif error.validator == "additionalProperties":
+            allowed = error.schema.get("properties", {})
+            for key in [k for k in instance if k not in allowed]:
+                if customer is None:
+                    message = f"unknown key; a record holds only {shape}"
+                else:
+                    message = f"unknown field, not one of the 21 fields{_closest_field(key)}"
+                problems.append(Problem(message, record, key, customer))
+        elif error.validator == "type" and not path:
+            problems.append(Problem(f"is {_type_name(instance)}, expected an object with {shape}",
+                                    record))
+        elif error.validator == "type" and len(path) == 2:
+            problems.append(Problem(f"is {_type_name(instance)}, expected an object with the "
+                                    "21 fields", record, "infos", customer))
+        elif error.validator == "type" and len(path) == 4:
+            problems.append(Problem(f"item {int(path[3]) + 1} is {_type_name(instance)} "
+                                    f"({_short(instance)}), expected a string", record, where, customer))
+        elif error.validator == "type":
+            problems.append(Problem(f"is {_type_name(instance)} ({_short(instance)}), "
+                                    f"expected {_expected(error.schema)}", record, where, customer))
+        elif error.validator == "minLength" and where == "chat_text":
+            problems.append(Problem("is empty, expected the chat transcript", record, where))
+        else:
+            problems.append(Problem(error.message, record, where, customer))
+    return problems
+
+
+def _expected_for_field(name: str) -> str:
+    return "a list of strings" if FIELDS_BY_NAME[name].kind == "list" else "a string"
+
+
+def validate_chat_items(
+    items: list[Any],
+) -> tuple[list[ChatRecord], list[Problem], list[Problem], list[Problem]]:
+    """Records, errors, warnings and lints of a list of train/test items."""
+    records: list[ChatRecord] = []
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    lints: list[Problem] = []
+    for position, item in enumerate(items, start=1):
+        if isinstance(item, dict) and isinstance(item.get("infos"), dict):
+            warnings.append(Problem("is a single object, expected a list of customers; "
+                                    "read as a list of one", position, "infos", severity="warning"))
+            item = {**item, "infos": [item["infos"]]}
+        found = _problems_from_errors(_RECORD_VALIDATOR.iter_errors(item), position)
+        if found:
+            errors.extend(found)
+            continue
+        for number, customer in enumerate(item["infos"], start=1):
+            lints.extend(lint_customer(customer, position, number))
+        records.append(ChatRecord(position, item["chat_text"], item["infos"]))
+    return records, errors, warnings, lints
+
+
+def load_chat_file(source: Source, *, split: Split | None = None,
+                   max_bytes: int = MAX_FILE_BYTES) -> ChatFile:
+    """Read and validate a train.json or test_data.json; the split is guessed if not given.
+
+    Raises InvalidFileError listing every problem; nothing is half-loaded.
+    """
+    data, name = read_source(source, max_bytes=max_bytes)
+    items = parse_items(data, name)
+    if not items:
+        raise InvalidFileError([Problem("holds no records; expected a list of chat records")], name)
+    kind = guess_kind(items)
+    if kind not in ("train", "test"):
+        raise InvalidFileError(
+            [Problem(f"looks like a {kind} file, expected train.json or test_data.json "
+                     "(records with chat_text and infos)")],
+            name,
+        )
+    records, errors, warnings, lints = validate_chat_items(items)
+    if errors:
+        raise InvalidFileError(errors, name)
+    guessed: Split = "train" if any(r.infos for r in records) else "test"
+    return ChatFile(split or guessed, records, warnings, lints)
+
+
+def guess_kind(items: list[Any]) -> FileKind:
+    """Which of roleext's files a list of items is, from the keys of its first object."""
+    first = next((i for i in items if isinstance(i, dict)), {})
+    if "chat_text" in first:
+        has_gold = any(isinstance(i, dict) and i.get("infos") for i in items)
+        return "train" if has_gold else "test"
+    if "index" in first:
+        return "submission"
+    if "instruction" in first or "output" in first:
+        return "finetune"
+    return "train"
+
+
+def load_submission(source: Source, *, max_bytes: int = MAX_FILE_BYTES) -> Submission:
+    """Read a submit.json; a bare-dict `infos` (a common tutorial's bug) is read with a warning."""
+    data, name = read_source(source, max_bytes=max_bytes)
+    items = parse_items(data, name)
+    by_index, errors, warnings = _validate_submission_items(items)
+    if errors:
+        raise InvalidFileError(errors, name)
+    return Submission(by_index, warnings)
+
+
+def _validate_submission_items(
+    items: list[Any],
+) -> tuple[dict[int, list[Customer]], list[Problem], list[Problem]]:
+    by_index: dict[int, list[Customer]] = {}
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    for position, item in enumerate(items, start=1):
+        if isinstance(item, dict) and isinstance(item.get("infos"), dict):
+            warnings.append(Problem("is a single object, expected a list of customers; "
+                                    "read as a list of one", position, "infos", severity="warning"))
+            item = {**item, "infos": [item["infos"]]}
+        if isinstance(item, dict) and isinstance(item.get("infos"), list):
+            # Predictions may leave fields out; a missing field scores as empty.
+            item = {**item, "infos": [complete_customer(c) if isinstance(c, dict) else c
+                                      for c in item["infos"]]}
+        found = _problems_from_errors(_SUBMISSION_VALIDATOR.iter_errors(item), position,
+                                      "index (a whole number from 1) and infos (a list)")
+        if not found and item["index"] in by_index:
+            found = [Problem(f"index {item['index']} appears twice", position, "index")]
+        if found:
+            errors.extend(found)
+            continue
+        by_index[item["index"]] = item["infos"]
+    return by_index, errors, warnings
+
+
+def summarize_file(source: Source, *, max_bytes: int = MAX_FILE_BYTES) -> FileSummary:
+    """Validate any roleext file (train, test, submission, fine-tuning JSONL) for `validate`."""
+    data, name = read_source(source, max_bytes=max_bytes)
+    items = parse_items(data, name)
+    if not items:
+        raise InvalidFileError([Problem("holds no records")], name)
+    kind = guess_kind(items)
+    if kind == "submission":
+        by_index, errors, warnings = _validate_submission_items(items)
+        if errors:
+            raise InvalidFileError(errors, name)
+        return FileSummary(kind, len(by_index), sum(map(len, by_index.values())), warnings, [])
+    if kind == "finetune":
+        errors = []
+        for position, item in enumerate(items, start=1):
+            errors.extend(_problems_from_errors(_FINETUNE_VALIDATOR.iter_errors(item), position,
+                                                "instruction, input and output (strings)"))
+        if errors:
+            raise InvalidFileError(errors, name)
+        return FileSummary(kind, len(items), 0, [], [])
+    records, errors, warnings, lints = validate_chat_items(items)
+    if errors:
+        raise InvalidFileError(errors, name)
+    return FileSummary(kind, len(records), sum(len(r.infos) for r in records), warnings, lints)

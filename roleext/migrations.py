@@ -1,0 +1,127 @@
+"""Numbered schema migrations: last month's roleext.db must open with this month's code.
+
+Each migration states the DDL of its day with SQLAlchemy Core, so it runs on SQLite and
+PostgreSQL alike. The store reflects the tables these create; this is the one definition
+of the schema. Never edit a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    insert,
+    inspect,
+    select,
+)
+
+Migration = Callable[[Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+_LEDGER = MetaData()
+migrations_table = Table(
+    "roleext_migrations",
+    _LEDGER,
+    Column("name", String(100), primary_key=True),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def migration(fn: Migration) -> Migration:
+    """Register a migration; they run in the order they are defined."""
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+def _timestamps() -> list[Column[datetime]]:
+    return [
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    ]
+
+
+@migration
+def m001_initial(conn: Connection) -> None:
+    meta = MetaData()
+    Table(
+        "records",
+        meta,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("split", String(8), nullable=False),
+        # 1-based position in the imported file; NULL once a re-import no longer holds it.
+        Column("idx", Integer, nullable=True),
+        Column("chat_text", Text, nullable=False),
+        Column("chat_hash", String(64), nullable=False),
+        Column("gold_imported", Text, nullable=False),
+        Column("gold", Text, nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("version", Integer, nullable=False),
+        *_timestamps(),
+        UniqueConstraint("split", "idx", name="uq_records_split_idx"),
+        Index("ix_records_split_hash", "split", "chat_hash"),
+    )
+    Table(
+        "summaries",
+        meta,
+        Column("record_id", Integer, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+        Column("text", Text, nullable=False),
+        Column("edited_text", Text, nullable=True),
+        Column("backend", String(40), nullable=False),
+        Column("model", String(200), nullable=False),
+        Column("prompt_hash", String(64), nullable=False),
+        Column("version", Integer, nullable=False),
+        *_timestamps(),
+    )
+    Table(
+        "predictions",
+        meta,
+        Column("record_id", Integer, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+        Column("raw_output", Text, nullable=False),
+        Column("parsed", Text, nullable=False),
+        Column("corrected", Text, nullable=True),
+        Column("backend", String(40), nullable=False),
+        Column("model", String(200), nullable=False),
+        Column("error", Text, nullable=True),
+        Column("version", Integer, nullable=False),
+        *_timestamps(),
+    )
+    Table(
+        "history",
+        meta,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("record_id", Integer, ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
+        Column("target", String(16), nullable=False),
+        Column("author", String(100), nullable=False),
+        Column("at", DateTime(timezone=True), nullable=False),
+        Column("before", Text, nullable=True),
+        Column("after", Text, nullable=True),
+        Index("ix_history_record", "record_id", "id"),
+    )
+    meta.create_all(conn)
+
+
+def migrate(conn: Connection) -> list[str]:
+    """Apply every migration not yet recorded; return the names applied now."""
+    if not inspect(conn).has_table(migrations_table.name):
+        _LEDGER.create_all(conn)
+    done = set(conn.execute(select(migrations_table.c.name)).scalars())
+    applied = []
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        fn(conn)
+        conn.execute(insert(migrations_table).values(name=name, applied_at=datetime.now(UTC)))
+        applied.append(name)
+    return applied

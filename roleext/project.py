@@ -1,0 +1,124 @@
+"""What a roleext project holds: records with gold, summaries, predictions, reviews, history.
+
+Plain dataclasses returned by the store; nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from roleext.io import Split
+from roleext.schema import Customer
+
+
+class ReviewStatus(StrEnum):
+    """Where a record stands in the human review; `rejected` records are never exported."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    NEEDS_FIX = "needs-fix"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A chat's digest as the backend wrote it, and as the reviewer edited it."""
+
+    text: str
+    edited_text: str | None
+    backend: str
+    model: str
+    prompt_hash: str
+    version: int
+
+    @property
+    def current(self) -> str:
+        """The text exports use: the reviewer's edit where there is one."""
+        return self.edited_text if self.edited_text is not None else self.text
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A model's answer for one record: raw text, parsed customers, the reviewer's correction."""
+
+    raw_output: str
+    parsed: list[Customer]
+    corrected: list[Customer] | None
+    backend: str
+    model: str
+    error: str | None
+    version: int
+
+    @property
+    def infos(self) -> list[Customer]:
+        """The customers a submission uses: the correction where there is one."""
+        return self.corrected if self.corrected is not None else self.parsed
+
+
+@dataclass(frozen=True)
+class Record:
+    """One chat of the project with everything known about it.
+
+    `version` guards the gold and the review status against concurrent edits; the summary
+    and the prediction carry versions of their own.
+    """
+
+    id: int
+    split: Split
+    index: int
+    chat_text: str
+    gold: list[Customer]
+    gold_imported: list[Customer]
+    status: ReviewStatus
+    version: int
+    summary: Summary | None = None
+    prediction: Prediction | None = None
+
+    @property
+    def gold_edited(self) -> bool:
+        return self.gold != self.gold_imported
+
+
+@dataclass(frozen=True)
+class RecordInfo:
+    """A record's line in a list: enough to filter and navigate without the chat text."""
+
+    id: int
+    split: Split
+    index: int
+    status: ReviewStatus
+    chat_chars: int
+    customers: int
+    has_summary: bool
+    has_prediction: bool
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One edit, as recorded: append-only, so any change can be traced and undone."""
+
+    id: int
+    record_id: int
+    target: str
+    author: str
+    at: datetime
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import changed: re-importing the same file reports only `unchanged`."""
+
+    split: Split
+    added: int
+    updated: int
+    unchanged: int
+    detached: int
+
+    def line(self) -> str:
+        return (f"{self.split}: {self.added} added, {self.updated} updated, "
+                f"{self.unchanged} unchanged, {self.detached} no longer in the file")

@@ -1,0 +1,69 @@
+"""Shared fixtures: a real SQLite project per test, the sample data, the shared real data."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from roleext.cli import main
+from roleext.sample import SAMPLE_TEST, SAMPLE_TRAIN
+from roleext.store import ProjectStore
+
+SHARED_TRAIN = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "train.json"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ProjectStore:
+    project = ProjectStore(tmp_path / "roleext.db")
+    yield project
+    project.close()
+
+
+@pytest.fixture
+def sample_train() -> Path:
+    return SAMPLE_TRAIN
+
+
+@pytest.fixture
+def sample_test() -> Path:
+    return SAMPLE_TEST
+
+
+@pytest.fixture
+def sample_records() -> list[dict[str, Any]]:
+    return json.loads(SAMPLE_TRAIN.read_text("utf-8"))
+
+
+@pytest.fixture
+def shared_train() -> Path:
+    """The 100 real records beside the project; tests using them skip where it is absent."""
+    if not SHARED_TRAIN.exists():
+        pytest.skip("../shared/data/train.json is not here")
+    return SHARED_TRAIN
+
+
+@pytest.fixture
+def write_json(tmp_path: Path) -> Callable[[Any, str], Path]:
+    def write(data: Any, name: str = "data.json") -> Path:
+        path = tmp_path / name
+        path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """Run `python -m roleext` in-process against this test's own database."""
+    db = tmp_path / "cli.db"
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(["--db", str(db), *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -1,0 +1,141 @@
+"""Exports: what the platform and the competition receive, and what the report tells the user."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from roleext.errors import ExportError
+from roleext.exports import (
+    MAX_ROW_CHARS,
+    MIN_TRAIN_ROWS,
+    alpaca_dataset_info,
+    export_alpaca,
+    export_submission,
+    export_test_csv,
+    export_train_jsonl,
+)
+from roleext.io import load_chat_file
+from roleext.project import ReviewStatus
+from roleext.prompts import DEFAULT_INSTRUCTION
+from roleext.schema import FIELD_NAMES, SUBMISSION_SCHEMA
+from roleext.store import ProjectStore
+
+
+def summarize_all(store: ProjectStore, split: str = "train") -> dict[int, str]:
+    """Give every record a summary a person could have written (its first lines)."""
+    texts = {}
+    for record in store.iter_records(split):  # type: ignore[arg-type]
+        texts[record.index] = "\n".join(record.chat_text.splitlines()[:3])
+        store.save_summary(record.id, texts[record.index], "offline", "digest", "p1")
+    return texts
+
+
+@pytest.fixture
+def project(store: ProjectStore, sample_train: Path, sample_test: Path) -> ProjectStore:
+    store.import_chat_file(load_chat_file(sample_train))
+    store.import_chat_file(load_chat_file(sample_test))
+    return store
+
+
+def test_train_jsonl_repeats_to_the_platform_minimum(project: ProjectStore) -> None:
+    summaries = summarize_all(project)
+    out = io.BytesIO()
+    report = export_train_jsonl(project, out, repeat="auto")
+    rows = [json.loads(line) for line in out.getvalue().decode().splitlines()]
+    assert report.repeat == math.ceil(MIN_TRAIN_ROWS / 10)
+    assert len(rows) == report.rows == report.repeat * 10 >= MIN_TRAIN_ROWS
+    assert report.problems == []
+    first = rows[0]
+    assert first["instruction"] == DEFAULT_INSTRUCTION
+    assert first["input"] == summaries[1]  # plain text, never a quoted JSON string
+    gold = project.get_record("train", 1).gold
+    assert json.loads(first["output"]) == gold
+    assert "\\u" not in first["output"]  # ensure_ascii=False: Chinese stays readable
+
+
+def test_rejected_records_are_left_out_and_edits_are_used(project: ProjectStore) -> None:
+    summarize_all(project)
+    record = project.get_record("train", 2)
+    project.set_status(record.id, ReviewStatus.REJECTED, record.version)
+    other = project.get_record("train", 3)
+    assert other.summary is not None
+    project.edit_summary(other.id, "审核员改过的摘要", other.summary.version)
+    out = io.BytesIO()
+    report = export_train_jsonl(project, out, repeat=1)
+    inputs = [json.loads(line)["input"] for line in out.getvalue().decode().splitlines()]
+    assert report.rows == 9 and report.left_out["rejected in review"] == 1
+    assert "审核员改过的摘要" in inputs
+    assert not any("周军9" in text for text in inputs)
+
+
+def test_too_few_rows_is_reported_not_hidden(project: ProjectStore) -> None:
+    summarize_all(project)
+    report = export_train_jsonl(project, io.BytesIO(), repeat=2)
+    assert report.rows == 20
+    assert any(f"under the platform's minimum of {MIN_TRAIN_ROWS}" in p for p in report.problems)
+
+
+def test_no_summaries_is_an_error_with_a_way_out(project: ProjectStore) -> None:
+    with pytest.raises(ExportError, match="Run summarize first, or export the chats with --input chat"):
+        export_train_jsonl(project, io.BytesIO())
+    report = export_train_jsonl(project, io.BytesIO(), source="chat")
+    assert report.over_limit == [8]  # the sample's long chat, reported, not cut
+
+
+def test_alpaca_rows_and_dataset_entry(project: ProjectStore) -> None:
+    summarize_all(project)
+    out = io.BytesIO()
+    report = export_alpaca(project, out)
+    rows = json.loads(out.getvalue())
+    assert len(rows) == report.rows == 10
+    assert set(rows[0]) == {"instruction", "input", "output"}
+    entry = alpaca_dataset_info("train_alpaca.json")
+    assert entry["roleext"]["file_name"] == "train_alpaca.json"
+    assert entry["roleext"]["columns"] == {"prompt": "instruction", "query": "input", "response": "output"}
+
+
+def test_test_csv_reports_long_rows_and_never_cuts_them(project: ProjectStore) -> None:
+    summaries = summarize_all(project, "test")
+    long_record = project.get_record("test", 2)
+    long_text = "郑伟9：很长的摘要\n" * 900
+    project.save_summary(long_record.id, long_text, "offline", "digest", "p1")
+    out = io.BytesIO()
+    report = export_test_csv(project, out)
+    rows = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8"))))
+    assert rows[0] == ["input", "target"]
+    assert [r[1] for r in rows[1:]] == ["-"] * 5
+    assert rows[1][0] == summaries[1]
+    assert rows[2][0] == long_text
+    assert report.over_limit == [2] and len(long_text) > MAX_ROW_CHARS
+    assert report.problems
+
+
+def test_submission_has_every_record_and_validates(project: ProjectStore) -> None:
+    first = project.get_record("test", 1)
+    predicted = [{"基本信息-姓名": "孙芳6", "咨询类型": ["询价"]}]
+    project.save_prediction(first.id, json.dumps(predicted, ensure_ascii=False), predicted, "offline", "rules")
+    third = project.get_record("test", 3)
+    project.save_prediction(third.id, "not json", [], "offline", "rules", error="no JSON in the answer")
+    out = io.BytesIO()
+    report = export_submission(project, out)
+    entries = json.loads(out.getvalue())
+    Draft202012Validator(SUBMISSION_SCHEMA).validate(entries)
+    assert [e["index"] for e in entries] == [1, 2, 3, 4, 5]
+    assert all(list(c) == list(FIELD_NAMES) for e in entries for c in e["infos"])
+    assert entries[0]["infos"][0]["基本信息-姓名"] == "孙芳6"
+    assert entries[0]["infos"][0]["意向产品"] == []
+    assert entries[2]["infos"] == [dict.fromkeys(FIELD_NAMES, "") | {
+        k: [] for k in ("咨询类型", "意向产品", "购买异议点", "下一步跟进计划-参与人")}]
+    assert report.left_out["no prediction: empty template written"] == 4
+
+
+def test_submission_of_an_empty_split_is_refused(store: ProjectStore) -> None:
+    with pytest.raises(ExportError, match="import test data first"):
+        export_submission(store, io.BytesIO())
