@@ -6,17 +6,17 @@ import streamlit as st
 from roleext.errors import RoleextError
 from roleext.io import load_chat_file
 from roleext.sample import import_sample
-from roleext.store import ProjectStore
+from roleext.store import ProjectStore, database_url
 
 st.set_page_config(page_title="roleext", layout="wide")
 
 
 @st.cache_resource
-def project_store() -> ProjectStore:
-    return ProjectStore()
+def project_store(url: str) -> ProjectStore:
+    return ProjectStore(url)
 
 
-store = project_store()
+store = project_store(database_url())
 st.title("roleext")
 st.caption("Role-element extraction data: chats in, fine-tuning rows and submissions out.")
 
