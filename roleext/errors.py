@@ -70,3 +70,50 @@ class NotFoundError(RoleextError):
 
 class ExportError(RoleextError):
     """An export that would produce an invalid or empty file."""
+
+
+class BackendError(RoleextError):
+    """An LLM call that failed; `retryable` and `stops_job` tell the batch runner what to do.
+
+    `code` is the provider's error code and `sid` its request id, kept for the log so a
+    failure can be traced with the provider; neither ever holds a key.
+    """
+
+    retryable = False
+    stops_job = False
+
+    def __init__(self, message: str, *, code: int | None = None, sid: str | None = None) -> None:
+        self.code = code
+        self.sid = sid
+        suffix = "".join([f" (code {code})" if code is not None else "", f" [sid {sid}]" if sid else ""])
+        super().__init__(message + suffix)
+
+
+class ContentRejectedError(BackendError):
+    """The provider's moderation refused the input or the answer; retrying will not help."""
+
+
+class InputTooLongError(BackendError):
+    """The input exceeds the model's context; it must be shortened, then tried again."""
+
+
+class RateLimitedError(BackendError):
+    """Too many requests per second or at once; retried with backoff."""
+
+    retryable = True
+
+
+class TransientBackendError(BackendError):
+    """A busy service or a broken connection; retried with backoff."""
+
+    retryable = True
+
+
+class BackendTimeoutError(TransientBackendError):
+    """No complete answer before the call's deadline."""
+
+
+class AuthError(BackendError):
+    """Credentials refused or quota exhausted: the job stops and the user must act."""
+
+    stops_job = True

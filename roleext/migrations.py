@@ -25,6 +25,7 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    text,
 )
 
 Migration = Callable[[Connection], None]
@@ -110,6 +111,53 @@ def m001_initial(conn: Connection) -> None:
         Index("ix_history_record", "record_id", "id"),
     )
     meta.create_all(conn)
+
+
+@migration
+def m002_batch_jobs(conn: Connection) -> None:
+    meta = MetaData()
+    Table("records", meta, autoload_with=conn)  # the target of the foreign key below
+    Table(
+        "llm_cache",
+        meta,
+        # sha256 of (backend, model, task, prompt, input): a re-run calls nothing it already has.
+        Column("key", String(64), primary_key=True),
+        Column("backend", String(40), nullable=False),
+        Column("model", String(200), nullable=False),
+        Column("output", Text, nullable=False),
+        Column("usage", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )
+    Table(
+        "record_tasks",
+        meta,
+        Column("record_id", Integer, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+        Column("kind", String(16), primary_key=True),
+        Column("status", String(16), nullable=False),
+        Column("config", String(64), nullable=False),
+        Column("error", Text, nullable=True),
+        Column("sid", String(100), nullable=True),
+        Column("attempts", Integer, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    )
+    Table(
+        "jobs",
+        meta,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("kind", String(16), nullable=False),
+        Column("split", String(8), nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("description", Text, nullable=False),
+        Column("total", Integer, nullable=False),
+        Column("done", Integer, nullable=False),
+        Column("failed", Integer, nullable=False),
+        Column("tokens", Integer, nullable=False),
+        Column("error", Text, nullable=True),
+        *_timestamps(),
+    )
+    meta.create_all(conn)
+    # Every repair or drop the parser made on a model's answer, as a JSON list.
+    conn.execute(text("ALTER TABLE predictions ADD COLUMN changes TEXT"))
 
 
 def migrate(conn: Connection) -> list[str]:

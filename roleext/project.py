@@ -51,6 +51,8 @@ class Prediction:
     model: str
     error: str | None
     version: int
+    changes: tuple[str, ...] = ()
+    """What the parser repaired or dropped on the way from raw_output to parsed."""
 
     @property
     def infos(self) -> list[Customer]:

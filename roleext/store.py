@@ -213,7 +213,7 @@ class ProjectStore:
                 p.c.raw_output.label("p_raw"), p.c.parsed.label("p_parsed"),
                 p.c.corrected.label("p_corrected"), p.c.backend.label("p_backend"),
                 p.c.model.label("p_model"), p.c.error.label("p_error"),
-                p.c.version.label("p_version"),
+                p.c.version.label("p_version"), p.c.changes.label("p_changes"),
             )
             .select_from(r.outerjoin(s, s.c.record_id == r.c.id).outerjoin(p, p.c.record_id == r.c.id))
         )
@@ -230,6 +230,7 @@ class ProjectStore:
                 row.p_raw, json.loads(row.p_parsed),
                 json.loads(row.p_corrected) if row.p_corrected is not None else None,
                 row.p_backend, row.p_model, row.p_error, row.p_version,
+                tuple(json.loads(row.p_changes)) if row.p_changes else (),
             )
         return Record(
             id=row.id, split=row.split, index=row.idx, chat_text=row.chat_text,
@@ -393,12 +394,14 @@ class ProjectStore:
         return version
 
     def save_prediction(self, record_id: int, raw_output: str, parsed: list[Customer],
-                        backend: str, model: str, error: str | None = None) -> None:
+                        backend: str, model: str, error: str | None = None,
+                        changes: list[str] | None = None) -> None:
         """Store a model's answer for a record, replacing an earlier one and its correction."""
         now = _now()
         p = self.predictions
         values = {"raw_output": raw_output, "parsed": _dumps(parsed), "corrected": None,
-                  "backend": backend, "model": model, "error": error, "updated_at": now}
+                  "backend": backend, "model": model, "error": error,
+                  "changes": _dumps(changes or []), "updated_at": now}
         with self.engine.begin() as conn:
             exists = conn.execute(select(p.c.version).where(p.c.record_id == record_id)).scalar()
             if exists is None:

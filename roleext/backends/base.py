@@ -1,0 +1,72 @@
+"""What every LLM backend offers: one call in, one `Completion` out, errors typed by cause."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from roleext.errors import RoleextError
+
+ChatMessage = dict[str, str]
+"""{"role": "user" | "assistant" | "system", "content": "..."}"""
+
+CONTENT_SLOT = "{content}"
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A model's answer with what it cost and how to trace it."""
+
+    text: str
+    usage: dict[str, int] = field(default_factory=dict)
+    request_id: str | None = None
+    latency: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        return int(self.usage.get("total_tokens", 0))
+
+
+def fill_template(template: str, content: str) -> str:
+    """The prompt with the chat in its `{content}` slot; other braces are left alone."""
+    if CONTENT_SLOT not in template:
+        raise RoleextError("the prompt template has no {content} slot for the chat; add one")
+    return template.replace(CONTENT_SLOT, content)
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """`text` with every secret replaced, for messages that quote a library's error."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+class Backend(ABC):
+    """An LLM (or the offline rules) that summarizes chats and extracts customers."""
+
+    name: ClassVar[str]
+    model: str
+
+    @abstractmethod
+    def complete(self, messages: list[ChatMessage], *, timeout: float | None = None) -> Completion:
+        """One chat completion; raises a `BackendError` subclass on failure."""
+
+    def prepare(self, chats: Iterable[str]) -> None:
+        """Learn what the backend needs from the whole project before a batch (default: nothing)."""
+        return None
+
+    def summarize(self, chat: str, template: str, *, timeout: float | None = None) -> Completion:
+        """A digest of one chat, asked for with the summary prompt template."""
+        return self.complete([{"role": "user", "content": fill_template(template, chat)}], timeout=timeout)
+
+    def extract(self, model_input: str, chat: str, instruction: str | None = None, *,
+                timeout: float | None = None) -> Completion:
+        """The raw answer (JSON expected) for one record's model input.
+
+        A fine-tuned model learnt the instruction in training, so it is sent only if given.
+        """
+        content = f"{instruction}\n{model_input}" if instruction else model_input
+        return self.complete([{"role": "user", "content": content}], timeout=timeout)

@@ -1,0 +1,109 @@
+"""Reading a chat transcript: messages, speakers, and the noise that carries no facts.
+
+A transcript is one message a line, `Speaker：text` with a full-width colon; lines that do
+not start so continue the previous message (multi-line messages and quotes).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# A speaker is a short run without spaces or quote marks before the full-width colon.
+_SPEAKER_LINE = re.compile(r'^([^\s：:"“「」]{1,24})：(.*)$')
+# Placeholders and emoji codes: [图片], [链接], [撤回消息], [抱拳], [OK] ...
+PLACEHOLDER = re.compile(r"\[[\u4e00-\u9fffA-Za-z]{1,8}\]")
+_QUOTE_REPLY = re.compile(r'这是一条引用/回复消息：\s*["“](.*?)["”]\s*-{3,}\s*', re.S)
+_QUOTE_CORNER = re.compile(r"「([^」]*)」\s*(?:-\s*){3,}", re.S)
+_QUOTED_SPEAKER = re.compile(r"^\s*[^\s：:]{1,24}[：:]\s*")
+_VENDOR_INTRO = re.compile(r"^我是.{0,12}(?:企微管家|巨石蓝海)")
+
+STAFF_MIN_CHATS = 3
+STAFF_SHARE = 0.04
+"""A speaker in at least this share of a project's chats (and STAFF_MIN_CHATS) is vendor staff."""
+
+
+@dataclass(frozen=True)
+class Message:
+    speaker: str
+    text: str
+
+
+def parse_messages(chat_text: str) -> list[Message]:
+    """Messages in order; continuation lines join the message they follow."""
+    messages: list[Message] = []
+    speaker, lines = "", list[str]()  # text before the first speaker line belongs to nobody
+    for line in chat_text.splitlines():
+        match = _SPEAKER_LINE.match(line)
+        if match:
+            if speaker or lines:
+                messages.append(Message(speaker, "\n".join(lines)))
+            speaker, lines = match.group(1), [match.group(2)]
+        else:
+            lines.append(line)
+    if speaker or lines:
+        messages.append(Message(speaker, "\n".join(lines)))
+    return messages
+
+
+def _strip(text: str) -> str:
+    text = PLACEHOLDER.sub("", text)
+    return "\n".join(line.rstrip() for line in text.splitlines() if line.strip())
+
+
+def clean_text(text: str, seen: set[str] | frozenset[str] = frozenset()) -> str:
+    """A message without placeholders, and without quotes that copy a message in `seen`.
+
+    A quote whose text is not an earlier message (a file name, a message from before the
+    transcript) may be the only place a fact appears, so it stays, marked as a quote.
+    """
+
+    def quote(match: re.Match[str]) -> str:
+        quoted = _strip(_QUOTED_SPEAKER.sub("", match.group(1)))
+        squashed = "".join(quoted.split())
+        if not squashed or any(squashed in s for s in seen):
+            return ""
+        return f"「引用：{quoted}」\n"
+
+    text = _QUOTE_REPLY.sub(quote, text)
+    text = _QUOTE_CORNER.sub(quote, text)
+    return _strip(text)
+
+
+def clean_messages(messages: Iterable[Message]) -> list[Message]:
+    """Messages that still say something once placeholders and repeated quotes are gone."""
+    cleaned = []
+    seen: set[str] = set()
+    for message in messages:
+        text = clean_text(message.text, seen)
+        if text.strip():
+            cleaned.append(Message(message.speaker, text))
+            seen.add("".join(text.split()))
+    return cleaned
+
+
+def render(messages: Iterable[Message]) -> str:
+    return "\n".join(f"{m.speaker}：{m.text}" if m.speaker else m.text for m in messages)
+
+
+def speaker_counts(messages: Iterable[Message]) -> Counter[str]:
+    return Counter(m.speaker for m in messages if m.speaker)
+
+
+def self_introduced_staff(messages: Iterable[Message]) -> set[str]:
+    """Speakers who introduce themselves as the vendor's staff (我是巨石蓝海企微管家的…)."""
+    return {m.speaker for m in messages if m.speaker and _VENDOR_INTRO.match(m.text)}
+
+
+def recurring_speakers(chats: Iterable[str]) -> set[str]:
+    """Speakers present in many of a project's chats: the vendor's staff, learnt without labels."""
+    chat_count = 0
+    presence: Counter[str] = Counter()
+    for chat in chats:
+        chat_count += 1
+        presence.update(speaker_counts(parse_messages(chat)).keys())
+    threshold = max(STAFF_MIN_CHATS, math.ceil(STAFF_SHARE * chat_count))
+    return {speaker for speaker, count in presence.items() if count >= threshold}

@@ -1,0 +1,253 @@
+"""Batch jobs: summarize or infer every record of a split, resumably, within provider limits.
+
+Bounded concurrency, a client-side rate limit, retries with exponential backoff and jitter
+on retryable errors, a deadline per call, and a cache, so a re-run calls nothing it already
+has. Each record's result is written to the store as it arrives; after a crash a new run
+does only what is missing. Progress is readable from another thread while the job runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from roleext.backends.base import Backend, Completion
+from roleext.errors import BackendError
+from roleext.io import Split
+from roleext.ledger import Ledger, TaskKind, cache_key
+from roleext.parsing import parse_output
+from roleext.project import Record
+from roleext.prompts import DEFAULT_SUMMARY_PROMPT, prompt_hash
+from roleext.store import ProjectStore
+
+log = logging.getLogger("roleext.jobs")
+InputSource = Literal["summary", "chat"]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What to run; nothing secret in here, so it may be stored and shown."""
+
+    kind: TaskKind
+    split: Split = "train"
+    concurrency: int = 4
+    qps: float | None = None
+    max_attempts: int = 4
+    timeout: float = 60.0
+    retry_failed: bool = False
+    template: str = DEFAULT_SUMMARY_PROMPT
+    instruction: str | None = None
+    input_source: InputSource = "summary"
+    drop_unverified: bool = True
+    backoff_initial: float = 0.5
+    backoff_max: float = 8.0
+
+    def prompt(self) -> str:
+        """The prompt text that shapes the answer, part of the cache and resume keys."""
+        if self.kind == "summarize":
+            return self.template
+        return f"{self.instruction or ''}|{self.input_source}|{self.drop_unverified}"
+
+
+@dataclass
+class Progress:
+    """A job's counters; `snapshot()` hands out copies so readers never see a torn state."""
+
+    total: int = 0
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    cached: int = 0
+    tokens: int = 0
+    started: float = field(default_factory=time.monotonic)
+    finished: bool = False
+    cancelled: bool = False
+    stopped: str | None = None
+    errors: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    @property
+    def eta(self) -> float | None:
+        handled = self.done + self.failed
+        remaining = self.total - handled
+        if not handled or remaining <= 0:
+            return None
+        return self.elapsed / handled * remaining
+
+    def line(self, kind: str, split: str) -> str:
+        eta = f", ETA {self.eta:.0f} s" if self.eta is not None and not self.finished else ""
+        return (f"{kind} {split}: {self.done}/{self.total} done, {self.failed} failed, "
+                f"{self.skipped} already done, {self.cached} from cache, {self.tokens} tokens, "
+                f"{self.elapsed:.1f} s{eta}")
+
+
+class RateLimiter:
+    """Spaces request starts at least 1/qps apart across all threads."""
+
+    def __init__(self, qps: float | None) -> None:
+        self.interval = 1.0 / qps if qps else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+class Job:
+    """One batch over a split; `run()` blocks, `start()` runs it on a background thread."""
+
+    def __init__(self, store: ProjectStore, backend: Backend, spec: JobSpec) -> None:
+        self.store = store
+        self.backend = backend
+        self.spec = spec
+        self.ledger = Ledger(store)
+        self.config = cache_key(backend.name, backend.model, spec.kind, spec.prompt())
+        self._progress = Progress()
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
+        self._limiter = RateLimiter(spec.qps)
+        self._thread: threading.Thread | None = None
+        self.job_id: int | None = None
+
+    def snapshot(self) -> Progress:
+        with self._lock:
+            return replace(self._progress, errors=dict(self._progress.errors))
+
+    def cancel(self) -> None:
+        """Start no more records; calls under way finish (within their deadline)."""
+        self._cancel.set()
+
+    def start(self) -> threading.Thread:
+        self._thread = threading.Thread(target=self.run, name=f"roleext-{self.spec.kind}", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def wait(self, timeout: float | None = None) -> Progress:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.snapshot()
+
+    # --- selection ----------------------------------------------------------------------
+
+    def _pending(self, records: list[Record]) -> list[Record]:
+        states = self.ledger.states(self.spec.kind)
+        pending = []
+        for record in records:
+            state = states.get(record.id)
+            if self.spec.retry_failed:
+                if state is not None and state.status == "failed":
+                    pending.append(record)
+            elif state is None or state.status != "done" or state.config != self.config:
+                pending.append(record)
+        return pending
+
+    # --- the run ------------------------------------------------------------------------
+
+    def run(self) -> Progress:
+        records = list(self.store.iter_records(self.spec.split))
+        self.backend.prepare(r.chat_text for r in records)
+        pending = self._pending(records)
+        with self._lock:
+            self._progress.total = len(pending)
+            self._progress.skipped = len(records) - len(pending)
+        description = f"{self.spec.kind} {self.spec.split} with {self.backend.name} {self.backend.model}"
+        self.job_id = self.ledger.open_job(self.spec.kind, self.spec.split, description, len(pending))
+        with ThreadPoolExecutor(max_workers=max(1, self.spec.concurrency)) as pool:
+            for record in pending:
+                pool.submit(self._one, record)
+        with self._lock:
+            self._progress.finished = True
+            self._progress.cancelled = self._cancel.is_set() and self._progress.stopped is None
+            final = replace(self._progress, errors=dict(self._progress.errors))
+        status = "stopped" if final.stopped else "cancelled" if final.cancelled else "done"
+        self.ledger.report(self.job_id, status=status, done=final.done, failed=final.failed,
+                           tokens=final.tokens, error=final.stopped)
+        return final
+
+    def _model_input(self, record: Record) -> str:
+        if self.spec.kind == "summarize" or self.spec.input_source == "chat":
+            return record.chat_text
+        if record.summary is None or not record.summary.current.strip():
+            raise BackendError("no summary yet: run summarize first, or infer with --input chat")
+        return record.summary.current
+
+    def _call(self, record: Record, model_input: str) -> tuple[Completion, int]:
+        attempts = 0
+
+        def attempt() -> Completion:
+            nonlocal attempts
+            attempts += 1
+            self._limiter.acquire()
+            if self.spec.kind == "summarize":
+                return self.backend.summarize(model_input, self.spec.template, timeout=self.spec.timeout)
+            return self.backend.extract(model_input, record.chat_text, self.spec.instruction,
+                                        timeout=self.spec.timeout)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.spec.max_attempts),
+            wait=wait_exponential_jitter(initial=self.spec.backoff_initial, max=self.spec.backoff_max),
+            retry=retry_if_exception(lambda e: isinstance(e, BackendError) and e.retryable
+                                     and not self._cancel.is_set()),
+            reraise=True,
+        )
+        return retrying(attempt), attempts
+
+    def _one(self, record: Record) -> None:
+        if self._cancel.is_set():
+            return
+        attempts = 0
+        try:
+            model_input = self._model_input(record)
+            key = cache_key(self.backend.name, self.backend.model, self.spec.kind, self.spec.prompt(), model_input)
+            hit = self.ledger.cached(key)
+            if hit is not None:
+                completion, from_cache = Completion(hit[0], hit[1]), True
+            else:
+                completion, attempts = self._call(record, model_input)
+                from_cache = False
+                self.ledger.remember(key, self.backend.name, self.backend.model, completion.text, completion.usage)
+            self._save(record, completion)
+        except BackendError as exc:
+            log.warning("%s record %s of %s failed: %s", self.spec.kind, record.index, record.split, exc)
+            self.ledger.mark(record.id, self.spec.kind, "failed", self.config, attempts, str(exc), exc.sid)
+            with self._lock:
+                self._progress.failed += 1
+                self._progress.errors[record.index] = str(exc)
+                if exc.stops_job and self._progress.stopped is None:
+                    self._progress.stopped = str(exc)
+                    self._cancel.set()
+            return
+        self.ledger.mark(record.id, self.spec.kind, "done", self.config, attempts)
+        with self._lock:
+            self._progress.done += 1
+            self._progress.cached += from_cache
+            self._progress.tokens += 0 if from_cache else completion.tokens
+            self._progress.errors.pop(record.index, None)
+            if self.job_id is not None and self._progress.done % 20 == 0:
+                self.ledger.report(self.job_id, done=self._progress.done, failed=self._progress.failed,
+                                   tokens=self._progress.tokens)
+
+    def _save(self, record: Record, completion: Completion) -> None:
+        if self.spec.kind == "summarize":
+            self.store.save_summary(record.id, completion.text, self.backend.name, self.backend.model,
+                                    prompt_hash(self.spec.template))
+            return
+        parsed = parse_output(completion.text, record.chat_text, drop_unverified=self.spec.drop_unverified)
+        self.store.save_prediction(record.id, completion.text, parsed.customers, self.backend.name,
+                                   self.backend.model, parsed.error, parsed.changes)
