@@ -10,11 +10,20 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import BinaryIO
 
+from roleext.backends import (
+    Backend,
+    OfflineBackend,
+    OpenAICompatBackend,
+    OpenAISettings,
+    SparkBackend,
+    SparkSettings,
+)
 from roleext.errors import InvalidFileError, RoleextError
 from roleext.exports import (
     ExportReport,
@@ -26,6 +35,8 @@ from roleext.exports import (
     export_train_jsonl,
 )
 from roleext.io import guess_kind, load_chat_file, load_submission, parse_items, read_source, summarize_file
+from roleext.jobs import Job, JobSpec
+from roleext.prompts import DEFAULT_SUMMARY_PROMPT
 from roleext.schema import Customer
 from roleext.scoring import baselines, format_report, score_predictions
 from roleext.store import ProjectStore
@@ -72,11 +83,95 @@ def build_parser() -> argparse.ArgumentParser:
                         help="what the model reads: the reviewed summary (default) or the chat")
     export.add_argument("--instruction", help="fine-tuning instruction (default: the recipe's)")
 
+    for name, text in (("summarize", "summarize every chat of a split with an LLM or offline"),
+                       ("infer", "extract the 21 fields of every record of a split")):
+        job = commands.add_parser(name, parents=[db], help=text)
+        add_job_options(job, default_split="train" if name == "summarize" else "test")
+        if name == "infer":
+            job.add_argument("--input", choices=["summary", "chat"], default="summary", dest="source",
+                             help="what the model reads (default: the reviewed summary)")
+            job.add_argument("--instruction", help="sent before the input; a fine-tuned model needs none")
+            job.add_argument("--keep-unverified", action="store_true",
+                             help="keep names, phones, addresses the chat does not contain")
+        else:
+            job.add_argument("--prompt-file", type=Path, help="summary prompt template with {content}")
+
     score = commands.add_parser("score", help="score predictions with the competition metric")
     score.add_argument("gold", type=Path, help="a train-format file with gold infos")
     score.add_argument("pred", type=Path, help="a submit.json or a train-format file")
     score.add_argument("--json", action="store_true", help="also print the report as one JSON line")
     return parser
+
+
+def add_job_options(parser: argparse.ArgumentParser, default_split: str) -> None:
+    parser.add_argument("--split", choices=["train", "test"], default=default_split)
+    parser.add_argument("--backend", choices=["offline", "spark", "openai"], default="offline")
+    parser.add_argument("--model", help="spark: lite, pro, max, max-32k, pro-128k, 4.0ultra; openai: the model id")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--qps", type=float, help="requests per second at most (default: no limit)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="deadline of one call, in seconds")
+    parser.add_argument("--retries", type=int, default=4, help="attempts per record on retryable errors")
+    parser.add_argument("--retry-failed", action="store_true", help="only the records that failed before")
+    spark = parser.add_argument_group("spark")
+    spark.add_argument("--spark-url", help="websocket URL (default: from --model)")
+    spark.add_argument("--domain", help="domain, or a fine-tuned model's service id")
+    spark.add_argument("--patch-id", help="a fine-tuned model's resource id")
+    spark.add_argument("--app-id", help="default $SPARK_APP_ID")
+    spark.add_argument("--api-secret", help="default $SPARK_API_SECRET")
+    spark.add_argument("--transport", choices=["direct", "sdk"], default="direct")
+    openai = parser.add_argument_group("openai")
+    openai.add_argument("--base-url", help="e.g. http://127.0.0.1:8000/v1")
+    parser.add_argument("--api-key", help="default $SPARK_API_KEY or $OPENAI_API_KEY")
+
+
+def backend_from_args(args: argparse.Namespace) -> Backend:
+    env = os.environ
+    if args.backend == "spark":
+        return SparkBackend(SparkSettings(
+            app_id=args.app_id or env.get("SPARK_APP_ID", ""),
+            api_key=args.api_key or env.get("SPARK_API_KEY", ""),
+            api_secret=args.api_secret or env.get("SPARK_API_SECRET", ""),
+            model=args.model or "lite", url=args.spark_url, domain=args.domain,
+            patch_id=args.patch_id, timeout=args.timeout, transport=args.transport))
+    if args.backend == "openai":
+        if not args.base_url or not args.model:
+            raise RoleextError("the openai backend needs --base-url and --model")
+        return OpenAICompatBackend(OpenAISettings(args.base_url, args.model,
+                                                  args.api_key or env.get("OPENAI_API_KEY", ""),
+                                                  timeout=args.timeout))
+    return OfflineBackend()
+
+
+def cmd_job(args: argparse.Namespace) -> int:
+    spec = JobSpec(
+        kind=args.command, split=args.split, concurrency=args.concurrency, qps=args.qps,
+        max_attempts=max(1, args.retries), timeout=args.timeout, retry_failed=args.retry_failed,
+        template=(args.prompt_file.read_text("utf-8") if getattr(args, "prompt_file", None)
+                  else DEFAULT_SUMMARY_PROMPT),
+        instruction=getattr(args, "instruction", None),
+        input_source=getattr(args, "source", "summary"),
+        drop_unverified=not getattr(args, "keep_unverified", False),
+    )
+    with closing(ProjectStore(args.db)) as store:
+        if not store.count(args.split):
+            raise RoleextError(f"the {args.split} split is empty: import a file first")
+        job = Job(store, backend_from_args(args), spec)
+        job.start()
+        last = 0.0
+        while True:
+            progress = job.wait(0.5)
+            if progress.finished:
+                break
+            if time.monotonic() - last >= 1.0:
+                print(progress.line(spec.kind, spec.split), file=sys.stderr, flush=True)
+                last = time.monotonic()
+    for index, error in sorted(progress.errors.items()):
+        print(f"record {index}: {error}", file=sys.stderr)
+    print(progress.line(spec.kind, spec.split))
+    if progress.stopped:
+        print(f"error: stopped: {progress.stopped}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_ERROR if progress.failed else 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -167,6 +262,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": cmd_validate, "import": cmd_import, "export": cmd_export, "score": cmd_score,
+    "summarize": cmd_job, "infer": cmd_job,
 }
 
 

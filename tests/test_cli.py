@@ -100,3 +100,32 @@ def test_python_dash_m_roleext_runs(tmp_path: Path, sample_train: Path) -> None:
         capture_output=True, text=True, cwd=ROOT, check=False,
     )
     assert result.returncode == 0 and result.stdout.startswith("train file: 10 records")
+
+
+def test_summarize_and_infer_offline_then_export_a_valid_submission(cli: Cli, sample_train: Path,
+                                                                     sample_test: Path, tmp_path: Path) -> None:
+    cli("import", str(sample_train))
+    cli("import", str(sample_test))
+    code, out, _ = cli("summarize")
+    assert code == 0 and out.strip().startswith("summarize train: 10/10 done, 0 failed")
+    code, out, _ = cli("summarize", "--split", "test")
+    assert code == 0
+    code, out, _ = cli("infer")
+    assert code == 0 and out.strip().startswith("infer test: 5/5 done, 0 failed")
+    submit = tmp_path / "submit.json"
+    assert cli("export", "submission", str(submit))[0] == 0
+    assert cli("validate", str(submit))[1].startswith("submission file: 5 records, 5 customers")
+
+
+def test_infer_without_summaries_says_what_to_run_first(cli: Cli, sample_test: Path) -> None:
+    cli("import", str(sample_test))
+    code, _, err = cli("infer")
+    assert code == 1 and "run summarize first" in err
+
+
+def test_spark_without_keys_is_a_clear_error(cli: Cli, sample_test: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SPARK_APP_ID", "SPARK_API_KEY", "SPARK_API_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    cli("import", str(sample_test))
+    code, _, err = cli("summarize", "--split", "test", "--backend", "spark")
+    assert code == 1 and "SPARK_API_KEY" in err

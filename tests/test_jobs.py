@@ -1,0 +1,150 @@
+"""Batch jobs against the fake Spark server and real SQLite: retries, cache, cancel, resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from roleext.backends import OfflineBackend, SparkBackend, SparkSettings
+from roleext.io import load_chat_file
+from roleext.jobs import Job, JobSpec
+from roleext.store import ProjectStore
+from tests import fake_spark
+from tests.fake_spark import FakeSpark
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = {"backoff_initial": 0.01, "backoff_max": 0.05}
+
+
+@pytest.fixture
+def spark() -> Iterator[FakeSpark]:
+    server = FakeSpark(answer=lambda request: "客户基本信息：李娜3").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def project(store: ProjectStore, sample_train: Path, sample_test: Path) -> ProjectStore:
+    store.import_chat_file(load_chat_file(sample_train))
+    store.import_chat_file(load_chat_file(sample_test))
+    return store
+
+
+def backend(server: FakeSpark, **options: object) -> SparkBackend:
+    return SparkBackend(SparkSettings(fake_spark.APP_ID, fake_spark.API_KEY, fake_spark.API_SECRET,
+                                      url=server.url, domain="generalv3", **options))  # type: ignore[arg-type]
+
+
+def test_offline_summarize_then_a_rerun_does_nothing(project: ProjectStore) -> None:
+    first = Job(project, OfflineBackend(), JobSpec("summarize", "train")).run()
+    assert (first.done, first.failed, first.total) == (10, 0, 10)
+    summary = project.get_record("train", 8).summary
+    assert summary is not None and summary.text.startswith("【事实摘录】") and len(summary.text) <= 7000
+    again = Job(project, OfflineBackend(), JobSpec("summarize", "train")).run()
+    assert (again.total, again.skipped) == (0, 10)
+
+
+def test_offline_inference_writes_parsed_predictions(project: ProjectStore) -> None:
+    progress = Job(project, OfflineBackend(), JobSpec("infer", "test", input_source="chat")).run()
+    assert progress.done == 5
+    prediction = project.get_record("test", 1).prediction
+    assert prediction is not None and prediction.infos[0]["基本信息-姓名"] == "孙芳6"
+    assert prediction.infos[0]["基本信息-手机号码"] == "15800002222"
+
+
+def test_rate_limited_calls_are_retried_until_they_pass(project: ProjectStore, spark: FakeSpark) -> None:
+    refusals = iter([11202, 11203, 10110])
+    spark.error_for = lambda request: next(refusals, None)
+    progress = Job(project, backend(spark), JobSpec("summarize", "train", concurrency=1, **FAST)).run()
+    assert (progress.done, progress.failed) == (10, 0)
+    assert len(spark.requests) == 13
+
+
+def test_rejected_content_fails_alone_and_is_retried_alone(project: ProjectStore, spark: FakeSpark) -> None:
+    target = project.get_record("train", 4).chat_text
+    spark.error_for = lambda request: 10013 if target in fake_spark.prompt_of(request) else None
+    first = Job(project, backend(spark), JobSpec("summarize", "train", **FAST)).run()
+    assert (first.done, first.failed) == (9, 1)
+    assert "moderation" in first.errors[4] and len(spark.requests) == 10  # never retried
+
+    spark.error_for = lambda request: None
+    spark.requests.clear()
+    retried = Job(project, backend(spark), JobSpec("summarize", "train", retry_failed=True, **FAST)).run()
+    assert (retried.total, retried.done) == (1, 1) and len(spark.requests) == 1
+
+
+def test_an_auth_error_stops_the_job(project: ProjectStore, spark: FakeSpark) -> None:
+    spark.error_for = lambda request: 11200
+    progress = Job(project, backend(spark), JobSpec("summarize", "train", concurrency=1, **FAST)).run()
+    assert progress.stopped and "authorization" in progress.stopped
+    assert progress.failed == 1 and len(spark.requests) == 1
+
+
+def test_a_prompt_seen_before_comes_from_the_cache(project: ProjectStore, spark: FakeSpark) -> None:
+    Job(project, backend(spark), JobSpec("summarize", "train", template="A {content}")).run()
+    Job(project, backend(spark), JobSpec("summarize", "train", template="B {content}")).run()
+    assert len(spark.requests) == 20
+    back = Job(project, backend(spark), JobSpec("summarize", "train", template="A {content}")).run()
+    assert (back.done, back.cached) == (10, 10) and len(spark.requests) == 20
+
+
+def test_cancel_stops_starting_records_and_a_new_run_finishes(project: ProjectStore, spark: FakeSpark) -> None:
+    spark.delay = 0.2
+    job = Job(project, backend(spark), JobSpec("summarize", "train", concurrency=1))
+    job.start()
+    deadline = time.monotonic() + 10
+    while job.snapshot().done < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    job.cancel()
+    stopped = job.wait(10)
+    assert stopped.finished and stopped.cancelled and 2 <= stopped.done < 10
+    rest = Job(project, backend(spark), JobSpec("summarize", "train")).run()
+    assert rest.done == 10 - stopped.done and rest.skipped == stopped.done
+
+
+def test_keys_never_reach_the_database_or_the_log(project: ProjectStore, spark: FakeSpark,
+                                                  caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    spark.error_for = lambda request: 10110
+    Job(project, backend(spark), JobSpec("summarize", "train", max_attempts=1)).run()
+    with project.engine.connect() as conn:
+        dump = "\n".join(str(row) for table in ("records", "summaries", "predictions", "history",
+                                                "llm_cache", "record_tasks", "jobs")
+                         for row in conn.execute(text(f"SELECT * FROM {table}")))
+    for secret in (fake_spark.API_KEY, fake_spark.API_SECRET):
+        assert secret not in dump and secret not in caplog.text
+    assert "Spark is busy" in dump  # the failure itself is kept
+
+
+def test_killed_run_resumes_with_only_what_is_missing(tmp_path: Path, sample_train: Path,
+                                                      spark: FakeSpark) -> None:
+    db = tmp_path / "killed.db"
+    ProjectStore(db).import_chat_file(load_chat_file(sample_train))
+    spark.delay = 0.3
+    env = {**os.environ, "SPARK_APP_ID": fake_spark.APP_ID, "SPARK_API_KEY": fake_spark.API_KEY,
+           "SPARK_API_SECRET": fake_spark.API_SECRET}
+    command = [sys.executable, "-m", "roleext", "--db", str(db), "summarize", "--backend", "spark",
+               "--spark-url", spark.url, "--domain", "generalv3", "--concurrency", "1"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = ProjectStore(db)
+    deadline = time.monotonic() + 20
+    while sum(r.has_summary for r in store.list_records()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done_before = sum(r.has_summary for r in store.list_records())
+    assert 3 <= done_before < 10
+    calls_before = len(spark.requests)
+
+    spark.delay = 0.0
+    resumed = Job(store, backend(spark), JobSpec("summarize", "train")).run()
+    assert resumed.skipped == done_before and resumed.done == 10 - done_before
+    assert len(spark.requests) - calls_before == 10 - done_before
+    assert all(r.has_summary for r in store.list_records())
