@@ -24,6 +24,8 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/import_export.py
+	$(BIN)/python benchmarks/batch.py
+	$(BIN)/python benchmarks/digest_survival.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

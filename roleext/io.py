@@ -264,6 +264,15 @@ def _expected_for_field(name: str) -> str:
     return "a list of strings" if FIELDS_BY_NAME[name].kind == "list" else "a string"
 
 
+def _unwrap_bare_infos(item: Any, position: int, warnings: list[Problem]) -> Any:
+    """`infos` written as one object (a widely copied tutorial's bug) read as a list of one."""
+    if isinstance(item, dict) and isinstance(item.get("infos"), dict):
+        warnings.append(Problem("is a single object, expected a list of customers; "
+                                "read as a list of one", position, "infos", severity="warning"))
+        return {**item, "infos": [item["infos"]]}
+    return item
+
+
 def validate_chat_items(
     items: list[Any],
 ) -> tuple[list[ChatRecord], list[Problem], list[Problem], list[Problem]]:
@@ -273,10 +282,7 @@ def validate_chat_items(
     warnings: list[Problem] = []
     lints: list[Problem] = []
     for position, item in enumerate(items, start=1):
-        if isinstance(item, dict) and isinstance(item.get("infos"), dict):
-            warnings.append(Problem("is a single object, expected a list of customers; "
-                                    "read as a list of one", position, "infos", severity="warning"))
-            item = {**item, "infos": [item["infos"]]}
+        item = _unwrap_bare_infos(item, position, warnings)
         found = _problems_from_errors(_RECORD_VALIDATOR.iter_errors(item), position)
         if found:
             errors.extend(found)
@@ -341,10 +347,7 @@ def _validate_submission_items(
     errors: list[Problem] = []
     warnings: list[Problem] = []
     for position, item in enumerate(items, start=1):
-        if isinstance(item, dict) and isinstance(item.get("infos"), dict):
-            warnings.append(Problem("is a single object, expected a list of customers; "
-                                    "read as a list of one", position, "infos", severity="warning"))
-            item = {**item, "infos": [item["infos"]]}
+        item = _unwrap_bare_infos(item, position, warnings)
         if isinstance(item, dict) and isinstance(item.get("infos"), list):
             # Predictions may leave fields out; a missing field scores as empty.
             item = {**item, "infos": [complete_customer(c) if isinstance(c, dict) else c

@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,17 @@ def _dumps(value: Any) -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _as_text(value: str) -> str:
+    return value
+
+
+# For each table with a reviewer's edit: its column, its history target, how to read it.
+_EDITABLE: dict[str, tuple[str, str, Callable[[str], Any]]] = {
+    "summaries": ("edited_text", "summary", _as_text),
+    "predictions": ("corrected", "prediction", json.loads),
+}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -360,67 +371,67 @@ class ProjectStore:
                 record_id, "status", author or default_author(), _now(), before, status.value))
         return version
 
+    def _replace_generated(self, table: Table, record_id: int, values: dict[str, Any], after: Any) -> None:
+        """Insert or overwrite a job's output row; a reviewer's edit it replaces goes to history."""
+        column, target, decode = _EDITABLE[table.name]
+        now = _now()
+        with self.engine.begin() as conn:
+            old = conn.execute(select(table.c[column]).where(table.c.record_id == record_id)).first()
+            if old is None:
+                conn.execute(insert(table).values(record_id=record_id, version=1, created_at=now,
+                                                  updated_at=now, **values))
+                return
+            conn.execute(update(table).where(table.c.record_id == record_id)
+                         .values(version=table.c.version + 1, updated_at=now, **values))
+            if old[0] is not None:  # an edit replaced by a new run stays traceable
+                conn.execute(insert(self.history), self._history_row(
+                    record_id, target, "generated", now, decode(old[0]), after))
+
     def save_summary(self, record_id: int, text: str, backend: str, model: str,
                      prompt_hash: str) -> None:
         """Store a generated summary, replacing an earlier one and dropping its edit."""
-        now = _now()
-        s = self.summaries
-        with self.engine.begin() as conn:
-            old = conn.execute(select(s.c.edited_text, s.c.text).where(s.c.record_id == record_id)).first()
-            values = {"text": text, "edited_text": None, "backend": backend, "model": model,
-                      "prompt_hash": prompt_hash, "updated_at": now}
-            if old is None:
-                conn.execute(insert(s).values(record_id=record_id, version=1, created_at=now, **values))
-            else:
-                conn.execute(update(s).where(s.c.record_id == record_id)
-                             .values(version=s.c.version + 1, **values))
-                if old.edited_text is not None:  # an edit replaced by a new run stays traceable
-                    conn.execute(insert(self.history), self._history_row(
-                        record_id, "summary", "generated", now, old.edited_text, text))
-
-    def edit_summary(self, record_id: int, text: str, expected_version: int,
-                     author: str | None = None) -> int:
-        """Save a reviewer's edit of a summary; returns the summary's new version."""
-        s = self.summaries
-        with self.engine.begin() as conn:
-            old = conn.execute(select(s.c.text, s.c.edited_text).where(s.c.record_id == record_id)).first()
-            if old is None:
-                raise NotFoundError(f"record id {record_id} has no summary to edit yet")
-            version = self._guarded_update(conn, s, s.c.record_id, record_id, expected_version,
-                                           "summary", {"edited_text": text})
-            before = old.edited_text if old.edited_text is not None else old.text
-            conn.execute(insert(self.history), self._history_row(
-                record_id, "summary", author or default_author(), _now(), before, text))
-        return version
+        self._replace_generated(self.summaries, record_id, {
+            "text": text, "edited_text": None, "backend": backend, "model": model,
+            "prompt_hash": prompt_hash}, after=text)
 
     def save_prediction(self, record_id: int, raw_output: str, parsed: list[Customer],
                         backend: str, model: str, error: str | None = None,
                         changes: list[str] | None = None) -> None:
         """Store a model's answer for a record, replacing an earlier one and its correction."""
-        now = _now()
-        p = self.predictions
-        values = {"raw_output": raw_output, "parsed": _dumps(parsed), "corrected": None,
-                  "backend": backend, "model": model, "error": error,
-                  "changes": _dumps(changes or []), "updated_at": now}
+        self._replace_generated(self.predictions, record_id, {
+            "raw_output": raw_output, "parsed": _dumps(parsed), "corrected": None, "backend": backend,
+            "model": model, "error": error, "changes": _dumps(changes or [])}, after=parsed)
+
+    def _edit(self, table: Table, record_id: int, expected_version: int, what: str,
+              column: str, stored: str, before: Any, after: Any, author: str | None) -> int:
+        """Write a reviewer's edit under the version guard, with its history row."""
         with self.engine.begin() as conn:
-            exists = conn.execute(select(p.c.version).where(p.c.record_id == record_id)).scalar()
-            if exists is None:
-                conn.execute(insert(p).values(record_id=record_id, version=1, created_at=now, **values))
-            else:
-                conn.execute(update(p).where(p.c.record_id == record_id)
-                             .values(version=p.c.version + 1, **values))
+            version = self._guarded_update(conn, table, table.c.record_id, record_id, expected_version,
+                                           what, {column: stored})
+            conn.execute(insert(self.history), self._history_row(
+                record_id, what, author or default_author(), _now(), before, after))
+        return version
+
+    def _current(self, table: Table, record_id: int, what: str) -> Any:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(table).where(table.c.record_id == record_id)).first()
+        if row is None:
+            raise NotFoundError(f"record id {record_id} has no {what} to edit yet")
+        return row
+
+    def edit_summary(self, record_id: int, text: str, expected_version: int,
+                     author: str | None = None) -> int:
+        """Save a reviewer's edit of a summary; returns the summary's new version."""
+        old = self._current(self.summaries, record_id, "summary")
+        before = old.edited_text if old.edited_text is not None else old.text
+        return self._edit(self.summaries, record_id, expected_version, "summary", "edited_text", text,
+                          before, text, author)
 
     def correct_prediction(self, record_id: int, infos: list[Customer], expected_version: int,
                            author: str | None = None) -> int:
         """Save a reviewer's correction of a prediction; returns the prediction's new version."""
-        p = self.predictions
-        with self.engine.begin() as conn:
-            old = conn.execute(select(p.c.parsed, p.c.corrected).where(p.c.record_id == record_id)).first()
-            if old is None:
-                raise NotFoundError(f"record id {record_id} has no prediction to correct yet")
-            version = self._guarded_update(conn, p, p.c.record_id, record_id, expected_version,
-                                           "prediction", {"corrected": _dumps(infos)})
-            before = json.loads(old.corrected if old.corrected is not None else old.parsed)
-            conn.execute(insert(self.history), self._history_row(
-                record_id, "prediction", author or default_author(), _now(), before, infos))
-        return version
+        old = self._current(self.predictions, record_id, "prediction")
+        before = json.loads(old.corrected if old.corrected is not None else old.parsed)
+        return self._edit(self.predictions, record_id, expected_version, "prediction", "corrected",
+                          _dumps(infos), before, infos, author)
+

@@ -175,3 +175,21 @@ def test_real_train_file_imports_once(store: ProjectStore, shared_train: Path) -
     assert store.import_chat_file(chat_file).added == 100
     assert store.import_chat_file(chat_file).unchanged == 100
     assert [r.index for r in store.list_records("train")] == list(range(1, 101))
+
+
+def test_a_new_run_replacing_reviewed_output_keeps_the_review_in_history(store: ProjectStore,
+                                                                       sample_train: Path) -> None:
+    store.import_chat_file(load_chat_file(sample_train))
+    record = store.get_record("train", 1)
+    store.save_summary(record.id, "第一版", "offline", "digest", "p1")
+    store.edit_summary(record.id, "审核员的版本", 1)
+    store.save_prediction(record.id, "[]", [], "offline", "rules")
+    store.correct_prediction(record.id, record.gold, 1)
+
+    store.save_summary(record.id, "第二版", "spark", "lite", "p2")
+    store.save_prediction(record.id, "[]", [], "spark", "lite")
+
+    replaced = [(h.target, h.author, h.before, h.after) for h in store.history_of(record.id)
+                if h.author == "generated"]
+    assert replaced == [("summary", "generated", "审核员的版本", "第二版"),
+                        ("prediction", "generated", record.gold, [])]
