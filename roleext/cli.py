@@ -95,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
                              help="keep names, phones, addresses the chat does not contain")
         else:
             job.add_argument("--prompt-file", type=Path, help="summary prompt template with {content}")
+            job.add_argument("--prepend-facts", action="store_true",
+                             help="put the offline digest's facts block in front of each LLM summary")
 
     score = commands.add_parser("score", help="score predictions with the competition metric")
     score.add_argument("gold", type=Path, help="a train-format file with gold infos")
@@ -148,6 +150,7 @@ def cmd_job(args: argparse.Namespace) -> int:
         max_attempts=max(1, args.retries), timeout=args.timeout, retry_failed=args.retry_failed,
         template=(args.prompt_file.read_text("utf-8") if getattr(args, "prompt_file", None)
                   else DEFAULT_SUMMARY_PROMPT),
+        prepend_facts=getattr(args, "prepend_facts", False),
         instruction=getattr(args, "instruction", None),
         input_source=getattr(args, "source", "summary"),
         drop_unverified=not getattr(args, "keep_unverified", False),

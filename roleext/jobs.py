@@ -18,6 +18,9 @@ from typing import Literal
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from roleext.backends.base import Backend, Completion
+from roleext.backends.offline import OfflineBackend
+from roleext.chat import clean_messages, parse_messages
+from roleext.digest import facts_block
 from roleext.errors import BackendError
 from roleext.io import Split
 from roleext.ledger import Ledger, TaskKind, cache_key
@@ -42,6 +45,9 @@ class JobSpec:
     timeout: float = 60.0
     retry_failed: bool = False
     template: str = DEFAULT_SUMMARY_PROMPT
+    prepend_facts: bool = False
+    """Put the offline digest's facts block in front of an LLM summary, so that names,
+    phones and addresses the LLM dropped stay in the fine-tuning input."""
     instruction: str | None = None
     input_source: InputSource = "summary"
     drop_unverified: bool = True
@@ -251,8 +257,11 @@ class Job:
 
     def _save(self, record: Record, completion: Completion) -> None:
         if self.spec.kind == "summarize":
-            self.store.save_summary(record.id, completion.text, self.backend.name, self.backend.model,
-                                    prompt_hash(self.spec.template))
+            text = completion.text
+            if self.spec.prepend_facts and not isinstance(self.backend, OfflineBackend):
+                text = f"{facts_block(clean_messages(parse_messages(record.chat_text)))}\n{text}"
+            self.store.save_summary(record.id, text, self.backend.name, self.backend.model,
+                                    prompt_hash(self.spec.prompt()))
             return
         parsed = parse_output(completion.text, record.chat_text, drop_unverified=self.spec.drop_unverified)
         self.store.save_prediction(record.id, completion.text, parsed.customers, self.backend.name,

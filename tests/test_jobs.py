@@ -148,3 +148,11 @@ def test_killed_run_resumes_with_only_what_is_missing(tmp_path: Path, sample_tra
     assert resumed.skipped == done_before and resumed.done == 10 - done_before
     assert len(spark.requests) - calls_before == 10 - done_before
     assert all(r.has_summary for r in store.list_records())
+
+
+def test_facts_can_be_put_in_front_of_an_llm_summary(project: ProjectStore, spark: FakeSpark) -> None:
+    Job(project, backend(spark), JobSpec("summarize", "train", prepend_facts=True)).run()
+    summary = project.get_record("train", 1).summary
+    assert summary is not None
+    assert summary.text.startswith("【事实摘录】") and summary.text.endswith("客户基本信息：李娜3")
+    assert "13812345678" in summary.text  # the phone the LLM summary left out
