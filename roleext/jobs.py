@@ -17,11 +17,11 @@ from typing import Literal
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from roleext.backends.base import Backend, Completion
+from roleext.backends.base import Backend, Completion, fill_template
 from roleext.backends.offline import OfflineBackend
 from roleext.chat import clean_messages, parse_messages
 from roleext.digest import facts_block
-from roleext.errors import BackendError
+from roleext.errors import BackendError, RoleextError
 from roleext.io import Split
 from roleext.ledger import Ledger, TaskKind, cache_key
 from roleext.parsing import parse_output
@@ -136,6 +136,8 @@ class Job:
         self._limiter = RateLimiter(spec.qps)
         self._thread: threading.Thread | None = None
         self.job_id: int | None = None
+        if spec.kind == "summarize":
+            fill_template(spec.template, "")  # a template without {content}: refuse before any call
 
     def snapshot(self) -> Progress:
         with self._lock:
@@ -235,15 +237,8 @@ class Job:
                 from_cache = False
                 self.ledger.remember(key, self.backend.name, self.backend.model, completion.text, completion.usage)
             self._save(record, completion)
-        except BackendError as exc:
-            log.warning("%s record %s of %s failed: %s", self.spec.kind, record.index, record.split, exc)
-            self.ledger.mark(record.id, self.spec.kind, "failed", self.config, attempts, str(exc), exc.sid)
-            with self._lock:
-                self._progress.failed += 1
-                self._progress.errors[record.index] = str(exc)
-                if exc.stops_job and self._progress.stopped is None:
-                    self._progress.stopped = str(exc)
-                    self._cancel.set()
+        except Exception as exc:  # a worker's error must end as this record's failure, never vanish
+            self._fail(record, exc, attempts)
             return
         self.ledger.mark(record.id, self.spec.kind, "done", self.config, attempts)
         with self._lock:
@@ -254,6 +249,22 @@ class Job:
             if self.job_id is not None and self._progress.done % 20 == 0:
                 self.ledger.report(self.job_id, done=self._progress.done, failed=self._progress.failed,
                                    tokens=self._progress.tokens)
+
+    def _fail(self, record: Record, exc: Exception, attempts: int) -> None:
+        if isinstance(exc, RoleextError):
+            message = str(exc)
+            log.warning("%s record %s of %s failed: %s", self.spec.kind, record.index, record.split, message)
+        else:
+            message = f"unexpected error ({type(exc).__name__}); see the log"
+            log.exception("%s record %s of %s failed", self.spec.kind, record.index, record.split)
+        sid = exc.sid if isinstance(exc, BackendError) else None
+        self.ledger.mark(record.id, self.spec.kind, "failed", self.config, attempts, message, sid)
+        with self._lock:
+            self._progress.failed += 1
+            self._progress.errors[record.index] = message
+            if isinstance(exc, BackendError) and exc.stops_job and self._progress.stopped is None:
+                self._progress.stopped = message
+                self._cancel.set()
 
     def _save(self, record: Record, completion: Completion) -> None:
         if self.spec.kind == "summarize":

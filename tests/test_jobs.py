@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from roleext.backends import OfflineBackend, SparkBackend, SparkSettings
+from roleext.backends import Completion, OfflineBackend, SparkBackend, SparkSettings
+from roleext.errors import RoleextError
 from roleext.io import load_chat_file
 from roleext.jobs import Job, JobSpec
 from roleext.store import ProjectStore
@@ -156,3 +157,22 @@ def test_facts_can_be_put_in_front_of_an_llm_summary(project: ProjectStore, spar
     assert summary is not None
     assert summary.text.startswith("【事实摘录】") and summary.text.endswith("客户基本信息：李娜3")
     assert "13812345678" in summary.text  # the phone the LLM summary left out
+
+
+def test_a_template_without_the_chat_slot_is_refused_before_any_call(project: ProjectStore,
+                                                                    spark: FakeSpark) -> None:
+    with pytest.raises(RoleextError, match=r"\{content\}"):
+        Job(project, backend(spark), JobSpec("summarize", "train", template="总结一下"))
+    assert spark.requests == []
+
+
+def test_an_unexpected_error_fails_its_record_instead_of_vanishing(project: ProjectStore) -> None:
+    class Broken(OfflineBackend):
+        def summarize(self, chat: str, template: str, *, timeout: float | None = None) -> Completion:
+            if "李娜3" in chat:
+                raise ValueError("bug")
+            return super().summarize(chat, template, timeout=timeout)
+
+    progress = Job(project, Broken(), JobSpec("summarize", "train")).run()
+    assert (progress.done, progress.failed) == (9, 1)
+    assert progress.errors[1] == "unexpected error (ValueError); see the log"
