@@ -16,14 +16,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import BinaryIO
 
-from roleext.backends import (
-    Backend,
-    OfflineBackend,
-    OpenAICompatBackend,
-    OpenAISettings,
-    SparkBackend,
-    SparkSettings,
-)
+from roleext.backends import Backend
+from roleext.backends.choice import BackendChoice
 from roleext.errors import InvalidFileError, RoleextError
 from roleext.exports import (
     ExportReport,
@@ -127,21 +121,12 @@ def add_job_options(parser: argparse.ArgumentParser, default_split: str) -> None
 
 
 def backend_from_args(args: argparse.Namespace) -> Backend:
-    env = os.environ
-    if args.backend == "spark":
-        return SparkBackend(SparkSettings(
-            app_id=args.app_id or env.get("SPARK_APP_ID", ""),
-            api_key=args.api_key or env.get("SPARK_API_KEY", ""),
-            api_secret=args.api_secret or env.get("SPARK_API_SECRET", ""),
-            model=args.model or "lite", url=args.spark_url, domain=args.domain,
-            patch_id=args.patch_id, timeout=args.timeout, transport=args.transport))
-    if args.backend == "openai":
-        if not args.base_url or not args.model:
-            raise RoleextError("the openai backend needs --base-url and --model")
-        return OpenAICompatBackend(OpenAISettings(args.base_url, args.model,
-                                                  args.api_key or env.get("OPENAI_API_KEY", ""),
-                                                  timeout=args.timeout))
-    return OfflineBackend()
+    choice = BackendChoice(
+        kind=args.backend, model=args.model, timeout=args.timeout, spark_url=args.spark_url,
+        domain=args.domain, patch_id=args.patch_id, transport=args.transport,
+        app_id=args.app_id or "", api_key=args.api_key or "", api_secret=args.api_secret or "",
+        base_url=args.base_url)
+    return choice.with_credentials(os.environ).build()
 
 
 def cmd_job(args: argparse.Namespace) -> int:

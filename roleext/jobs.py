@@ -173,13 +173,19 @@ class Job:
 
     # --- the run ------------------------------------------------------------------------
 
-    def run(self) -> Progress:
+    def plan(self) -> tuple[list[Record], int]:
+        """The records this run would do, and how many are already done."""
         records = list(self.store.iter_records(self.spec.split))
-        self.backend.prepare(r.chat_text for r in records)
         pending = self._pending(records)
+        return pending, len(records) - len(pending)
+
+    def run(self) -> Progress:
+        pending, skipped = self.plan()
+        if pending:
+            self.backend.prepare(r.chat_text for r in self.store.iter_all_chats())
         with self._lock:
             self._progress.total = len(pending)
-            self._progress.skipped = len(records) - len(pending)
+            self._progress.skipped = skipped
         description = f"{self.spec.kind} {self.spec.split} with {self.backend.name} {self.backend.model}"
         self.job_id = self.ledger.open_job(self.spec.kind, self.spec.split, description, len(pending))
         with ThreadPoolExecutor(max_workers=max(1, self.spec.concurrency)) as pool:
@@ -277,3 +283,50 @@ class Job:
         parsed = parse_output(completion.text, record.chat_text, drop_unverified=self.spec.drop_unverified)
         self.store.save_prediction(record.id, completion.text, parsed.customers, self.backend.name,
                                    self.backend.model, parsed.error, parsed.changes)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a job would cost before it starts."""
+
+    calls: int
+    characters: int
+    already_done: int
+
+
+def estimate(job: Job) -> Estimate:
+    """Calls and input characters of a job's pending records (the prompt template included)."""
+    pending, done = job.plan()
+    extra = len(job.spec.template) if job.spec.kind == "summarize" else len(job.spec.instruction or "")
+    characters = 0
+    for record in pending:
+        try:
+            characters += len(job._model_input(record)) + extra
+        except BackendError:
+            continue  # no summary yet: the job will report it
+    return Estimate(len(pending), characters, done)
+
+
+class JobRegistry:
+    """Jobs running in this server process, by key, so they outlive a page run or a refresh.
+
+    Their results and task state are in the store; the registry only keeps the live
+    `Job` objects so a page can show progress and cancel.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def start(self, key: str, job: Job) -> Job:
+        with self._lock:
+            running = self._jobs.get(key)
+            if running is not None and not running.snapshot().finished:
+                raise RoleextError("this job is already running; wait for it or cancel it")
+            self._jobs[key] = job
+        job.start()
+        return job
+
+    def get(self, key: str) -> Job | None:
+        with self._lock:
+            return self._jobs.get(key)

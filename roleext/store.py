@@ -276,6 +276,11 @@ class ProjectStore:
                 yield self._record_from_row(row)
             last = rows[-1].idx
 
+    def iter_all_chats(self) -> Iterator[Any]:
+        """Every chat of the project (both splits): what backends learn staff names from."""
+        with self.engine.connect() as conn:
+            yield from conn.execute(select(self.records.c.chat_text).where(self.records.c.idx.is_not(None)))
+
     def list_records(self, split: Split | None = None) -> list[RecordInfo]:
         """A line per positioned record (no chat text), in split and file order."""
         r, s, p = self.records, self.summaries, self.predictions
@@ -295,6 +300,19 @@ class ProjectStore:
                        len(json.loads(row.gold)), row.s_id is not None, row.p_id is not None)
             for row in rows
         ]
+
+    def search_records(self, text: str, split: Split | None = None) -> set[int]:
+        """Ids of records whose chat, gold or summary contains `text` (case as typed)."""
+        r, s = self.records, self.summaries
+        query = (select(r.c.id).select_from(r.outerjoin(s, s.c.record_id == r.c.id))
+                 .where(r.c.chat_text.contains(text, autoescape=True)
+                        | r.c.gold.contains(text, autoescape=True)
+                        | s.c.text.contains(text, autoescape=True)
+                        | s.c.edited_text.contains(text, autoescape=True)))
+        if split is not None:
+            query = query.where(r.c.split == split)
+        with self.engine.connect() as conn:
+            return set(conn.execute(query).scalars())
 
     def count(self, split: Split) -> int:
         r = self.records

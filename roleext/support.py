@@ -30,7 +30,8 @@ def gold_values(customers: Iterable[Customer]) -> Iterator[GoldValue]:
                     yield GoldValue(number, spec.name, item.strip())
 
 
-def _squash(text: str) -> str:
+def squash(text: str) -> str:
+    """The text without whitespace: how values are compared with chats and summaries."""
     return "".join(text.split())
 
 
@@ -39,9 +40,9 @@ def unsupported(customers: Iterable[Customer], text: str, chat: str | None = Non
 
     Whitespace is ignored on both sides: a phone written `195 0010 7878` is the same fact.
     """
-    haystack = _squash(text)
-    source = _squash(chat) if chat is not None else None
+    haystack = squash(text)
+    source = squash(chat) if chat is not None else None
     return [
         v for v in gold_values(customers)
-        if (source is None or _squash(v.value) in source) and _squash(v.value) not in haystack
+        if (source is None or squash(v.value) in source) and squash(v.value) not in haystack
     ]

@@ -1,13 +1,21 @@
-"""The Streamlit app, run headless with AppTest against a real project database."""
+"""Every page, run headless with AppTest against a real project database: no exception, ever."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from roleext.backends import OfflineBackend
+from roleext.jobs import Job, JobSpec
+from roleext.project import ReviewStatus
+from roleext.sample import import_sample
+from roleext.store import ProjectStore
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ["data", "summarize", "review", "export", "inference", "evaluate"]
 
 
 @pytest.fixture(autouse=True)
@@ -17,18 +25,135 @@ def project_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return db
 
 
-def test_empty_project_says_what_to_do() -> None:
-    at = AppTest.from_file(APP, default_timeout=30).run()
+def page(name: str) -> AppTest:
+    return AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=30)
+
+
+def loaded(db: Path, summarize: bool = True, infer: bool = False) -> ProjectStore:
+    store = ProjectStore(db)
+    import_sample(store)
+    if summarize:
+        Job(store, OfflineBackend(), JobSpec("summarize", "train")).run()
+        Job(store, OfflineBackend(), JobSpec("summarize", "test")).run()
+    if infer:
+        Job(store, OfflineBackend(), JobSpec("infer", "train")).run()
+        Job(store, OfflineBackend(), JobSpec("infer", "test")).run()
+    return store
+
+
+def test_app_opens_on_the_data_page() -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
     assert not at.exception
-    assert "upload a file above, or load the sample data" in at.info[0].value
+    assert at.title[0].value == "Data"
 
 
-def test_sample_data_is_one_click_away() -> None:
-    at = AppTest.from_file(APP, default_timeout=30).run()
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_with_no_data_says_what_to_do(name: str) -> None:
+    at = page(name).run()
+    assert not at.exception
+    assert at.info, f"{name} should tell the user what to do first"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_runs_on_the_sample_data(name: str, project_db: Path) -> None:
+    loaded(project_db, infer=True)
+    at = page(name).run()
+    assert not at.exception
+    assert not at.error
+
+
+def test_data_page_loads_the_sample_in_one_click() -> None:
+    at = page("data").run()
     at.button[0].click().run()
     assert not at.exception
     assert [s.value for s in at.success] == [
         "train: 10 added, 0 updated, 0 unchanged, 0 no longer in the file",
         "test: 5 added, 0 updated, 0 unchanged, 0 no longer in the file",
     ]
-    assert len(at.dataframe[0].value) == 15
+
+
+def test_review_accept_saves_the_status_and_moves_on(project_db: Path) -> None:
+    store = loaded(project_db)
+    at = page("review").run()
+    accept = next(b for b in at.button if b.label == "Accept")
+    accept.click().run()
+    assert not at.exception
+    assert store.get_record("train", 1).status == ReviewStatus.ACCEPTED
+    assert at.sidebar.selectbox(key="review_record").value == 2
+
+
+def test_review_summary_edit_is_saved_at_once_with_history(project_db: Path) -> None:
+    store = loaded(project_db)
+    record = store.get_record("train", 1)
+    at = page("review").run()
+    at.text_area(key=f"summary_{record.id}_1").set_value("审核员改写的摘要").run()
+    assert not at.exception
+    saved = store.get_record("train", 1)
+    assert saved.summary is not None and saved.summary.current == "审核员改写的摘要"
+    assert store.history_of(record.id)[-1].after == "审核员改写的摘要"
+
+
+def test_review_gold_edit_keeps_values_outside_the_known_set(project_db: Path) -> None:
+    store = loaded(project_db)
+    record = store.get_record("train", 1)
+    odd = [dict(record.gold[0], 咨询类型=["答疑、吐槽"])]
+    store.update_gold(record.id, odd, record.version)
+    at = page("review").run()
+    at.selectbox(key=f"gold_{record.id}_2_0_客户购买阶段").set_value("赢单").run()
+    assert not at.exception
+    gold = store.get_record("train", 1).gold[0]
+    assert gold["客户购买阶段"] == "赢单" and gold["咨询类型"] == ["答疑、吐槽"]
+
+
+def test_review_shows_a_conflict_instead_of_overwriting(project_db: Path) -> None:
+    store = loaded(project_db)
+    record = store.get_record("train", 1)
+    at = page("review").run()
+    store.set_status(record.id, ReviewStatus.REJECTED, record.version)  # another tab
+    next(b for b in at.button if b.label == "Accept").click().run()
+    assert not at.exception
+    assert any("changed elsewhere" in e.value for e in at.error)
+    assert store.get_record("train", 1).status == ReviewStatus.REJECTED
+
+
+def test_export_page_offers_the_jsonl_with_enough_rows(project_db: Path) -> None:
+    loaded(project_db)
+    at = page("export").run()
+    assert not at.exception
+    assert any("fine-tuning JSONL: 1500 rows from 10 records" in c.value for c in at.code)
+
+
+def test_inference_offers_a_valid_submission(project_db: Path) -> None:
+    loaded(project_db, infer=True)
+    at = page("inference").run()
+    assert not at.exception
+    assert any("submission: 5 rows" in c.value for c in at.caption)
+
+
+def test_evaluate_shows_the_score_beside_the_baselines(project_db: Path) -> None:
+    loaded(project_db, infer=True)
+    at = page("evaluate").run()
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert labels == ["Score", "All-empty baseline", "Prior baseline"]
+
+
+def test_a_bad_upload_is_listed_and_nothing_stored_is_lost(project_db: Path) -> None:
+    store = loaded(project_db, summarize=False)
+    at = page("data").run()
+    bad = json.dumps([{"chat_text": "王勇7：你好", "infos": "none"}, {"chat_text": "", "infos": []}]).encode()
+    at.file_uploader[0].set_value(("train.json", bad, "application/json")).run()
+    assert not at.exception
+    assert at.error[0].value == "train.json cannot be used: 2 problems. Nothing was imported."
+    problems = "\n".join(m.value for m in at.markdown)
+    assert 'record 1, field infos: is a string ("none")' in problems
+    assert "record 2, field chat_text: is empty" in problems
+    assert store.count("train") == 10 and store.count("test") == 5
+
+
+def test_a_good_upload_is_imported(project_db: Path, sample_train: Path) -> None:
+    at = page("data").run()
+    at.file_uploader[0].set_value(("train.json", sample_train.read_bytes(), "application/json")).run()
+    assert not at.exception
+    assert at.success[0].value == "train.json: train: 10 added, 0 updated, 0 unchanged, 0 no longer in the file"
+    assert ProjectStore(project_db).count("train") == 10

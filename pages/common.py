@@ -1,0 +1,134 @@
+"""Widgets and cached objects shared by the pages; layout only, every rule is in roleext."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import streamlit as st
+
+from roleext.backends import SPARK_MODELS
+from roleext.backends.choice import KEY_NAMES, BackendChoice, find_credentials
+from roleext.jobs import Job, JobRegistry
+from roleext.store import ProjectStore, database_url
+
+
+@st.cache_resource
+def _store(url: str) -> ProjectStore:
+    return ProjectStore(url)
+
+
+@st.cache_resource
+def _registry(url: str) -> JobRegistry:
+    return JobRegistry()
+
+
+def project_store() -> ProjectStore:
+    """The project database of this server process (ROLEEXT_DB, else ./roleext.db)."""
+    return _store(database_url())
+
+
+def job_registry() -> JobRegistry:
+    return _registry(database_url())
+
+
+def _secrets() -> dict[str, Any]:
+    try:
+        return dict(st.secrets)
+    except Exception:  # no secrets.toml: Streamlit raises on access
+        return {}
+
+
+def backend_form(prefix: str, default_model: str = "lite") -> BackendChoice:
+    """Backend, model and keys. Typed keys stay in this session; found keys are named, not shown."""
+    kind = st.selectbox("Backend", ["offline", "spark", "openai"], key=f"{prefix}_kind",
+                        format_func={"offline": "Offline (built in, no key)", "spark": "iFlytek Spark",
+                                     "openai": "OpenAI-compatible server"}.get)
+    choice = BackendChoice(kind=kind)
+    if kind == "offline":
+        return choice
+    found = find_credentials(KEY_NAMES[kind], os.environ, _secrets())
+    if found:
+        st.caption("Keys found: " + ", ".join(f"{name} ({where})" for name, (_, where) in found.items()))
+    if kind == "spark":
+        models = list(SPARK_MODELS)
+        choice.model = st.selectbox("Model", models, index=models.index(default_model) if default_model in models
+                                    else 0, key=f"{prefix}_model")
+        choice.spark_url = st.text_input("URL (blank: from the model)", key=f"{prefix}_url")
+        choice.domain = st.text_input("Domain or service id (blank: from the model)", key=f"{prefix}_domain")
+        choice.patch_id = st.text_input("Resource id (patch_id) of a fine-tuned model", key=f"{prefix}_patch")
+        for name, attr in zip(KEY_NAMES["spark"], ("app_id", "api_key", "api_secret"), strict=True):
+            typed = st.text_input(name, type="password", key=f"{prefix}_{attr}",
+                                  placeholder="found" if name in found else "")
+            setattr(choice, attr, typed)
+    else:
+        choice.base_url = st.text_input("Base URL", "http://127.0.0.1:8000/v1", key=f"{prefix}_base")
+        choice.model = st.text_input("Model", key=f"{prefix}_omodel")
+        choice.api_key = st.text_input("OPENAI_API_KEY", type="password", key=f"{prefix}_key",
+                                       placeholder="found" if found else "")
+    return choice.with_credentials(os.environ, _secrets())
+
+
+def show_progress(job: Job, kind: str, split: str) -> None:
+    """A live progress bar with counts, ETA and failures; refreshed by the caller's fragment."""
+    progress = job.snapshot()
+    handled = progress.done + progress.failed
+    st.progress(handled / progress.total if progress.total else 1.0, text=progress.line(kind, split))
+    if progress.stopped:
+        st.error(f"Stopped: {progress.stopped}")
+    if progress.errors:
+        with st.expander(f"{len(progress.errors)} failed records", expanded=progress.finished):
+            for index, error in sorted(progress.errors.items()):
+                st.write(f"record {index}: {error}")
+
+
+def flash(kind: str, message: str) -> None:
+    """Keep a message for the next page run (callbacks run before the page draws)."""
+    st.session_state.setdefault("_flash", []).append((kind, message))
+
+
+def show_flashes() -> None:
+    for kind, message in st.session_state.pop("_flash", []):
+        getattr(st, kind)(message)
+
+
+def customers_editor(customers: list[dict[str, Any]], key: str, on_save: Any) -> None:
+    """Editable customers: closed fields as (multi)selects that keep unknown values, free ones as text.
+
+    Every change calls `on_save(customers)` at once with all customers as the form holds them.
+    """
+    from roleext.review import customer_from_form, options_for, to_form
+    from roleext.schema import FIELDS, NAME_FIELD, empty_customer
+
+    def collect() -> list[dict[str, Any]]:
+        return [customer_from_form({spec.name: st.session_state.get(f"{key}_{i}_{spec.name}", spec.empty())
+                                    for spec in FIELDS}) for i in range(len(customers))]
+
+    def changed() -> None:
+        on_save(collect())
+
+    def remove(position: int) -> None:
+        current = collect()
+        on_save(current[:position] + current[position + 1:])
+
+    for i, customer in enumerate(customers):
+        with st.expander(f"Customer {i + 1}: {customer.get(NAME_FIELD) or '(no name)'}", expanded=len(customers) == 1):
+            columns = st.columns(2)
+            for j, spec in enumerate(FIELDS):
+                column = columns[j % 2]
+                widget_key = f"{key}_{i}_{spec.name}"
+                value = customer.get(spec.name, spec.empty())
+                if spec.closed and spec.kind == "str":
+                    options = options_for(spec, value)
+                    column.selectbox(spec.name, options, index=options.index(value), key=widget_key,
+                                     on_change=changed)
+                elif spec.closed:
+                    column.multiselect(spec.name, options_for(spec, value), default=value, key=widget_key,
+                                       on_change=changed)
+                elif spec.kind == "list":
+                    column.text_area(f"{spec.name} (one a line)", to_form(spec, value), key=widget_key,
+                                     on_change=changed, height=68)
+                else:
+                    column.text_input(spec.name, value, key=widget_key, on_change=changed)
+            st.button("Remove this customer", key=f"{key}_{i}_remove", on_click=remove, args=(i,))
+    st.button("Add a customer", key=f"{key}_add", on_click=lambda: on_save([*collect(), empty_customer()]))

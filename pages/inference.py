@@ -1,0 +1,101 @@
+"""Inference: run the fine-tuned model (or any backend), inspect and correct, download submit.json."""
+
+import io
+
+import pandas as pd
+import streamlit as st
+
+from pages.common import backend_form, customers_editor, flash, job_registry, project_store, show_flashes, show_progress
+from roleext.errors import RoleextError
+from roleext.exports import export_submission
+from roleext.jobs import Job, JobSpec, estimate
+
+store = project_store()
+registry = job_registry()
+st.title("Inference")
+show_flashes()
+
+split = st.radio("Run over", ["test", "train"], horizontal=True,
+                 format_func={"test": "the test split", "train": "the train split (to score it)"}.get)
+if not store.count(split):
+    st.info(f"The {split} split is empty: import it on the Data page first.")
+    st.stop()
+
+with st.sidebar:
+    st.subheader("Model")
+    st.caption("A fine-tuned Spark model: resource id as patch_id, service id as domain, URL from its card.")
+    choice = backend_form("infer", default_model="pro")
+    concurrency = st.number_input("Concurrent calls", 1, 32, 4, key="infer_concurrency")
+    qps = st.number_input("Requests per second at most (0: no limit)", 0.0, 100.0, 0.0, key="infer_qps")
+source = st.radio("The model reads", ["summary", "chat"], horizontal=True,
+                  format_func={"summary": "the record's summary", "chat": "the raw chat"}.get)
+instruction = st.text_input("Instruction sent before the input (a fine-tuned model needs none)")
+drop = st.checkbox("Drop names, phones, e-mails and addresses the chat does not contain", value=True)
+
+try:
+    job = Job(store, choice.build(), JobSpec("infer", split, concurrency=int(concurrency), qps=qps or None,
+                                             instruction=instruction or None, input_source=source,  # type: ignore[arg-type]
+                                             drop_unverified=drop))
+except RoleextError as exc:
+    st.warning(str(exc))
+    st.stop()
+plan = estimate(job)
+st.write(f"This run: **{plan.calls}** records, {plan.already_done} already done with these settings.")
+key = f"infer:{split}"
+if st.button("Run inference", type="primary", disabled=plan.calls == 0):
+    try:
+        registry.start(key, job)
+    except RoleextError as exc:
+        st.error(str(exc))
+
+
+@st.fragment(run_every=1.0)
+def live() -> None:
+    running = registry.get(key)
+    if running is not None:
+        show_progress(running, "infer", split)
+
+
+live()
+
+records = [r for r in store.iter_records(split)]
+rows = [{"record": r.index,
+         "parse": ("no prediction" if r.prediction is None else r.prediction.error or "ok"),
+         "customers": len(r.prediction.infos) if r.prediction else 0,
+         "changes": len(r.prediction.changes) if r.prediction else 0,
+         "corrected": bool(r.prediction and r.prediction.corrected is not None)} for r in records]
+st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+with_prediction = [r for r in records if r.prediction is not None]
+if with_prediction:
+    chosen = st.selectbox("Inspect record", [r.index for r in with_prediction])
+    record = next(r for r in with_prediction if r.index == chosen)
+    prediction = record.prediction
+    assert prediction is not None
+    raw_column, parsed_column = st.columns(2)
+    with raw_column:
+        st.caption(f"Raw output · {prediction.backend} {prediction.model}")
+        st.code(prediction.raw_output or "(empty)", language=None, wrap_lines=True)
+        if prediction.changes:
+            st.caption("What the parser changed")
+            st.markdown("\n".join(f"- {c}" for c in prediction.changes))
+    with parsed_column:
+        def save(customers: list[dict[str, object]]) -> None:
+            try:
+                store.correct_prediction(record.id, customers, prediction.version)
+            except RoleextError as exc:
+                flash("error", str(exc))
+
+        st.caption("Parsed fields (corrections are saved at once)")
+        customers_editor(prediction.infos, f"pred_{record.id}_{prediction.version}", save)
+
+buffer = io.BytesIO()
+try:
+    report = export_submission(store, buffer, split)  # type: ignore[arg-type]
+except RoleextError as exc:
+    st.download_button("Download submit.json", b"", "submit.json", disabled=True)
+    st.error(f"submit.json does not validate: {exc}")
+else:
+    st.download_button("Download submit.json", buffer.getvalue(), "submit.json", "application/json",
+                       type="primary")
+    st.caption(" · ".join(report.lines()))

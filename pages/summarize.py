@@ -1,0 +1,71 @@
+"""Summarize: a background job that digests every chat of a split; it survives a refresh."""
+
+import streamlit as st
+
+from pages.common import backend_form, job_registry, project_store, show_progress
+from roleext.errors import RoleextError
+from roleext.jobs import Job, JobSpec, estimate
+from roleext.prompts import DEFAULT_SUMMARY_PROMPT
+
+store = project_store()
+registry = job_registry()
+st.title("Summarize")
+
+split = st.radio("Split", ["train", "test"], horizontal=True)
+if not store.count(split):
+    st.info(f"The {split} split is empty: import it on the Data page first.")
+    st.stop()
+
+with st.sidebar:
+    st.subheader("Backend")
+    choice = backend_form("summarize")
+    concurrency = st.number_input("Concurrent calls", 1, 32, 4)
+    qps = st.number_input("Requests per second at most (0: no limit)", 0.0, 100.0, 0.0)
+    retry_failed = st.checkbox("Only retry the records that failed")
+
+template = st.text_area("Summary prompt ({content} is the chat)", DEFAULT_SUMMARY_PROMPT, height=260,
+                        disabled=choice.kind == "offline",
+                        help="The offline backend writes an evidence-preserving digest instead.")
+prepend = st.checkbox("Put the offline facts block in front of each LLM summary", value=True,
+                      disabled=choice.kind == "offline",
+                      help="Keeps names, phones and addresses that an LLM summary tends to drop.")
+
+try:
+    backend = choice.build()
+    spec = JobSpec("summarize", split, concurrency=int(concurrency), qps=qps or None,
+                   retry_failed=retry_failed, template=template, prepend_facts=prepend)
+    job = Job(store, backend, spec)
+except RoleextError as exc:
+    st.warning(str(exc))
+    st.stop()
+
+if choice.kind != "offline" and st.button("Test the connection"):
+    try:
+        answer = backend.complete([{"role": "user", "content": "你好"}], timeout=20)
+        st.success(f"{backend.name} {backend.model} answered in {answer.latency:.1f} s")
+    except RoleextError as exc:
+        st.error(str(exc))
+
+plan = estimate(job)
+st.write(f"This run: **{plan.calls}** records ({plan.characters:,} characters of input), "
+         f"{plan.already_done} already done with these settings.")
+
+key = f"summarize:{split}"
+if st.button("Start", type="primary", disabled=plan.calls == 0):
+    try:
+        registry.start(key, job)
+    except RoleextError as exc:
+        st.error(str(exc))
+
+
+@st.fragment(run_every=1.0)
+def live() -> None:
+    running = registry.get(key)
+    if running is None:
+        return
+    show_progress(running, "summarize", split)
+    if not running.snapshot().finished and st.button("Cancel"):
+        running.cancel()
+
+
+live()

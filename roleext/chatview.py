@@ -1,0 +1,51 @@
+"""A chat as HTML for review: speakers told apart, placeholders muted, gold values marked.
+
+Everything from the chat is escaped before any markup is added, so a transcript can never
+inject HTML into the page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Iterable
+
+from roleext.chat import PLACEHOLDER, parse_messages
+
+SPEAKER_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+STYLE = """<style>
+.roleext-chat {font-size: 0.92rem; line-height: 1.5;}
+.roleext-chat .msg {margin: 0 0 .35rem 0; white-space: pre-wrap;}
+.roleext-chat .who {font-weight: 600;}
+.roleext-chat .ph {color: #9a9a9a; font-size: .8rem;}
+.roleext-chat mark {background: #fff3a0; padding: 0 .1rem;}
+</style>"""
+
+
+def speaker_colour(name: str) -> str:
+    digest = hashlib.md5(name.encode("utf-8"), usedforsecurity=False).digest()
+    return SPEAKER_COLOURS[digest[0] % len(SPEAKER_COLOURS)]
+
+
+def _highlight(escaped: str, values: list[str]) -> str:
+    if not values:
+        return escaped
+    pattern = re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))
+    return pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", escaped)
+
+
+def chat_html(chat_text: str, highlight: Iterable[str] = ()) -> str:
+    """The whole chat as one HTML block; `highlight` values are marked where they occur."""
+    values = [html.escape(v) for v in dict.fromkeys(v.strip() for v in highlight) if len(v) >= 2]
+    parts = [STYLE, '<div class="roleext-chat">']
+    for message in parse_messages(chat_text):
+        body = _highlight(html.escape(message.text), values)
+        body = PLACEHOLDER.sub(lambda m: f'<span class="ph">{m.group(0)}</span>', body)
+        who = ""
+        if message.speaker:
+            colour = speaker_colour(message.speaker)
+            who = f'<span class="who" style="color:{colour}">{html.escape(message.speaker)}</span>：'
+        parts.append(f'<div class="msg">{who}{body}</div>')
+    parts.append("</div>")
+    return "\n".join(parts)
