@@ -6,7 +6,6 @@ inject HTML into the page.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 from collections.abc import Iterable
@@ -23,11 +22,6 @@ STYLE = """<style>
 </style>"""
 
 
-def speaker_colour(name: str) -> str:
-    digest = hashlib.md5(name.encode("utf-8"), usedforsecurity=False).digest()
-    return SPEAKER_COLOURS[digest[0] % len(SPEAKER_COLOURS)]
-
-
 def _highlight(escaped: str, values: list[str]) -> str:
     if not values:
         return escaped
@@ -39,12 +33,13 @@ def chat_html(chat_text: str, highlight: Iterable[str] = ()) -> str:
     """The whole chat as one HTML block; `highlight` values are marked where they occur."""
     values = [html.escape(v) for v in dict.fromkeys(v.strip() for v in highlight) if len(v) >= 2]
     parts = [STYLE, '<div class="roleext-chat">']
+    colours: dict[str, str] = {}  # by first appearance, so the speakers of one chat always differ
     for message in parse_messages(chat_text):
         body = _highlight(html.escape(message.text), values)
         body = PLACEHOLDER.sub(lambda m: f'<span class="ph">{m.group(0)}</span>', body)
         who = ""
         if message.speaker:
-            colour = speaker_colour(message.speaker)
+            colour = colours.setdefault(message.speaker, SPEAKER_COLOURS[len(colours) % len(SPEAKER_COLOURS)])
             who = f'<span class="who" style="color:{colour}">{html.escape(message.speaker)}</span>：'
         parts.append(f'<div class="msg">{who}{body}</div>')
     parts.append("</div>")

@@ -1,0 +1,118 @@
+"""The workflow in a real browser: upload, summarize, review, reload, export, infer, download.
+
+Skips where Chromium is absent, unless ROLEEXT_REQUIRE_BROWSER is set (as .ci/run does),
+where a missing browser is a failure. Screenshots of each page go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from roleext.sample import SAMPLE_TEST, SAMPLE_TRAIN
+from roleext.schema import SUBMISSION_SCHEMA
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, IDLE, ROOT, streamlit_server
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("ROLEEXT_REQUIRE_BROWSER"):
+        raise RuntimeError(f"browser tests required but no Chromium at {CHROMIUM}")
+    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    work = tmp_path_factory.mktemp("browser")
+    with streamlit_server(work / "browser.db", work / "streamlit.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def visit(page: Page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_function(IDLE, timeout=30_000)
+
+
+def shoot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_function(IDLE, timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_the_whole_workflow_in_a_browser(app_url: str, page: Page, tmp_path: Path) -> None:
+    visit(page, app_url)
+    page.locator('input[type="file"]').set_input_files(str(SAMPLE_TRAIN))
+    expect(page.get_by_text("train: 10 added")).to_be_visible(timeout=30_000)
+    page.locator('input[type="file"]').set_input_files(str(SAMPLE_TEST))
+    expect(page.get_by_text("test: 5 added")).to_be_visible(timeout=30_000)
+    shoot(page, "1-data")
+
+    visit(page, f"{app_url}/summarize")
+    page.get_by_role("button", name="Start").click()
+    expect(page.get_by_text("summarize train: 10/10 done")).to_be_visible(timeout=60_000)
+    shoot(page, "2-summarize")
+    page.get_by_text("test", exact=True).first.click()
+    page.wait_for_function(IDLE)
+    page.get_by_role("button", name="Start").click()
+    expect(page.get_by_text("summarize test: 5/5 done")).to_be_visible(timeout=60_000)
+
+    visit(page, f"{app_url}/review")
+    summary = page.get_by_label("Summary (saved when you leave the box)")
+    summary.fill("浏览器里审核过的摘要：李娜3询价会话存档")
+    summary.press("Tab")
+    page.wait_for_function(IDLE)
+    page.get_by_role("button", name="Accept").click()
+    page.wait_for_function(IDLE)
+    shoot(page, "3-review")
+    page.reload()
+    page.wait_for_function(IDLE, timeout=30_000)
+    expect(page.get_by_label("Summary (saved when you leave the box)")).to_have_value(
+        "浏览器里审核过的摘要：李娜3询价会话存档", timeout=30_000)
+    expect(page.get_by_text("accepted", exact=True)).to_be_visible()
+
+    visit(page, f"{app_url}/export")
+    expect(page.get_by_text("fine-tuning JSONL: 1500 rows from 10 records")).to_be_visible(timeout=30_000)
+    shoot(page, "4-export")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download train.jsonl").click()
+    rows = [json.loads(line) for line in Path(download.value.path()).read_text("utf-8").splitlines()]
+    assert len(rows) == 1500
+    assert rows[0]["input"] == "浏览器里审核过的摘要：李娜3询价会话存档"
+    assert json.loads(rows[0]["output"])[0]["基本信息-姓名"] == "李娜3"
+
+    visit(page, f"{app_url}/inference")
+    page.get_by_role("button", name="Run inference").click()
+    expect(page.get_by_text("infer test: 5/5 done")).to_be_visible(timeout=60_000)
+    visit(page, f"{app_url}/inference")
+    shoot(page, "5-inference")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download submit.json").click()
+    submission = json.loads(Path(download.value.path()).read_text("utf-8"))
+    Draft202012Validator(SUBMISSION_SCHEMA).validate(submission)
+    assert [entry["index"] for entry in submission] == [1, 2, 3, 4, 5]
+
+    visit(page, f"{app_url}/evaluate")
+    shoot(page, "6-evaluate")
