@@ -13,6 +13,24 @@ from roleext.jobs import Job, JobRegistry
 from roleext.store import ProjectStore, database_url
 
 
+def _leave_legacy_pages_mode() -> None:
+    """Run every page through app.py's st.navigation, even on a server's very first request.
+
+    Streamlit treats a folder named pages/ as a legacy multipage app until the entry script
+    has called st.navigation; a first request straight to /review (a bookmark, after a
+    restart) would run this page alone and list every file, common.py too, as a page.
+    Leaving that mode and rerunning lets app.py resolve the same URL.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_legacy_pages_mode()  # every page imports this module first
+
+
 @st.cache_resource
 def _store(url: str) -> ProjectStore:
     return ProjectStore(url)

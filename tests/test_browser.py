@@ -116,3 +116,16 @@ def test_the_whole_workflow_in_a_browser(app_url: str, page: Page, tmp_path: Pat
 
     visit(page, f"{app_url}/evaluate")
     shoot(page, "6-evaluate")
+
+
+def test_a_bookmark_to_a_page_opens_it_inside_the_app(browser: Browser, tmp_path: Path) -> None:
+    """On a fresh server the first request goes straight to /review, not through the root."""
+    with streamlit_server(tmp_path / "fresh.db", tmp_path / "streamlit.log") as url:
+        context = browser.new_context(viewport={"width": 1500, "height": 1000})
+        page = context.new_page()
+        visit(page, f"{url}/review")
+        expect(page.get_by_role("heading", name="Review")).to_be_visible(timeout=30_000)
+        navigation = page.locator('[data-testid="stSidebarNav"]')
+        expect(navigation.get_by_text("Evaluate")).to_be_visible()
+        expect(navigation.get_by_text("common")).to_have_count(0)
+        context.close()
