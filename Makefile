@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/import_export.py
 	$(BIN)/python benchmarks/batch.py
 	$(BIN)/python benchmarks/digest_survival.py
+	$(BIN)/python benchmarks/review_latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -31,8 +31,8 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS, IDLE, streamlit_server  # noq
 
 SHARED = ROOT.parent / "shared" / "data" / "train.json"
 RECORD_LABEL = """() => {
-  const boxes = document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stSelectbox"]');
-  return boxes.length ? boxes[boxes.length - 1].innerText : '';
+  const boxes = document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stSelectbox"] input');
+  return boxes.length ? boxes[boxes.length - 1].value : '';
 }"""
 
 
@@ -66,6 +66,7 @@ def main() -> None:
             page.goto(f"{url}/review")
             page.wait_for_function(IDLE, timeout=60_000)
             page.get_by_label("Summary (saved when you leave the box)").wait_for()
+            page.wait_for_function(f"() => ({RECORD_LABEL})() !== ''")
             firsts.append(time.perf_counter() - start)
         clicks = []
         for _ in range(args.clicks):
