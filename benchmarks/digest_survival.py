@@ -16,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from roleext.cleaning import clean_chat, learn_profile  # noqa: E402
 from roleext.digest import DEFAULT_BUDGET, make_digest  # noqa: E402
 from roleext.io import load_chat_file  # noqa: E402
 from roleext.sample import SAMPLE_TRAIN  # noqa: E402
@@ -32,12 +33,13 @@ def main() -> None:
     args = parser.parse_args()
 
     records = load_chat_file(args.file).records
+    profile = learn_profile(r.chat_text for r in records)
     verbatim = kept = over = 0
     long_verbatim = long_kept = 0
     lost: Counter[str] = Counter()
     before = cleaned = 0
     for record in records:
-        digest = make_digest(record.chat_text, args.budget)
+        digest = make_digest(record.chat_text, args.budget, profile)
         before += digest.chars_before
         cleaned += digest.chars_cleaned
         over += len(digest.text) > args.budget
@@ -56,7 +58,11 @@ def main() -> None:
     print(f"gold values verbatim in the chat: {verbatim}; kept by the digest: {kept} ({kept / max(verbatim, 1):.1%})")
     print(f"  in chats over 8,000 characters: {long_kept}/{long_verbatim} ({long_kept / max(long_verbatim, 1):.1%})")
     print(f"digests over budget: {over}")
-    print(f"characters: {before} in the chats, {cleaned} after cleaning ({cleaned / max(before, 1):.1%})")
+    print(f"characters: {before:,} in the chats, {cleaned:,} after cleaning ({cleaned / max(before, 1):.1%}), "
+          f"{len(profile.boilerplate)} boilerplate texts learnt")
+    for limit in (8_000, 12_000):
+        still = sum(clean_chat(r.chat_text, profile).chars_after > limit for r in records)
+        print(f"chats still over {limit:,} characters after cleaning: {still}")
     if lost:
         print("lost by field: " + ", ".join(f"{k} {n}" for k, n in lost.most_common()))
 

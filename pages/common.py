@@ -87,6 +87,30 @@ def backend_form(prefix: str, default_model: str = "lite") -> BackendChoice:
     return choice.with_credentials(os.environ, _secrets())
 
 
+def fit_options(prefix: str) -> dict[str, Any]:
+    """The context budget override and chunk overlap, for the job pages' sidebars."""
+    chars = st.number_input("Characters per request (0: from the model's context)", 0, 500_000, 0, step=1000,
+                            key=f"{prefix}_max_input")
+    overlap = st.number_input("Messages repeated between chunks of a long chat", 0, 20, 2, key=f"{prefix}_overlap")
+    return {"max_input_chars": int(chars) or None, "overlap": int(overlap)}
+
+
+def show_record_tasks(store: ProjectStore, kind: str, split: str) -> None:
+    """Per record: its length, and what the last job did to fit it (cleaning, chunks, why) or its error."""
+    from roleext.ledger import Ledger
+
+    states = Ledger(store).states(kind)  # type: ignore[arg-type]
+    rows = []
+    for info in store.list_records(split):  # type: ignore[arg-type]
+        state = states.get(info.id)
+        rows.append({"record": info.index, "characters": info.chat_chars,
+                     "status": state.status if state else "not run",
+                     "what was done": (state.detail or "") if state else "",
+                     "error": (state.error or "") if state else ""})
+    with st.expander("Records: length, chunks and why", expanded=False):
+        st.dataframe(rows, hide_index=True)
+
+
 def show_progress(job: Job, kind: str, split: str) -> None:
     """A live progress bar with counts, ETA and failures; refreshed by the caller's fragment."""
     progress = job.snapshot()

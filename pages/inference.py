@@ -5,7 +5,17 @@ import io
 import pandas as pd
 import streamlit as st
 
-from pages.common import backend_form, customers_editor, flash, job_registry, project_store, show_flashes, show_progress
+from pages.common import (
+    backend_form,
+    customers_editor,
+    fit_options,
+    flash,
+    job_registry,
+    project_store,
+    show_flashes,
+    show_progress,
+    show_record_tasks,
+)
 from roleext.errors import RoleextError
 from roleext.exports import export_submission
 from roleext.jobs import Job, JobSpec, estimate
@@ -27,6 +37,8 @@ with st.sidebar:
     choice = backend_form("infer", default_model="pro")
     concurrency = st.number_input("Concurrent calls", 1, 32, 4, key="infer_concurrency")
     qps = st.number_input("Requests per second at most (0: no limit)", 0.0, 100.0, 0.0, key="infer_qps")
+    fitting = fit_options("infer")
+    collapse = st.checkbox("Merge the customers of a chunked record into one")
 source = st.radio("The model reads", ["summary", "chat"], horizontal=True,
                   format_func={"summary": "the record's summary", "chat": "the raw chat"}.get)
 instruction = st.text_input("Instruction sent before the input (a fine-tuned model needs none)")
@@ -35,14 +47,14 @@ drop = st.checkbox("Drop names, phones, e-mails and addresses the chat does not 
 try:
     job = Job(store, choice.build(), JobSpec("infer", split, concurrency=int(concurrency), qps=qps or None,
                                              instruction=instruction or None, input_source=source,  # type: ignore[arg-type]
-                                             drop_unverified=drop))
+                                             drop_unverified=drop, collapse_customers=collapse, **fitting))
 except RoleextError as exc:
     st.warning(str(exc))
     st.stop()
 plan = estimate(job)
-st.write(f"This run: **{plan.calls}** records, {plan.already_done} already done with these settings.")
+st.write(f"This run: **{plan.records}** records, {plan.already_done} already done with these settings.")
 key = f"infer:{split}"
-if st.button("Run inference", type="primary", disabled=plan.calls == 0):
+if st.button("Run inference", type="primary", disabled=plan.records == 0):
     try:
         registry.start(key, job)
     except RoleextError as exc:
@@ -57,6 +69,7 @@ def live() -> None:
 
 
 live()
+show_record_tasks(store, "infer", split)
 
 records = [r for r in store.iter_records(split)]
 rows = [{"record": r.index,

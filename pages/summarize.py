@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages.common import backend_form, job_registry, project_store, show_progress
+from pages.common import backend_form, fit_options, job_registry, project_store, show_progress, show_record_tasks
 from roleext.errors import RoleextError
 from roleext.jobs import Job, JobSpec, estimate
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT
@@ -22,6 +22,7 @@ with st.sidebar:
     concurrency = st.number_input("Concurrent calls", 1, 32, 4)
     qps = st.number_input("Requests per second at most (0: no limit)", 0.0, 100.0, 0.0)
     retry_failed = st.checkbox("Only retry the records that failed")
+    fitting = fit_options("summarize")
 
 template = st.text_area("Summary prompt ({content} is the chat)", DEFAULT_SUMMARY_PROMPT, height=260,
                         disabled=choice.kind == "offline",
@@ -33,7 +34,7 @@ prepend = st.checkbox("Put the offline facts block in front of each LLM summary"
 try:
     backend = choice.build()
     spec = JobSpec("summarize", split, concurrency=int(concurrency), qps=qps or None,
-                   retry_failed=retry_failed, template=template, prepend_facts=prepend)
+                   retry_failed=retry_failed, template=template, prepend_facts=prepend, **fitting)
     job = Job(store, backend, spec)
 except RoleextError as exc:
     st.warning(str(exc))
@@ -47,11 +48,11 @@ if choice.kind != "offline" and st.button("Test the connection"):
         st.error(str(exc))
 
 plan = estimate(job)
-st.write(f"This run: **{plan.calls}** records ({plan.characters:,} characters of input), "
+st.write(f"This run: **{plan.records}** records ({plan.characters:,} characters of input), "
          f"{plan.already_done} already done with these settings.")
 
 key = f"summarize:{split}"
-if st.button("Start", type="primary", disabled=plan.calls == 0):
+if st.button("Start", type="primary", disabled=plan.records == 0):
     try:
         registry.start(key, job)
     except RoleextError as exc:
@@ -69,3 +70,4 @@ def live() -> None:
 
 
 live()
+show_record_tasks(store, "summarize", split)

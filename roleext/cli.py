@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
             job.add_argument("--instruction", help="sent before the input; a fine-tuned model needs none")
             job.add_argument("--keep-unverified", action="store_true",
                              help="keep names, phones, addresses the chat does not contain")
+            job.add_argument("--collapse-customers", action="store_true",
+                             help="merge the customers of a chunked record into one")
         else:
             job.add_argument("--prompt-file", type=Path, help="summary prompt template with {content}")
             job.add_argument("--prepend-facts", action="store_true",
@@ -108,6 +110,9 @@ def add_job_options(parser: argparse.ArgumentParser, default_split: str) -> None
     parser.add_argument("--timeout", type=float, default=60.0, help="deadline of one call, in seconds")
     parser.add_argument("--retries", type=int, default=4, help="attempts per record on retryable errors")
     parser.add_argument("--retry-failed", action="store_true", help="only the records that failed before")
+    parser.add_argument("--max-input-chars", type=int,
+                        help="characters one request may hold (default: from the model's context)")
+    parser.add_argument("--overlap", type=int, default=2, help="messages repeated between chunks of a long chat")
     spark = parser.add_argument_group("spark")
     spark.add_argument("--spark-url", help="websocket URL (default: from --model)")
     spark.add_argument("--domain", help="domain, or a fine-tuned model's service id")
@@ -139,6 +144,8 @@ def cmd_job(args: argparse.Namespace) -> int:
         instruction=getattr(args, "instruction", None),
         input_source=getattr(args, "source", "summary"),
         drop_unverified=not getattr(args, "keep_unverified", False),
+        max_input_chars=args.max_input_chars, overlap=args.overlap,
+        collapse_customers=getattr(args, "collapse_customers", False),
     )
     with closing(ProjectStore(args.db)) as store:
         if not store.count(args.split):

@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from roleext.chat import Message, clean_messages, parse_messages, render, speaker_counts
+from roleext.chat import Message, render, speaker_counts
+from roleext.cleaning import ChatProfile, clean_chat
 from roleext.schema import FIELDS
 
 PLATFORM_ROW_CHARS = 8_000
@@ -125,10 +126,11 @@ def fit_messages(messages: list[Message], budget: int) -> tuple[str, int]:
     return "\n".join(p for p in parts if p), dropped
 
 
-def make_digest(chat_text: str, budget: int = DEFAULT_BUDGET) -> Digest:
-    """The facts block, then the cleaned chat cut to what the budget leaves."""
-    messages = clean_messages(parse_messages(chat_text))
-    facts = facts_block(messages)
+def make_digest(chat_text: str, budget: int = DEFAULT_BUDGET, profile: ChatProfile | None = None) -> Digest:
+    """The facts block, then the cleaned chat (boilerplate too, given a profile) cut to the budget."""
+    clean = clean_chat(chat_text, profile)
+    messages = clean.messages
+    facts = facts_block(clean.with_boilerplate)
     room = budget - len(facts) - len(CHAT_HEADER) - 2
     body, dropped = fit_messages(messages, max(room, 0))
     text = f"{facts}\n{CHAT_HEADER}\n{body}" if body else facts

@@ -18,16 +18,15 @@ from typing import Literal
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from roleext.backends.base import Backend, Completion, fill_template
-from roleext.backends.offline import OfflineBackend
-from roleext.chat import clean_messages, parse_messages
-from roleext.digest import facts_block
+from roleext.budget import max_input_chars
+from roleext.cleaning import ChatProfile, learn_profile
 from roleext.errors import BackendError, RoleextError
 from roleext.io import Split
 from roleext.ledger import Ledger, TaskKind, cache_key
-from roleext.parsing import parse_output
 from roleext.project import Record
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT, prompt_hash
 from roleext.store import ProjectStore
+from roleext.tasks import CallKind, TaskOptions, infer_record, summarize_record
 
 log = logging.getLogger("roleext.jobs")
 InputSource = Literal["summary", "chat"]
@@ -51,14 +50,13 @@ class JobSpec:
     instruction: str | None = None
     input_source: InputSource = "summary"
     drop_unverified: bool = True
+    max_input_chars: int | None = None
+    """Characters one request may hold; default: from the model's context (roleext.budget)."""
+    overlap: int = 2
+    """Messages repeated at the start of the next chunk of a long chat."""
+    collapse_customers: bool = False
     backoff_initial: float = 0.5
     backoff_max: float = 8.0
-
-    def prompt(self) -> str:
-        """The prompt text that shapes the answer, part of the cache and resume keys."""
-        if self.kind == "summarize":
-            return self.template
-        return f"{self.instruction or ''}|{self.input_source}|{self.drop_unverified}"
 
 
 @dataclass
@@ -70,6 +68,7 @@ class Progress:
     failed: int = 0
     skipped: int = 0
     cached: int = 0
+    calls: int = 0
     tokens: int = 0
     started: float = field(default_factory=time.monotonic)
     finished: bool = False
@@ -92,7 +91,7 @@ class Progress:
     def line(self, kind: str, split: str) -> str:
         eta = f", ETA {self.eta:.0f} s" if self.eta is not None and not self.finished else ""
         return (f"{kind} {split}: {self.done}/{self.total} done, {self.failed} failed, "
-                f"{self.skipped} already done, {self.cached} from cache, {self.tokens} tokens, "
+                f"{self.skipped} already done, {self.calls} calls, {self.cached} from cache, {self.tokens} tokens, "
                 f"{self.elapsed:.1f} s{eta}")
 
 
@@ -129,7 +128,14 @@ class Job:
         self.backend = backend
         self.spec = spec
         self.ledger = Ledger(store)
-        self.config = cache_key(backend.name, backend.model, spec.kind, spec.prompt())
+        self.options = TaskOptions(
+            template=spec.template, max_input=max_input_chars(backend, spec.max_input_chars),
+            overlap=spec.overlap, prepend_facts=spec.prepend_facts and backend.context_tokens is not None,
+            instruction=spec.instruction, input_source=spec.input_source,
+            drop_unverified=spec.drop_unverified, collapse=spec.collapse_customers)
+        # Everything that shapes a record's result: change any of it and the record is redone.
+        self.config = cache_key(backend.name, backend.model, spec.kind, repr(self.options))
+        self.profile = ChatProfile()
         self._progress = Progress()
         self._lock = threading.Lock()
         self._cancel = threading.Event()
@@ -182,7 +188,8 @@ class Job:
     def run(self) -> Progress:
         pending, skipped = self.plan()
         if pending:
-            self.backend.prepare(r.chat_text for r in self.store.iter_all_chats())
+            self.profile = learn_profile(self.store.iter_all_chats())
+            self.backend.prepare(self.profile)
         with self._lock:
             self._progress.total = len(pending)
             self._progress.skipped = skipped
@@ -200,24 +207,23 @@ class Job:
                            tokens=final.tokens, error=final.stopped)
         return final
 
-    def _model_input(self, record: Record) -> str:
-        if self.spec.kind == "summarize" or self.spec.input_source == "chat":
-            return record.chat_text
-        if record.summary is None or not record.summary.current.strip():
-            raise BackendError("no summary yet: run summarize first, or infer with --input chat")
-        return record.summary.current
-
-    def _call(self, record: Record, model_input: str) -> tuple[Completion, int]:
+    def _complete(self, kind: CallKind, prompt: str, content: str, chat: str) -> tuple[Completion, int]:
+        """One call through the cache, the rate limiter and the retries; (answer, attempts made)."""
+        key = cache_key(self.backend.name, self.backend.model, kind, prompt, content)
+        hit = self.ledger.cached(key)
+        if hit is not None:
+            with self._lock:
+                self._progress.cached += 1
+            return Completion(hit[0], hit[1]), 0
         attempts = 0
 
         def attempt() -> Completion:
             nonlocal attempts
             attempts += 1
             self._limiter.acquire()
-            if self.spec.kind == "summarize":
-                return self.backend.summarize(model_input, self.spec.template, timeout=self.spec.timeout)
-            return self.backend.extract(model_input, record.chat_text, self.spec.instruction,
-                                        timeout=self.spec.timeout)
+            if kind == "extract":
+                return self.backend.extract(content, chat, prompt or None, timeout=self.spec.timeout)
+            return self.backend.summarize(content, prompt, timeout=self.spec.timeout)
 
         retrying = Retrying(
             stop=stop_after_attempt(self.spec.max_attempts),
@@ -226,31 +232,42 @@ class Job:
                                      and not self._cancel.is_set()),
             reraise=True,
         )
-        return retrying(attempt), attempts
+        try:
+            completion = retrying(attempt)
+        finally:
+            with self._lock:
+                self._progress.calls += attempts
+        self.ledger.remember(key, self.backend.name, self.backend.model, completion.text, completion.usage)
+        with self._lock:
+            self._progress.tokens += completion.tokens
+        return completion, attempts
 
     def _one(self, record: Record) -> None:
         if self._cancel.is_set():
             return
         attempts = 0
+
+        def call(kind: CallKind, prompt: str, content: str, chat: str) -> Completion:
+            nonlocal attempts
+            completion, made = self._complete(kind, prompt, content, chat)
+            attempts += made
+            return completion
+
         try:
-            model_input = self._model_input(record)
-            key = cache_key(self.backend.name, self.backend.model, self.spec.kind, self.spec.prompt(), model_input)
-            hit = self.ledger.cached(key)
-            if hit is not None:
-                completion, from_cache = Completion(hit[0], hit[1]), True
+            if self.spec.kind == "summarize":
+                outcome = summarize_record(call, record, self.options, self.profile)
+                self.store.save_summary(record.id, outcome.text, self.backend.name, self.backend.model,
+                                        prompt_hash(self.config))
             else:
-                completion, attempts = self._call(record, model_input)
-                from_cache = False
-                self.ledger.remember(key, self.backend.name, self.backend.model, completion.text, completion.usage)
-            self._save(record, completion)
+                outcome = infer_record(call, record, self.options, self.profile)
+                self.store.save_prediction(record.id, outcome.text, outcome.customers, self.backend.name,
+                                           self.backend.model, outcome.parse_error, outcome.changes)
         except Exception as exc:  # a worker's error must end as this record's failure, never vanish
             self._fail(record, exc, attempts)
             return
-        self.ledger.mark(record.id, self.spec.kind, "done", self.config, attempts)
+        self.ledger.mark(record.id, self.spec.kind, "done", self.config, attempts, detail=outcome.detail)
         with self._lock:
             self._progress.done += 1
-            self._progress.cached += from_cache
-            self._progress.tokens += 0 if from_cache else completion.tokens
             self._progress.errors.pop(record.index, None)
             if self.job_id is not None and self._progress.done % 20 == 0:
                 self.ledger.report(self.job_id, done=self._progress.done, failed=self._progress.failed,
@@ -272,38 +289,25 @@ class Job:
                 self._progress.stopped = message
                 self._cancel.set()
 
-    def _save(self, record: Record, completion: Completion) -> None:
-        if self.spec.kind == "summarize":
-            text = completion.text
-            if self.spec.prepend_facts and not isinstance(self.backend, OfflineBackend):
-                text = f"{facts_block(clean_messages(parse_messages(record.chat_text)))}\n{text}"
-            self.store.save_summary(record.id, text, self.backend.name, self.backend.model,
-                                    prompt_hash(self.spec.prompt()))
-            return
-        parsed = parse_output(completion.text, record.chat_text, drop_unverified=self.spec.drop_unverified)
-        self.store.save_prediction(record.id, completion.text, parsed.customers, self.backend.name,
-                                   self.backend.model, parsed.error, parsed.changes)
-
 
 @dataclass(frozen=True)
 class Estimate:
     """What a job would cost before it starts."""
 
-    calls: int
+    records: int
     characters: int
     already_done: int
 
 
 def estimate(job: Job) -> Estimate:
-    """Calls and input characters of a job's pending records (the prompt template included)."""
+    """Records and input characters of a job's pending records (before cleaning and chunking)."""
     pending, done = job.plan()
-    extra = len(job.spec.template) if job.spec.kind == "summarize" else len(job.spec.instruction or "")
     characters = 0
     for record in pending:
-        try:
-            characters += len(job._model_input(record)) + extra
-        except BackendError:
-            continue  # no summary yet: the job will report it
+        if job.spec.kind == "summarize" or job.spec.input_source == "chat":
+            characters += len(record.chat_text)
+        elif record.summary is not None:
+            characters += len(record.summary.current)
     return Estimate(len(pending), characters, done)
 
 

@@ -27,6 +27,7 @@ class TaskState:
     config: str
     error: str | None
     attempts: int
+    detail: str | None = None
 
 
 def cache_key(*parts: str) -> str:
@@ -68,15 +69,17 @@ class Ledger:
         t = self.tasks
         with self.engine.connect() as conn:
             rows = conn.execute(select(t).where(t.c.kind == kind)).all()
-        return {r.record_id: TaskState(r.record_id, r.status, r.config, r.error, r.attempts) for r in rows}
+        return {r.record_id: TaskState(r.record_id, r.status, r.config, r.error, r.attempts, r.detail)
+                for r in rows}
 
     def mark(self, record_id: int, kind: TaskKind, status: Literal["done", "failed"], config: str,
-             attempts: int, error: str | None = None, sid: str | None = None) -> None:
+             attempts: int, error: str | None = None, sid: str | None = None, detail: str | None = None) -> None:
         t = self.tasks
         with self.engine.begin() as conn:
             conn.execute(delete(t).where(t.c.record_id == record_id, t.c.kind == kind))
             conn.execute(insert(t).values(record_id=record_id, kind=kind, status=status, config=config,
-                                          error=error, sid=sid, attempts=attempts, updated_at=_now()))
+                                          error=error, sid=sid, attempts=attempts, detail=detail,
+                                          updated_at=_now()))
 
     # --- job rows -----------------------------------------------------------------------
 

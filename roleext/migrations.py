@@ -160,6 +160,12 @@ def m002_batch_jobs(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE predictions ADD COLUMN changes TEXT"))
 
 
+@migration
+def m003_task_detail(conn: Connection) -> None:
+    # What a job did to fit a record to the model: cleaning, chunks, halvings.
+    conn.execute(text("ALTER TABLE record_tasks ADD COLUMN detail TEXT"))
+
+
 def migrate(conn: Connection) -> list[str]:
     """Apply every migration not yet recorded; return the names applied now."""
     if not inspect(conn).has_table(migrations_table.name):

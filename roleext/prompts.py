@@ -29,3 +29,7 @@ DEFAULT_SUMMARY_PROMPT = """你是一个数据分析大师，你需要从群聊�
 def prompt_hash(template: str) -> str:
     """A short stable id of a prompt template, stored beside what it produced."""
     return hashlib.sha256(template.encode("utf-8")).hexdigest()[:16]
+
+MERGE_PROMPT = """以下是同一个群聊按顺序分段后得到的多份摘要。请把它们合并成一份摘要，仍然分为客户基本信息、客户意向与预算信息、客户购买准备情况、跟进计划信息四部分，保留所有姓名、手机号码、邮箱、地址、金额和时间等具体信息，不要输出分析内容，输出内容格式为md格式。
+
+{content}"""

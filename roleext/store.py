@@ -276,10 +276,11 @@ class ProjectStore:
                 yield self._record_from_row(row)
             last = rows[-1].idx
 
-    def iter_all_chats(self) -> Iterator[Any]:
-        """Every chat of the project (both splits): what backends learn staff names from."""
+    def iter_all_chats(self) -> Iterator[str]:
+        """Every chat of the project (both splits): what staff and boilerplate are learnt from."""
         with self.engine.connect() as conn:
-            yield from conn.execute(select(self.records.c.chat_text).where(self.records.c.idx.is_not(None)))
+            yield from conn.execute(select(self.records.c.chat_text)
+                                    .where(self.records.c.idx.is_not(None))).scalars()
 
     def list_records(self, split: Split | None = None) -> list[RecordInfo]:
         """A line per positioned record (no chat text), in split and file order."""

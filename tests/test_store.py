@@ -166,7 +166,7 @@ def test_database_is_in_wal_mode_and_reopens_without_migrating_again(tmp_path: P
     with reopened.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         names = conn.execute(text("SELECT name FROM roleext_migrations")).scalars().all()
-    assert names == ["m001_initial", "m002_batch_jobs"]
+    assert names == ["m001_initial", "m002_batch_jobs", "m003_task_detail"]
     reopened.close()
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from roleext.cleaning import ChatProfile
 from roleext.errors import RoleextError
 
 ChatMessage = dict[str, str]
@@ -49,13 +50,17 @@ class Backend(ABC):
 
     name: ClassVar[str]
     model: str
+    context_tokens: int | None = None
+    """The model's context in tokens (prompt and answer); None where nothing limits it."""
+    answer_tokens: int = 0
+    """Tokens kept for the answer (the request's max_tokens)."""
 
     @abstractmethod
     def complete(self, messages: list[ChatMessage], *, timeout: float | None = None) -> Completion:
         """One chat completion; raises a `BackendError` subclass on failure."""
 
-    def prepare(self, chats: Iterable[str]) -> None:
-        """Learn what the backend needs from the whole project before a batch (default: nothing)."""
+    def prepare(self, profile: ChatProfile) -> None:
+        """Take what the whole project's chats teach (staff, boilerplate) before a batch."""
         return None
 
     def summarize(self, chat: str, template: str, *, timeout: float | None = None) -> Completion:

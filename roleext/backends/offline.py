@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
 from typing import ClassVar
 
 from roleext.backends.base import Backend, ChatMessage, Completion
-from roleext.chat import recurring_speakers
+from roleext.cleaning import ChatProfile
 from roleext.digest import DEFAULT_BUDGET, make_digest
 from roleext.errors import BackendError
 from roleext.extract import extract_customers
@@ -25,12 +24,12 @@ class OfflineBackend(Backend):
 
     def __init__(self, budget: int = DEFAULT_BUDGET) -> None:
         self.budget = budget
-        self.model = f"digest-rules-v1@{budget}"
-        self.staff: set[str] = set()
+        self.model = f"digest-rules-v2@{budget}"
+        self.profile = ChatProfile()
 
-    def prepare(self, chats: Iterable[str]) -> None:
-        """Learn the vendor's staff: speakers who recur across the project's chats."""
-        self.staff = recurring_speakers(chats)
+    def prepare(self, profile: ChatProfile) -> None:
+        """Keep the project's staff (for the rules) and boilerplate (for the digest)."""
+        self.profile = profile
 
     def complete(self, messages: list[ChatMessage], *, timeout: float | None = None) -> Completion:
         raise BackendError("the offline backend only summarizes and extracts; choose an LLM backend "
@@ -38,11 +37,11 @@ class OfflineBackend(Backend):
 
     def summarize(self, chat: str, template: str, *, timeout: float | None = None) -> Completion:
         start = time.perf_counter()
-        digest = make_digest(chat, self.budget)
+        digest = make_digest(chat, self.budget, self.profile)
         return Completion(digest.text, latency=time.perf_counter() - start)
 
     def extract(self, model_input: str, chat: str, instruction: str | None = None, *,
                 timeout: float | None = None) -> Completion:
         start = time.perf_counter()
-        answer = json.dumps(extract_customers(chat, self.staff), ensure_ascii=False)
+        answer = json.dumps(extract_customers(chat, self.profile.staff), ensure_ascii=False)
         return Completion(answer, latency=time.perf_counter() - start)

@@ -37,6 +37,7 @@ class OpenAISettings:
     temperature: float = 0.5
     max_tokens: int = 2_048
     timeout: float = 60.0
+    context_tokens: int = 8_192
 
 
 def _provider_code(body: Any) -> tuple[int | None, str]:
@@ -61,6 +62,8 @@ class OpenAICompatBackend(Backend):
     def __init__(self, settings: OpenAISettings) -> None:
         self.settings = settings
         self.model = settings.model
+        self.context_tokens = settings.context_tokens
+        self.answer_tokens = settings.max_tokens
         self.endpoint = settings.base_url.rstrip("/") + "/chat/completions"
 
     def complete(self, messages: list[ChatMessage], *, timeout: float | None = None) -> Completion:

@@ -55,6 +55,7 @@ SPARK_MODELS: dict[str, SparkModel] = {
     "4.0ultra": SparkModel("wss://spark-api.xf-yun.com/v4.0/chat", "4.0Ultra", 8_192),
 }
 
+DEFAULT_CONTEXT_TOKENS = 8_192
 CONTENT_REJECTED = {10013, 10014, 10019, 10021}
 INPUT_TOO_LONG = {10907}
 RATE_LIMITED = {11202, 11203}
@@ -136,6 +137,10 @@ class SparkBackend(Backend):
         self.settings = settings
         self.url, self.domain = settings.resolved()
         self.model = f"{self.domain}:{settings.patch_id}" if settings.patch_id else self.domain
+        known = SPARK_MODELS.get(settings.model.lower())
+        # A fine-tuned service or an unknown URL: the 8K of the base models it is built on.
+        self.context_tokens = known.context_tokens if known and not settings.url else DEFAULT_CONTEXT_TOKENS
+        self.answer_tokens = settings.max_tokens
 
     @property
     def temperature(self) -> float:

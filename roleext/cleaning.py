@@ -1,0 +1,68 @@
+"""Cleaning a chat before anything is cut, with what a project's chats teach about themselves.
+
+A project's chats share noise that no single chat reveals: the vendor's staff, and
+boilerplate they paste into many groups (marketing blurbs, survey invitations). Both are
+learnt from the chats themselves, without labels and without a hard-coded list.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from roleext.chat import Message, clean_messages, parse_messages, recurring_speakers, render
+
+BOILERPLATE_MIN_CHARS = 12
+BOILERPLATE_MIN_CHATS = 4
+BOILERPLATE_SHARE = 0.04
+"""A message text found verbatim in this share of chats (and BOILERPLATE_MIN_CHATS) is boilerplate."""
+
+
+@dataclass(frozen=True)
+class ChatProfile:
+    """What a project's chats have in common: staff names and boilerplate message texts."""
+
+    staff: frozenset[str] = frozenset()
+    boilerplate: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class CleanChat:
+    """A chat after cleaning, with the character counts a user is shown."""
+
+    messages: list[Message] = field(default_factory=list)
+    chars_before: int = 0
+    with_boilerplate: list[Message] = field(default_factory=list)
+    """The messages before boilerplate was dropped: what the facts block is drawn from, since a
+    pasted announcement may still name the product a customer asks about."""
+
+    @property
+    def text(self) -> str:
+        return render(self.messages)
+
+    @property
+    def chars_after(self) -> int:
+        return len(self.text)
+
+
+def learn_profile(chats: Iterable[str]) -> ChatProfile:
+    """Staff and boilerplate of a project, from its chats alone."""
+    chats = list(chats)
+    presence: Counter[str] = Counter()
+    for chat in chats:
+        presence.update({m.text.strip() for m in clean_messages(parse_messages(chat))
+                         if len(m.text.strip()) >= BOILERPLATE_MIN_CHARS})
+    threshold = max(BOILERPLATE_MIN_CHATS, math.ceil(BOILERPLATE_SHARE * len(chats)))
+    boilerplate = frozenset(text for text, count in presence.items() if count >= threshold)
+    return ChatProfile(frozenset(recurring_speakers(chats)), boilerplate)
+
+
+def clean_chat(chat_text: str, profile: ChatProfile | None = None) -> CleanChat:
+    """Placeholders, recalled messages, repeated quotes and the project's boilerplate removed."""
+    everything = clean_messages(parse_messages(chat_text))
+    messages = everything
+    if profile is not None and profile.boilerplate:
+        messages = [m for m in everything if m.text.strip() not in profile.boilerplate]
+    return CleanChat(messages, len(chat_text), everything)

@@ -1,0 +1,134 @@
+"""One record's work: fit it to the model, call, and put the pieces back together.
+
+A chat over the model's budget is cleaned, then split on message boundaries into chunks
+that fit; each chunk is summarized (or extracted) and the results merged. When a provider
+still answers "too long" (10907), the record's budget is halved and the record tried again,
+down to a floor. `detail` says what was done, for the user to see beside the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from roleext.backends.base import Completion
+from roleext.budget import content_budget
+from roleext.chat import render
+from roleext.chunking import MIN_CHUNK_CHARS, split_units
+from roleext.cleaning import ChatProfile, clean_chat
+from roleext.digest import facts_block
+from roleext.errors import BackendError, InputTooLongError
+from roleext.merging import merge_customers, merge_summaries
+from roleext.parsing import parse_output
+from roleext.project import Record
+from roleext.prompts import MERGE_PROMPT
+from roleext.schema import Customer
+
+CallKind = Literal["summarize", "merge", "extract"]
+Call = Callable[[CallKind, str, str, str], Completion]
+"""(kind, prompt, content, chat) -> the model's answer; cached, rate-limited and retried."""
+
+
+@dataclass(frozen=True)
+class TaskOptions:
+    """What shapes one record's calls; part of the job's cache and resume keys."""
+
+    template: str
+    max_input: int | None
+    overlap: int = 2
+    prepend_facts: bool = False
+    instruction: str | None = None
+    input_source: Literal["summary", "chat"] = "summary"
+    drop_unverified: bool = True
+    collapse: bool = False
+
+
+@dataclass
+class Outcome:
+    """A record's result: summary text, or raw answer(s) with the customers parsed from them."""
+
+    text: str
+    customers: list[Customer] = field(default_factory=list)
+    parse_error: str | None = None
+    changes: list[str] = field(default_factory=list)
+    detail: str = ""
+
+
+def _halving(attempt: Callable[[int], Outcome], budget: int) -> Outcome:
+    """Run `attempt(budget)`; on 10907 halve the budget and run again, down to MIN_CHUNK_CHARS."""
+    notes = []
+    while True:
+        try:
+            outcome = attempt(budget)
+        except InputTooLongError as exc:
+            if budget // 2 < MIN_CHUNK_CHARS:
+                raise InputTooLongError(f"still too long with chunks of {budget} characters: {exc}",
+                                        code=exc.code, sid=exc.sid) from None
+            notes.append(f"the model answered too long at {budget}, halved")
+            budget //= 2
+            continue
+        outcome.detail = "; ".join([outcome.detail, *notes]) if notes else outcome.detail
+        return outcome
+
+
+def summarize_record(call: Call, record: Record, options: TaskOptions, profile: ChatProfile) -> Outcome:
+    """A summary of the record's chat within the model's budget, chunked and merged if need be."""
+    if options.max_input is None:  # the offline digest fits itself to its budget
+        return Outcome(call("summarize", options.template, record.chat_text, record.chat_text).text,
+                       detail="offline digest")
+    max_input = options.max_input
+    clean = clean_chat(record.chat_text, profile)
+    units = [render([m]) for m in clean.messages]
+    cleaned = f"cleaned {clean.chars_before:,} → {clean.chars_after:,} characters"
+
+    def attempt(budget: int) -> Outcome:
+        chunks = split_units(units, budget, options.overlap) or [""]
+        if len(chunks) == 1:
+            text, how = call("summarize", options.template, chunks[0], record.chat_text).text, "1 call"
+        else:
+            parts = [call("summarize", options.template, chunk, record.chat_text).text for chunk in chunks]
+            joined = "\n\n".join(parts)
+            if len(joined) <= content_budget(max_input, MERGE_PROMPT):
+                text = call("merge", MERGE_PROMPT, joined, record.chat_text).text
+                how = f"{len(chunks)} chunks of at most {budget:,} characters, merged by the model"
+            else:
+                text = merge_summaries(parts)
+                how = f"{len(chunks)} chunks of at most {budget:,} characters, joined under the four headings"
+        if options.prepend_facts:
+            text = f"{facts_block(clean.with_boilerplate)}\n{text}"
+        return Outcome(text, detail=f"{cleaned}; {how}")
+
+    return _halving(attempt, content_budget(max_input, options.template))
+
+
+def infer_record(call: Call, record: Record, options: TaskOptions, profile: ChatProfile) -> Outcome:
+    """Customers extracted from the record's input; an over-long input is chunked and merged."""
+    if options.input_source == "chat":
+        model_input = record.chat_text
+    elif record.summary is None or not record.summary.current.strip():
+        raise BackendError("no summary yet: run summarize first, or infer with --input chat")
+    else:
+        model_input = record.summary.current
+    prompt = options.instruction or ""
+    if options.max_input is None or len(model_input) <= content_budget(options.max_input, prompt):
+        raw = call("extract", prompt, model_input, record.chat_text).text
+        parsed = parse_output(raw, record.chat_text, drop_unverified=options.drop_unverified)
+        return Outcome(raw, parsed.customers, parsed.error, parsed.changes, "1 call")
+    if options.input_source == "chat":
+        units = [render([m]) for m in clean_chat(record.chat_text, profile).messages]
+    else:
+        units = model_input.splitlines()
+
+    def attempt(budget: int) -> Outcome:
+        chunks = split_units(units, budget, options.overlap)
+        raws = [call("extract", prompt, chunk, record.chat_text).text for chunk in chunks]
+        results = [parse_output(raw, record.chat_text, drop_unverified=options.drop_unverified) for raw in raws]
+        changes = [f"chunk {i}: {c}" for i, r in enumerate(results, 1) for c in [*r.changes, *filter(None, [r.error])]]
+        parsed = [r.customers for r in results if r.ok]
+        error = None if parsed else "no chunk's answer held JSON"
+        raw = "\n\n".join(f"--- chunk {i}/{len(raws)} ---\n{text}" for i, text in enumerate(raws, 1))
+        return Outcome(raw, merge_customers(parsed, options.collapse), error, changes,
+                       f"{len(chunks)} chunks of at most {budget:,} characters, customers merged by name")
+
+    return _halving(attempt, content_budget(options.max_input, prompt))
