@@ -111,6 +111,33 @@ def show_record_tasks(store: ProjectStore, kind: str, split: str) -> None:
         st.dataframe(rows, hide_index=True)
 
 
+def job_controls(job: Job, key: str, start_label: str, records: int) -> None:
+    """Start a job in the server process, then show its live progress with a Cancel button.
+
+    The job lives in the process-wide registry, so leaving the page or refreshing the
+    browser neither stops it nor hides its progress.
+    """
+    from roleext.errors import RoleextError
+
+    registry = job_registry()
+    if st.button(start_label, type="primary", disabled=records == 0):
+        try:
+            registry.start(key, job)
+        except RoleextError as exc:
+            st.error(str(exc))
+
+    @st.fragment(run_every=1.0)
+    def live() -> None:
+        running = registry.get(key)
+        if running is None:
+            return
+        show_progress(running, running.spec.kind, running.spec.split)
+        if not running.snapshot().finished and st.button("Cancel", key=f"{key}_cancel"):
+            running.cancel()
+
+    live()
+
+
 def show_progress(job: Job, kind: str, split: str) -> None:
     """A live progress bar with counts, ETA and failures; refreshed by the caller's fragment."""
     progress = job.snapshot()

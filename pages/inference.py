@@ -10,10 +10,9 @@ from pages.common import (
     customers_editor,
     fit_options,
     flash,
-    job_registry,
+    job_controls,
     project_store,
     show_flashes,
-    show_progress,
     show_record_tasks,
 )
 from roleext.errors import RoleextError
@@ -21,7 +20,6 @@ from roleext.exports import export_submission
 from roleext.jobs import Job, JobSpec, estimate
 
 store = project_store()
-registry = job_registry()
 st.title("Inference")
 show_flashes()
 
@@ -53,22 +51,7 @@ except RoleextError as exc:
     st.stop()
 plan = estimate(job)
 st.write(f"This run: **{plan.records}** records, {plan.already_done} already done with these settings.")
-key = f"infer:{split}"
-if st.button("Run inference", type="primary", disabled=plan.records == 0):
-    try:
-        registry.start(key, job)
-    except RoleextError as exc:
-        st.error(str(exc))
-
-
-@st.fragment(run_every=1.0)
-def live() -> None:
-    running = registry.get(key)
-    if running is not None:
-        show_progress(running, "infer", split)
-
-
-live()
+job_controls(job, f"infer:{split}", "Run inference", plan.records)
 show_record_tasks(store, "infer", split)
 
 records = [r for r in store.iter_records(split)]

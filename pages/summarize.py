@@ -2,13 +2,12 @@
 
 import streamlit as st
 
-from pages.common import backend_form, fit_options, job_registry, project_store, show_progress, show_record_tasks
+from pages.common import backend_form, fit_options, job_controls, project_store, show_record_tasks
 from roleext.errors import RoleextError
 from roleext.jobs import Job, JobSpec, estimate
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT
 
 store = project_store()
-registry = job_registry()
 st.title("Summarize")
 
 split = st.radio("Split", ["train", "test"], horizontal=True)
@@ -51,23 +50,5 @@ plan = estimate(job)
 st.write(f"This run: **{plan.records}** records ({plan.characters:,} characters of input), "
          f"{plan.already_done} already done with these settings.")
 
-key = f"summarize:{split}"
-if st.button("Start", type="primary", disabled=plan.records == 0):
-    try:
-        registry.start(key, job)
-    except RoleextError as exc:
-        st.error(str(exc))
-
-
-@st.fragment(run_every=1.0)
-def live() -> None:
-    running = registry.get(key)
-    if running is None:
-        return
-    show_progress(running, "summarize", split)
-    if not running.snapshot().finished and st.button("Cancel"):
-        running.cancel()
-
-
-live()
+job_controls(job, f"summarize:{split}", "Start", plan.records)
 show_record_tasks(store, "summarize", split)

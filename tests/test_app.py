@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,16 @@ def test_a_good_upload_is_imported(project_db: Path, sample_train: Path) -> None
     assert not at.exception
     assert at.success[0].value == "train.json: train: 10 added, 0 updated, 0 unchanged, 0 no longer in the file"
     assert ProjectStore(project_db).count("train") == 10
+
+
+def test_a_started_job_outlives_the_page_run(project_db: Path) -> None:
+    store = loaded(project_db, summarize=False)
+    at = page("summarize").run()
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert not at.exception
+    deadline = time.monotonic() + 20
+    while sum(i.has_summary for i in store.list_records("train")) < 10 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    fresh = page("summarize").run()  # a refreshed browser: a new session, the same server
+    assert not fresh.exception
+    assert any("summarize train: 10/10 done" in p.proto.text for p in fresh.get("progress"))
