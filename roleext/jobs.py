@@ -257,7 +257,7 @@ class Job:
             if self.spec.kind == "summarize":
                 outcome = summarize_record(call, record, self.options, self.profile)
                 self.store.save_summary(record.id, outcome.text, self.backend.name, self.backend.model,
-                                        prompt_hash(self.config))
+                                        prompt_hash(self.spec.template))
             else:
                 outcome = infer_record(call, record, self.options, self.profile)
                 self.store.save_prediction(record.id, outcome.text, outcome.customers, self.backend.name,
