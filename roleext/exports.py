@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 
 from roleext.errors import ExportError
 from roleext.io import Split
-from roleext.project import Record, ReviewStatus
+from roleext.project import InputSource, Record, ReviewStatus
 from roleext.prompts import DEFAULT_INSTRUCTION
 from roleext.schema import (
     FINETUNE_ROW_SCHEMA,
@@ -38,7 +38,6 @@ MAX_TRAIN_ROWS = 90_000_000
 MAX_ROW_CHARS = 8_000
 """The platform refuses a test CSV row whose input and target together exceed this."""
 
-InputSource = Literal["summary", "chat"]
 Repeat = int | Literal["auto"]
 
 _ROW_VALIDATOR = Draft202012Validator(FINETUNE_ROW_SCHEMA)
@@ -74,20 +73,13 @@ class ExportReport:
         return out
 
 
-def _model_input(record: Record, source: InputSource) -> str | None:
-    """The text a model is given for a record, or None if it has none yet."""
-    if source == "chat":
-        return record.chat_text
-    return record.summary.current if record.summary and record.summary.current.strip() else None
-
-
 def _eligible(store: ProjectStore, split: Split, source: InputSource,
               report: ExportReport) -> Iterator[tuple[Record, str]]:
     for record in store.iter_records(split):
         if record.status == ReviewStatus.REJECTED:
             report.left_out["rejected in review"] += 1
             continue
-        text = _model_input(record, source)
+        text = record.model_input(source)
         if text is None:
             report.left_out["no summary yet"] += 1
             continue

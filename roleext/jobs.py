@@ -13,7 +13,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
@@ -23,13 +22,12 @@ from roleext.cleaning import ChatProfile, learn_profile
 from roleext.errors import BackendError, RoleextError
 from roleext.io import Split
 from roleext.ledger import Ledger, TaskKind, cache_key
-from roleext.project import Record
+from roleext.project import InputSource, Record
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT, prompt_hash
 from roleext.store import ProjectStore
 from roleext.tasks import CallKind, TaskOptions, infer_record, summarize_record
 
 log = logging.getLogger("roleext.jobs")
-InputSource = Literal["summary", "chat"]
 
 
 @dataclass(frozen=True)
@@ -302,12 +300,8 @@ class Estimate:
 def estimate(job: Job) -> Estimate:
     """Records and input characters of a job's pending records (before cleaning and chunking)."""
     pending, done = job.plan()
-    characters = 0
-    for record in pending:
-        if job.spec.kind == "summarize" or job.spec.input_source == "chat":
-            characters += len(record.chat_text)
-        elif record.summary is not None:
-            characters += len(record.summary.current)
+    source: InputSource = "chat" if job.spec.kind == "summarize" else job.spec.input_source
+    characters = sum(len(record.model_input(source) or "") for record in pending)
     return Estimate(len(pending), characters, done)
 
 

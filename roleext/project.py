@@ -8,10 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from roleext.io import Split
 from roleext.schema import Customer
+
+InputSource = Literal["summary", "chat"]
+"""What a model reads for a record: its reviewed summary, or the chat itself."""
 
 
 class ReviewStatus(StrEnum):
@@ -82,6 +85,12 @@ class Record:
     @property
     def gold_edited(self) -> bool:
         return self.gold != self.gold_imported
+
+    def model_input(self, source: InputSource) -> str | None:
+        """The text a model is given for this record, or None when it has no summary yet."""
+        if source == "chat":
+            return self.chat_text
+        return self.summary.current if self.summary and self.summary.current.strip() else None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from roleext.digest import facts_block
 from roleext.errors import BackendError, InputTooLongError
 from roleext.merging import merge_customers, merge_summaries
 from roleext.parsing import parse_output
-from roleext.project import Record
+from roleext.project import InputSource, Record
 from roleext.prompts import MERGE_PROMPT
 from roleext.schema import Customer
 
@@ -39,7 +39,7 @@ class TaskOptions:
     overlap: int = 2
     prepend_facts: bool = False
     instruction: str | None = None
-    input_source: Literal["summary", "chat"] = "summary"
+    input_source: InputSource = "summary"
     drop_unverified: bool = True
     collapse: bool = False
 
@@ -104,12 +104,9 @@ def summarize_record(call: Call, record: Record, options: TaskOptions, profile: 
 
 def infer_record(call: Call, record: Record, options: TaskOptions, profile: ChatProfile) -> Outcome:
     """Customers extracted from the record's input; an over-long input is chunked and merged."""
-    if options.input_source == "chat":
-        model_input = record.chat_text
-    elif record.summary is None or not record.summary.current.strip():
+    model_input = record.model_input(options.input_source)
+    if model_input is None:
         raise BackendError("no summary yet: run summarize first, or infer with --input chat")
-    else:
-        model_input = record.summary.current
     prompt = options.instruction or ""
     if options.max_input is None or len(model_input) <= content_budget(options.max_input, prompt):
         raw = call("extract", prompt, model_input, record.chat_text).text
