@@ -6,7 +6,6 @@ not start so continue the previous message (multi-line messages and quotes).
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -20,11 +19,6 @@ _QUOTE_REPLY = re.compile(r'这是一条引用/回复消息：\s*["“](.*?)["�
 _QUOTE_CORNER = re.compile(r"「([^」]*)」\s*(?:-\s*){3,}", re.S)
 _QUOTED_SPEAKER = re.compile(r"^\s*[^\s：:]{1,24}[：:]\s*")
 _VENDOR_INTRO = re.compile(r"^我是.{0,12}(?:企微管家|巨石蓝海)")
-
-STAFF_MIN_CHATS = 3
-STAFF_SHARE = 0.04
-"""A speaker in at least this share of a project's chats (and STAFF_MIN_CHATS) is vendor staff."""
-
 
 @dataclass(frozen=True)
 class Message:
@@ -63,7 +57,7 @@ def clean_text(text: str, seen: set[str] | frozenset[str] = frozenset()) -> str:
 
     def quote(match: re.Match[str]) -> str:
         quoted = _strip(_QUOTED_SPEAKER.sub("", match.group(1)))
-        squashed = "".join(quoted.split())
+        squashed = squash(quoted)
         if not squashed or any(squashed in s for s in seen):
             return ""
         return f"「引用：{quoted}」\n"
@@ -81,8 +75,14 @@ def clean_messages(messages: Iterable[Message]) -> list[Message]:
         text = clean_text(message.text, seen)
         if text.strip():
             cleaned.append(Message(message.speaker, text))
-            seen.add("".join(text.split()))
+            seen.add(squash(text))
     return cleaned
+
+
+def squash(text: str) -> str:
+    """The text without whitespace: how values are compared with chats and summaries, and
+    how a quote is recognised as a copy (a phone written `195 0010 7878` is the same fact)."""
+    return "".join(text.split())
 
 
 def render(messages: Iterable[Message]) -> str:
@@ -97,13 +97,3 @@ def self_introduced_staff(messages: Iterable[Message]) -> set[str]:
     """Speakers who introduce themselves as the vendor's staff (我是巨石蓝海企微管家的…)."""
     return {m.speaker for m in messages if m.speaker and _VENDOR_INTRO.match(m.text)}
 
-
-def recurring_speakers(chats: Iterable[str]) -> set[str]:
-    """Speakers present in many of a project's chats: the vendor's staff, learnt without labels."""
-    chat_count = 0
-    presence: Counter[str] = Counter()
-    for chat in chats:
-        chat_count += 1
-        presence.update(speaker_counts(parse_messages(chat)).keys())
-    threshold = max(STAFF_MIN_CHATS, math.ceil(STAFF_SHARE * chat_count))
-    return {speaker for speaker, count in presence.items() if count >= threshold}

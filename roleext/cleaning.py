@@ -12,8 +12,11 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from roleext.chat import Message, clean_messages, parse_messages, recurring_speakers, render
+from roleext.chat import Message, clean_messages, parse_messages, render
 
+STAFF_MIN_CHATS = 3
+STAFF_SHARE = 0.04
+"""A speaker in at least this share of a project's chats (and STAFF_MIN_CHATS) is vendor staff."""
 BOILERPLATE_MIN_CHARS = 12
 BOILERPLATE_MIN_CHATS = 4
 BOILERPLATE_SHARE = 0.04
@@ -47,16 +50,25 @@ class CleanChat:
         return len(self.text)
 
 
+def _in_many(presence: Counter[str], chats: int, minimum: int, share: float) -> frozenset[str]:
+    """What is present in at least `share` of the chats, and in `minimum` of them."""
+    threshold = max(minimum, math.ceil(share * chats))
+    return frozenset(item for item, count in presence.items() if count >= threshold)
+
+
 def learn_profile(chats: Iterable[str]) -> ChatProfile:
-    """Staff and boilerplate of a project, from its chats alone."""
-    chats = list(chats)
-    presence: Counter[str] = Counter()
+    """Staff and boilerplate of a project, from its chats alone, each chat parsed once."""
+    count = 0
+    speakers: Counter[str] = Counter()
+    texts: Counter[str] = Counter()
     for chat in chats:
-        presence.update({m.text.strip() for m in clean_messages(parse_messages(chat))
-                         if len(m.text.strip()) >= BOILERPLATE_MIN_CHARS})
-    threshold = max(BOILERPLATE_MIN_CHATS, math.ceil(BOILERPLATE_SHARE * len(chats)))
-    boilerplate = frozenset(text for text, count in presence.items() if count >= threshold)
-    return ChatProfile(frozenset(recurring_speakers(chats)), boilerplate)
+        count += 1
+        messages = parse_messages(chat)
+        speakers.update({m.speaker for m in messages if m.speaker})
+        texts.update({m.text.strip() for m in clean_messages(messages)
+                      if len(m.text.strip()) >= BOILERPLATE_MIN_CHARS})
+    return ChatProfile(_in_many(speakers, count, STAFF_MIN_CHATS, STAFF_SHARE),
+                       _in_many(texts, count, BOILERPLATE_MIN_CHATS, BOILERPLATE_SHARE))
 
 
 def clean_chat(chat_text: str, profile: ChatProfile | None = None) -> CleanChat:

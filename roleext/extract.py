@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from roleext.chat import Message, parse_messages, self_introduced_staff, speaker_counts
+from roleext.chat import Message, parse_messages, self_introduced_staff, speaker_counts, squash
 from roleext.digest import EMAIL, PHONE
 from roleext.schema import NAME_FIELD, Customer, prior_customer
 
@@ -26,14 +26,14 @@ def guess_customer(messages: list[Message], staff: Iterable[str] = ()) -> str:
 
 
 def _single(values: list[str]) -> str:
-    unique = list(dict.fromkeys("".join(v.split()) for v in values))
+    unique = list(dict.fromkeys(squash(v) for v in values))
     return unique[0] if len(unique) == 1 else ""
 
 
 def extract_customers(chat_text: str, staff: Iterable[str] = ()) -> list[Customer]:
     """One customer dict (the chats mostly hold one), filled only where evidence is strong.
 
-    `staff` are speakers known to be the vendor's (see `chat.recurring_speakers`).
+    `staff` are speakers known to be the vendor's (see `cleaning.learn_profile`).
     """
     messages = parse_messages(chat_text)
     customer = prior_customer()

@@ -18,6 +18,7 @@ from typing import Any
 import json_repair
 from rapidfuzz import process
 
+from roleext.chat import squash
 from roleext.schema import FIELDS, FIELDS_BY_NAME, Customer, Field, complete_customer
 
 _FENCE = re.compile(r"```[a-zA-Z]*\s*(.*?)```", re.S)
@@ -43,7 +44,7 @@ class ParseResult:
 
 
 def _normalize(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", text).split())
+    return squash(unicodedata.normalize("NFKC", text))
 
 
 def _json_candidates(raw: str) -> list[Any]:
@@ -172,7 +173,7 @@ def parse_output(raw: str, chat: str | None = None, *, drop_unverified: bool = T
         return ParseResult([], error="no JSON object found in the answer")
     changes: list[str] = []
     customers = []
-    squashed_chat = "".join(chat.split()) if chat is not None else None
+    squashed_chat = squash(chat) if chat is not None else None
     for number, raw_customer in enumerate(dicts, start=1):
         values: dict[str, Any] = {}
         for key, value in raw_customer.items():
@@ -187,7 +188,7 @@ def parse_output(raw: str, chat: str | None = None, *, drop_unverified: bool = T
         if drop_unverified and squashed_chat is not None:
             for spec in FIELDS:
                 text = values.get(spec.name)
-                if spec.verbatim and isinstance(text, str) and text and "".join(text.split()) not in squashed_chat:
+                if spec.verbatim and isinstance(text, str) and text and squash(text) not in squashed_chat:
                     changes.append(f"customer {number}, {spec.name}: {text!r} is not in the chat, dropped")
                     values[spec.name] = ""
         customers.append(complete_customer(values))

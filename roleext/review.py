@@ -8,13 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from roleext.chat import squash
 from roleext.errors import NotFoundError, Problem, RoleextError
 from roleext.io import Split
 from roleext.lint import lint_customer
 from roleext.project import Record, RecordInfo, ReviewStatus
 from roleext.schema import FIELDS, Customer, Field, complete_customer
 from roleext.store import ProjectStore
-from roleext.support import squash, unsupported
+from roleext.support import unsupported
 
 LIST_ITEM_SEPARATOR = "\n"
 """Free list fields (参与人) are edited one item a line."""

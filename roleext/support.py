@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from roleext.chat import squash
 from roleext.schema import FIELDS, Customer
 
 
@@ -28,11 +29,6 @@ def gold_values(customers: Iterable[Customer]) -> Iterator[GoldValue]:
             for item in items:
                 if isinstance(item, str) and item.strip():
                     yield GoldValue(number, spec.name, item.strip())
-
-
-def squash(text: str) -> str:
-    """The text without whitespace: how values are compared with chats and summaries."""
-    return "".join(text.split())
 
 
 def unsupported(customers: Iterable[Customer], text: str, chat: str | None = None) -> list[GoldValue]:

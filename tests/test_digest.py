@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from roleext.chat import clean_messages, parse_messages, recurring_speakers
+from roleext.chat import clean_messages, parse_messages
+from roleext.cleaning import learn_profile
 from roleext.digest import FACTS_HEADER, make_digest
 from roleext.extract import extract_customers
 from roleext.io import load_chat_file
@@ -53,7 +54,7 @@ def test_real_digests_keep_99_percent_of_verbatim_values(shared_train: Path) -> 
 
 def test_staff_are_the_speakers_who_recur_across_chats() -> None:
     chats = [f"王艳9：您好\n客户{i}号：在吗\n客户{i}号：想问下价格" for i in range(10)]
-    assert recurring_speakers(chats) == {"王艳9"}
+    assert learn_profile(chats).staff == {"王艳9"}
 
 
 def test_rules_name_the_customer_and_only_their_own_phone() -> None:
@@ -72,7 +73,7 @@ def test_two_phones_from_the_customer_fill_nothing() -> None:
 
 def test_rules_beat_the_prior_on_held_out_real_records(shared_train: Path) -> None:
     records = load_chat_file(shared_train).records[50:]  # rules were written looking at 1-50 only
-    staff = recurring_speakers(r.chat_text for r in load_chat_file(shared_train).records)
+    staff = learn_profile(r.chat_text for r in load_chat_file(shared_train).records).staff
     gold = {r.index: r.infos for r in records}
     predicted = {r.index: extract_customers(r.chat_text, staff) for r in records}
     assert score_predictions(gold, predicted).score > baselines(gold)["prior"]
