@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -156,15 +157,29 @@ def flash(kind: str, message: str) -> None:
     st.session_state.setdefault("_flash", []).append((kind, message))
 
 
+def save_or_flash(action: Callable[[], object]) -> bool:
+    """Run a save from a widget callback; a refusal (a conflict, say) is flashed, not raised."""
+    from roleext.errors import RoleextError
+
+    try:
+        action()
+    except RoleextError as exc:
+        flash("error", str(exc))
+        return False
+    return True
+
+
 def show_flashes() -> None:
     for kind, message in st.session_state.pop("_flash", []):
         getattr(st, kind)(message)
 
 
-def customers_editor(customers: list[dict[str, Any]], key: str, on_save: Any) -> None:
+def customers_editor(customers: list[dict[str, Any]], key: str,
+                     on_save: Callable[[list[dict[str, Any]]], object]) -> None:
     """Editable customers: closed fields as (multi)selects that keep unknown values, free ones as text.
 
-    Every change calls `on_save(customers)` at once with all customers as the form holds them.
+    Every change calls `on_save(customers)` at once with all customers as the form holds them;
+    a refusal is flashed for the next run.
     """
     from roleext.review import customer_from_form, options_for, to_form
     from roleext.schema import FIELDS, NAME_FIELD, empty_customer
@@ -174,11 +189,14 @@ def customers_editor(customers: list[dict[str, Any]], key: str, on_save: Any) ->
                                     for spec in FIELDS}) for i in range(len(customers))]
 
     def changed() -> None:
-        on_save(collect())
+        save_or_flash(lambda: on_save(collect()))
 
     def remove(position: int) -> None:
         current = collect()
-        on_save(current[:position] + current[position + 1:])
+        save_or_flash(lambda: on_save(current[:position] + current[position + 1:]))
+
+    def add() -> None:
+        save_or_flash(lambda: on_save([*collect(), empty_customer()]))
 
     for i, customer in enumerate(customers):
         with st.expander(f"Customer {i + 1}: {customer.get(NAME_FIELD) or '(no name)'}", expanded=len(customers) == 1):
@@ -200,4 +218,4 @@ def customers_editor(customers: list[dict[str, Any]], key: str, on_save: Any) ->
                 else:
                     column.text_input(spec.name, value, key=widget_key, on_change=changed)
             st.button("Remove this customer", key=f"{key}_{i}_remove", on_click=remove, args=(i,))
-    st.button("Add a customer", key=f"{key}_add", on_click=lambda: on_save([*collect(), empty_customer()]))
+    st.button("Add a customer", key=f"{key}_add", on_click=add)

@@ -9,7 +9,6 @@ from pages.common import (
     backend_form,
     customers_editor,
     fit_options,
-    flash,
     job_controls,
     project_store,
     show_flashes,
@@ -76,14 +75,9 @@ if with_prediction:
             st.caption("What the parser changed")
             st.markdown("\n".join(f"- {c}" for c in prediction.changes))
     with parsed_column:
-        def save(customers: list[dict[str, object]]) -> None:
-            try:
-                store.correct_prediction(record.id, customers, prediction.version)
-            except RoleextError as exc:
-                flash("error", str(exc))
-
         st.caption("Parsed fields (corrections are saved at once)")
-        customers_editor(prediction.infos, f"pred_{record.id}_{prediction.version}", save)
+        customers_editor(prediction.infos, f"pred_{record.id}_{prediction.version}",
+                         lambda customers: store.correct_prediction(record.id, customers, prediction.version))
 
 buffer = io.BytesIO()
 try:

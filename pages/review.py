@@ -3,9 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from pages.common import customers_editor, flash, project_store, show_flashes
+from pages.common import customers_editor, flash, project_store, save_or_flash, show_flashes
 from roleext.chatview import chat_html
-from roleext.errors import RoleextError
 from roleext.exports import MAX_ROW_CHARS
 from roleext.project import ReviewStatus
 from roleext.review import RecordFilter, filter_records, next_unreviewed, record_warnings, undo_last_edit
@@ -52,12 +51,8 @@ record = store.get_record(split, index)
 
 
 def set_status(status: ReviewStatus) -> None:
-    try:
-        store.set_status(record.id, status, record.version)
-    except RoleextError as exc:
-        flash("error", str(exc))
-        return
-    if status != ReviewStatus.NEEDS_FIX:
+    saved = save_or_flash(lambda: store.set_status(record.id, status, record.version))
+    if saved and status != ReviewStatus.NEEDS_FIX:
         go_next()
 
 
@@ -81,11 +76,8 @@ with edit_column:
         summary = record.summary
 
         def save_summary() -> None:
-            try:
-                store.edit_summary(record.id, st.session_state[f"summary_{record.id}_{summary.version}"],
-                                   summary.version)
-            except RoleextError as exc:
-                flash("error", str(exc))
+            text = st.session_state[f"summary_{record.id}_{summary.version}"]
+            save_or_flash(lambda: store.edit_summary(record.id, text, summary.version))
 
         st.text_area("Summary (saved when you leave the box)", summary.current, height=260,
                      key=f"summary_{record.id}_{summary.version}", on_change=save_summary)
@@ -96,14 +88,9 @@ with edit_column:
         with st.expander(f"{len(warnings)} warnings", expanded=True):
             st.markdown("\n".join(f"- {w}" for w in warnings))
 
-    def save_gold(customers: list[dict[str, object]]) -> None:
-        try:
-            store.update_gold(record.id, customers, record.version)
-        except RoleextError as exc:
-            flash("error", str(exc))
-
     st.subheader("Gold customers")
-    customers_editor(record.gold, f"gold_{record.id}_{record.version}", save_gold)
+    customers_editor(record.gold, f"gold_{record.id}_{record.version}",
+                     lambda customers: store.update_gold(record.id, customers, record.version))
 
     history = store.history_of(record.id)
     with st.expander(f"History ({len(history)} edits)"):
@@ -112,9 +99,6 @@ with edit_column:
                          hide_index=True)
 
             def undo() -> None:
-                try:
-                    flash("info", undo_last_edit(store, store.get_record(split, index)))
-                except RoleextError as exc:
-                    flash("error", str(exc))
+                save_or_flash(lambda: flash("info", undo_last_edit(store, store.get_record(split, index))))
 
             st.button("Undo the last edit", on_click=undo)
