@@ -108,7 +108,7 @@ def add_job_options(parser: argparse.ArgumentParser, default_split: str) -> None
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--qps", type=float, help="requests per second at most (default: no limit)")
     parser.add_argument("--timeout", type=float, default=60.0, help="deadline of one call, in seconds")
-    parser.add_argument("--retries", type=int, default=4, help="attempts per record on retryable errors")
+    parser.add_argument("--retries", type=int, default=4, help="attempts per call on retryable errors")
     parser.add_argument("--retry-failed", action="store_true", help="only the records that failed before")
     parser.add_argument("--max-input-chars", type=int,
                         help="characters one request may hold (default: from the model's context)")
