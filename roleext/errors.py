@@ -7,7 +7,10 @@ escaping to a user is a bug.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from roleext.matching import ImportPlan
 
 Severity = Literal["error", "warning", "lint"]
 
@@ -64,6 +67,18 @@ class ConflictError(RoleextError):
     """The row changed since the caller read it (another tab or process wrote first)."""
 
 
+class ImportRefusedError(RoleextError):
+    """An import that would erase or change curated work without the user's say; `plan` previews it."""
+
+    def __init__(self, message: str, plan: ImportPlan) -> None:
+        super().__init__(message)
+        self.plan = plan
+
+
+class JobBusyError(RoleextError):
+    """Another job (another tab, or the command line) already runs the same task on the same split."""
+
+
 class NotFoundError(RoleextError):
     """A record, summary or prediction asked for does not exist in the project."""
 
@@ -87,6 +102,10 @@ class BackendError(RoleextError):
         self.sid = sid
         suffix = "".join([f" (code {code})" if code is not None else "", f" [sid {sid}]" if sid else ""])
         super().__init__(message + suffix)
+
+
+class UnusableAnswerError(BackendError):
+    """The model answered, but nothing usable: no JSON, no customer, an empty summary."""
 
 
 class ContentRejectedError(BackendError):

@@ -9,6 +9,7 @@ does only what is missing. Progress is readable from another thread while the jo
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,9 +20,10 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from roleext.backends.base import Backend, Completion, fill_template
 from roleext.budget import max_input_chars
 from roleext.cleaning import ChatProfile, learn_profile
-from roleext.errors import BackendError, RoleextError
+from roleext.errors import BackendError, RoleextError, UnusableAnswerError
 from roleext.io import Split
-from roleext.ledger import Ledger, TaskKind, cache_key
+from roleext.ledger import HEARTBEAT, Ledger, TaskKind, cache_key
+from roleext.matching import chat_hash
 from roleext.project import InputSource, Record
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT, prompt_hash
 from roleext.store import ProjectStore
@@ -53,6 +55,8 @@ class JobSpec:
     overlap: int = 2
     """Messages repeated at the start of the next chunk of a long chat."""
     collapse_customers: bool = False
+    overwrite_edits: bool = False
+    """Redo records whose summary or prediction a person edited (the edit goes to history)."""
     backoff_initial: float = 0.5
     backoff_max: float = 8.0
 
@@ -65,10 +69,13 @@ class Progress:
     done: int = 0
     failed: int = 0
     skipped: int = 0
+    kept: int = 0
+    """Records left alone because a person edited their output (see JobSpec.overwrite_edits)."""
     cached: int = 0
     calls: int = 0
     tokens: int = 0
     started: float = field(default_factory=time.monotonic)
+    ended: float | None = None
     finished: bool = False
     cancelled: bool = False
     stopped: str | None = None
@@ -76,7 +83,7 @@ class Progress:
 
     @property
     def elapsed(self) -> float:
-        return time.monotonic() - self.started
+        return (self.ended if self.ended is not None else time.monotonic()) - self.started
 
     @property
     def eta(self) -> float | None:
@@ -88,9 +95,10 @@ class Progress:
 
     def line(self, kind: str, split: str) -> str:
         eta = f", ETA {self.eta:.0f} s" if self.eta is not None and not self.finished else ""
+        kept = f", {self.kept} kept (edited by a person)" if self.kept else ""
         return (f"{kind} {split}: {self.done}/{self.total} done, {self.failed} failed, "
-                f"{self.skipped} already done, {self.calls} calls, {self.cached} from cache, {self.tokens} tokens, "
-                f"{self.elapsed:.1f} s{eta}")
+                f"{self.skipped} already done{kept}, {self.calls} calls, {self.cached} from cache, "
+                f"{self.tokens} tokens, {self.elapsed:.1f} s{eta}")
 
 
 RATE_MARGIN = 0.02
@@ -100,22 +108,57 @@ lands early (measured in benchmarks/batch.py: 20 of 200 refused without a margin
 
 
 class RateLimiter:
-    """Spaces request starts at least (1 + RATE_MARGIN)/qps apart across all threads."""
+    """Spaces request starts at least (1 + RATE_MARGIN)/qps apart across all threads.
 
-    def __init__(self, qps: float | None) -> None:
-        self.interval = (1.0 + RATE_MARGIN) / qps if qps else 0.0
+    Jobs of one process that call the same provider share one limiter (`shared_limiter`):
+    each joins with its own qps and the strictest of those still running applies, so two
+    jobs never double the traffic a provider allows.
+    """
+
+    def __init__(self, qps: float | None = None) -> None:
+        self._intervals: dict[int, float] = {}
         self._next = 0.0
         self._lock = threading.Lock()
+        if qps:
+            self.join(0, qps)
+
+    @property
+    def interval(self) -> float:
+        return max(self._intervals.values(), default=0.0)
+
+    def join(self, token: int, qps: float | None) -> None:
+        with self._lock:
+            self._intervals[token] = (1.0 + RATE_MARGIN) / qps if qps else 0.0
+
+    def leave(self, token: int) -> None:
+        with self._lock:
+            self._intervals.pop(token, None)
 
     def acquire(self) -> None:
-        if not self.interval:
-            return
         with self._lock:
+            interval = self.interval
+            if not interval:
+                return
             now = time.monotonic()
             slot = max(now, self._next)
-            self._next = slot + self.interval
+            self._next = slot + interval
         if slot > now:
             time.sleep(slot - now)
+
+
+_LIMITERS: dict[str, RateLimiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+
+
+def shared_limiter(provider: str) -> RateLimiter:
+    """This process's rate limiter for a provider."""
+    with _LIMITERS_LOCK:
+        return _LIMITERS.setdefault(provider, RateLimiter())
+
+
+DOWN_AFTER = 3
+"""Records in a row that failed with the same transient error before a job stops: the
+provider is down, and trying every remaining record (with retries) would only wait."""
 
 
 class Job:
@@ -137,7 +180,8 @@ class Job:
         self._progress = Progress()
         self._lock = threading.Lock()
         self._cancel = threading.Event()
-        self._limiter = RateLimiter(spec.qps)
+        self._limiter = shared_limiter(backend.provider)
+        self._streak: tuple[str, int] = ("", 0)
         self._thread: threading.Thread | None = None
         self.job_id: int | None = None
         if spec.kind == "summarize":
@@ -152,7 +196,10 @@ class Job:
         self._cancel.set()
 
     def start(self) -> threading.Thread:
-        self._thread = threading.Thread(target=self.run, name=f"roleext-{self.spec.kind}", daemon=True)
+        """Take the job's lease here (a busy split raises `JobBusyError` to the caller), then run
+        the records on a background thread."""
+        self.open()
+        self._thread = threading.Thread(target=self._execute, name=f"roleext-{self.spec.kind}", daemon=True)
         self._thread.start()
         return self._thread
 
@@ -163,56 +210,107 @@ class Job:
 
     # --- selection ----------------------------------------------------------------------
 
-    def _pending(self, records: list[Record]) -> list[Record]:
+    def _pending(self, records: list[Record]) -> tuple[list[Record], int]:
+        """Records to do now, and how many are left alone because a person edited their output.
+
+        A record is redone when it was never done, failed, was done with other settings, or
+        its output is stale (a re-import changed its chat)."""
         states = self.ledger.states(self.spec.kind)
-        pending = []
+        pending, kept = [], 0
         for record in records:
+            output = record.summary if self.spec.kind == "summarize" else record.prediction
+            if output is not None and output.edited and not self.spec.overwrite_edits:
+                kept += 1
+                continue
             state = states.get(record.id)
             if self.spec.retry_failed:
                 if state is not None and state.status == "failed":
                     pending.append(record)
-            elif state is None or state.status != "done" or state.config != self.config:
+            elif (state is None or state.status != "done" or state.config != self.config
+                  or output is None or output.stale):
                 pending.append(record)
-        return pending
+        return pending, kept
 
     # --- the run ------------------------------------------------------------------------
 
     def plan(self) -> tuple[list[Record], int]:
-        """The records this run would do, and how many are already done."""
+        """The records this run would do, and how many are already done (or kept as edited)."""
         records = list(self.store.iter_records(self.spec.split))
-        pending = self._pending(records)
+        pending, _kept = self._pending(records)
         return pending, len(records) - len(pending)
 
-    def run(self) -> Progress:
-        pending, skipped = self.plan()
-        if pending:
-            self.profile = learn_profile(self.store.iter_all_chats())
-            self.backend.prepare(self.profile)
+    def open(self) -> list[Record]:
+        """Choose the records and take the lease on (kind, split): its job row, touched while it runs."""
+        records = list(self.store.iter_records(self.spec.split))
+        pending, kept = self._pending(records)
         with self._lock:
             self._progress.total = len(pending)
-            self._progress.skipped = skipped
+            self._progress.kept = kept
+            self._progress.skipped = len(records) - len(pending) - kept
         description = f"{self.spec.kind} {self.spec.split} with {self.backend.name} {self.backend.model}"
         self.job_id = self.ledger.open_job(self.spec.kind, self.spec.split, description, len(pending))
-        with ThreadPoolExecutor(max_workers=max(1, self.spec.concurrency)) as pool:
-            for record in pending:
-                pool.submit(self._one, record)
-        with self._lock:
-            self._progress.finished = True
-            self._progress.cancelled = self._cancel.is_set() and self._progress.stopped is None
-            final = replace(self._progress, errors=dict(self._progress.errors))
-        status = "stopped" if final.stopped else "cancelled" if final.cancelled else "done"
-        self.ledger.report(self.job_id, status=status, done=final.done, failed=final.failed,
-                           tokens=final.tokens, error=final.stopped)
+        self._pending_records = pending
+        return pending
+
+    def run(self) -> Progress:
+        """Run the whole job in this thread; `JobBusyError` if the split is busy."""
+        self.open()
+        return self._execute()
+
+    def _execute(self) -> Progress:
+        assert self.job_id is not None, "open() first"
+        job_id = self.job_id
+        self._limiter.join(job_id, self.spec.qps)
+        beating = threading.Event()
+        heart = threading.Thread(target=self._heartbeat, args=(job_id, beating), daemon=True)
+        heart.start()
+        status: str = "failed"  # until it ends well
+        error: str | None = "the job stopped unexpectedly; see the log"
+        try:
+            pending = self._pending_records
+            if pending:
+                self.profile = learn_profile(self.store.iter_all_chats())
+                self.backend.prepare(self.profile)
+            with ThreadPoolExecutor(max_workers=max(1, self.spec.concurrency)) as pool:
+                for record in pending:
+                    pool.submit(self._one, record)
+            with self._lock:
+                self._progress.cancelled = self._cancel.is_set() and self._progress.stopped is None
+            final = self.snapshot()
+            status = "stopped" if final.stopped else "cancelled" if final.cancelled else "done"
+            error = final.stopped
+        except Exception:
+            log.exception("%s %s job %s failed", self.spec.kind, self.spec.split, job_id)
+            raise
+        finally:
+            beating.set()
+            heart.join()
+            self._limiter.leave(job_id)
+            with self._lock:
+                self._progress.finished = True
+                self._progress.ended = time.monotonic()
+                final = replace(self._progress, errors=dict(self._progress.errors))
+            self.ledger.report(job_id, status=status, done=final.done, failed=final.failed,
+                               tokens=final.tokens, error=error)
         return final
 
-    def _complete(self, kind: CallKind, prompt: str, content: str, chat: str) -> tuple[Completion, int]:
-        """One call through the cache, the rate limiter and the retries; (answer, attempts made)."""
+    def _heartbeat(self, job_id: int, stop: threading.Event) -> None:
+        """Touch the job row so other processes see its lease is live, with the counters."""
+        while not stop.wait(HEARTBEAT.total_seconds()):
+            progress = self.snapshot()
+            try:
+                self.ledger.report(job_id, done=progress.done, failed=progress.failed, tokens=progress.tokens)
+            except Exception:  # a missed beat is retried at the next; the job goes on
+                log.warning("job %s: heartbeat failed", job_id, exc_info=True)
+
+    def _complete(self, kind: CallKind, prompt: str, content: str, chat: str) -> tuple[Completion, int, str]:
+        """One call through the cache, the rate limiter and the retries; (answer, attempts made, cache key)."""
         key = cache_key(self.backend.name, self.backend.model, kind, prompt, content)
         hit = self.ledger.cached(key)
         if hit is not None:
             with self._lock:
                 self._progress.cached += 1
-            return Completion(hit[0], hit[1]), 0
+            return Completion(hit[0], hit[1]), 0, key
         attempts = 0
 
         def attempt() -> Completion:
@@ -238,38 +336,52 @@ class Job:
         self.ledger.remember(key, self.backend.name, self.backend.model, completion.text, completion.usage)
         with self._lock:
             self._progress.tokens += completion.tokens
-        return completion, attempts
+        return completion, attempts, key
 
     def _one(self, record: Record) -> None:
         if self._cancel.is_set():
             return
         attempts = 0
+        keys: list[str] = []
 
         def call(kind: CallKind, prompt: str, content: str, chat: str) -> Completion:
             nonlocal attempts
-            completion, made = self._complete(kind, prompt, content, chat)
+            completion, made, key = self._complete(kind, prompt, content, chat)
             attempts += made
+            keys.append(key)
             return completion
 
+        made_from = chat_hash(record.chat_text)
         try:
             if self.spec.kind == "summarize":
                 outcome = summarize_record(call, record, self.options, self.profile)
-                self.store.save_summary(record.id, outcome.text, self.backend.name, self.backend.model,
-                                        prompt_hash(self.spec.template))
+                if not outcome.text.strip():
+                    raise UnusableAnswerError("the model answered an empty summary")
+                saved = self.store.save_summary(
+                    record.id, outcome.text, self.backend.name, self.backend.model,
+                    prompt_hash(self.spec.template), made_from, overwrite_edits=self.spec.overwrite_edits)
             else:
                 outcome = infer_record(call, record, self.options, self.profile)
-                self.store.save_prediction(record.id, outcome.text, outcome.customers, self.backend.name,
-                                           self.backend.model, outcome.parse_error, outcome.changes)
+                saved = self.store.save_prediction(
+                    record.id, outcome.text, outcome.customers, self.backend.name, self.backend.model,
+                    outcome.parse_error, outcome.changes, made_from, overwrite_edits=self.spec.overwrite_edits)
+                if saved and (outcome.parse_error or not outcome.customers):
+                    raise UnusableAnswerError(outcome.parse_error or "the answer holds no customer")
         except Exception as exc:  # a worker's error must end as this record's failure, never vanish
+            if isinstance(exc, UnusableAnswerError):
+                for key in keys:  # so that --retry-failed asks the model again
+                    self.ledger.forget(key)
             self._fail(record, exc, attempts)
+            return
+        if not saved:  # a person edited the output while the job ran: theirs stays
+            with self._lock:
+                self._progress.kept += 1
             return
         self.ledger.mark(record.id, self.spec.kind, "done", self.config, attempts, detail=outcome.detail)
         with self._lock:
             self._progress.done += 1
             self._progress.errors.pop(record.index, None)
-            if self.job_id is not None and self._progress.done % 20 == 0:
-                self.ledger.report(self.job_id, done=self._progress.done, failed=self._progress.failed,
-                                   tokens=self._progress.tokens)
+            self._streak = ("", 0)
 
     def _fail(self, record: Record, exc: Exception, attempts: int) -> None:
         if isinstance(exc, RoleextError):
@@ -283,9 +395,25 @@ class Job:
         with self._lock:
             self._progress.failed += 1
             self._progress.errors[record.index] = message
-            if isinstance(exc, BackendError) and exc.stops_job and self._progress.stopped is None:
-                self._progress.stopped = message
+            stop = self._stop_reason(exc, message)
+            if stop and self._progress.stopped is None:
+                self._progress.stopped = stop
                 self._cancel.set()
+
+    def _stop_reason(self, exc: Exception, message: str) -> str | None:
+        """Why the whole job should stop after this failure, if it should (caller holds the lock)."""
+        if isinstance(exc, BackendError) and exc.stops_job:
+            return message
+        if not (isinstance(exc, BackendError) and exc.retryable):
+            self._streak = ("", 0)
+            return None
+        shape = re.sub(r"\d+", "#", re.sub(r"\[sid [^]]*\]", "", message))
+        count = self._streak[1] + 1 if self._streak[0] == shape else 1
+        self._streak = (shape, count)
+        if count < DOWN_AFTER:
+            return None
+        return (f"{count} records in a row failed with the same error, so the provider looks down: {message}. "
+                "Check it, then run again: finished records are kept")
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,43 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import MetaData, Table, delete, insert, select, update
+from sqlalchemy import MetaData, Table, insert, select, update
 
+from roleext.database import upsert
+from roleext.errors import JobBusyError
 from roleext.store import ProjectStore
 
 TaskKind = Literal["summarize", "infer"]
-STALE_AFTER = timedelta(seconds=120)
+HEARTBEAT = timedelta(seconds=5)
+"""How often a running job touches its row; the row is its lease on (kind, split)."""
+STALE_AFTER = timedelta(seconds=30)
+"""A running job row not touched for this long belongs to a process that died: interrupted."""
+
+
+def process_owner() -> str:
+    """Names the process running a job: `host:pid`."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_is_dead(owner: str | None) -> bool:
+    """True only when the owner is a process of this machine that no longer exists: a job
+    killed here frees its split at once, without waiting STALE_AFTER for its heartbeat."""
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, under another user
+        return False
+    return False
 
 
 @dataclass(frozen=True)
@@ -43,6 +70,7 @@ class Ledger:
 
     def __init__(self, store: ProjectStore) -> None:
         self.engine = store.engine
+        self.write = store.write
         meta = MetaData()
         meta.reflect(self.engine, only=["llm_cache", "record_tasks", "jobs"])
         self.cache: Table = meta.tables["llm_cache"]
@@ -58,10 +86,14 @@ class Ledger:
         return (row.output, json.loads(row.usage)) if row else None
 
     def remember(self, key: str, backend: str, model: str, output: str, usage: dict[str, int]) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(delete(self.cache).where(self.cache.c.key == key))
-            conn.execute(insert(self.cache).values(key=key, backend=backend, model=model, output=output,
-                                                   usage=json.dumps(usage), created_at=_now()))
+        with self.write() as conn:
+            upsert(conn, self.cache, {"key": key, "backend": backend, "model": model, "output": output,
+                                      "usage": json.dumps(usage), "created_at": _now()}, ["key"])
+
+    def forget(self, key: str) -> None:
+        """Drop a cached answer that turned out unusable, so a retry asks the model again."""
+        with self.write() as conn:
+            conn.execute(self.cache.delete().where(self.cache.c.key == key))
 
     # --- per-record task state ----------------------------------------------------------
 
@@ -74,32 +106,55 @@ class Ledger:
 
     def mark(self, record_id: int, kind: TaskKind, status: Literal["done", "failed"], config: str,
              attempts: int, error: str | None = None, sid: str | None = None, detail: str | None = None) -> None:
-        t = self.tasks
-        with self.engine.begin() as conn:
-            conn.execute(delete(t).where(t.c.record_id == record_id, t.c.kind == kind))
-            conn.execute(insert(t).values(record_id=record_id, kind=kind, status=status, config=config,
-                                          error=error, sid=sid, attempts=attempts, detail=detail,
-                                          updated_at=_now()))
+        with self.write() as conn:
+            upsert(conn, self.tasks, {"record_id": record_id, "kind": kind, "status": status, "config": config,
+                                      "error": error, "sid": sid, "attempts": attempts, "detail": detail,
+                                      "updated_at": _now()}, ["record_id", "kind"])
 
     # --- job rows -----------------------------------------------------------------------
 
     def open_job(self, kind: TaskKind, split: str, description: str, total: int) -> int:
-        """A new job row; rows of jobs that stopped reporting (a killed process) become interrupted."""
+        """A new running job row, which is the lease on (kind, split) while it is touched.
+
+        Raises `JobBusyError` while another live job (this process or another) runs the
+        same task on the same split; a running row nobody touched for STALE_AFTER is a job
+        whose process died, and becomes `interrupted`.
+        """
         now = _now()
         j = self.jobs
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             conn.execute(update(j).where(j.c.status == "running", j.c.updated_at < now - STALE_AFTER)
                          .values(status="interrupted", updated_at=now))
+            dead = [row.id for row in conn.execute(select(j.c.id, j.c.owner).where(j.c.status == "running"))
+                    if owner_is_dead(row.owner)]
+            if dead:
+                conn.execute(update(j).where(j.c.id.in_(dead)).values(status="interrupted", updated_at=now))
+            live = conn.execute(select(j).where(j.c.status == "running", j.c.kind == kind,
+                                                j.c.split == split)).first()
+            if live is not None:
+                raise JobBusyError(
+                    f"a {kind} job on {split} is already running (job {live.id}, process {live.owner}, "
+                    f"{live.done}/{live.total} done); wait for it to finish or cancel it first")
             result = conn.execute(insert(j).values(kind=kind, split=split, status="running",
                                                    description=description, total=total, done=0, failed=0,
-                                                   tokens=0, created_at=now, updated_at=now))
+                                                   tokens=0, owner=process_owner(), created_at=now,
+                                                   updated_at=now))
             key = result.inserted_primary_key
             assert key is not None
             return int(key[0])
 
     def report(self, job_id: int, **values: Any) -> None:
-        with self.engine.begin() as conn:
+        """Update a job's row; every call is also its heartbeat."""
+        with self.write() as conn:
             conn.execute(update(self.jobs).where(self.jobs.c.id == job_id).values(**values, updated_at=_now()))
+
+    def running_jobs(self) -> list[dict[str, Any]]:
+        """Jobs of every process whose lease is live, newest first."""
+        j = self.jobs
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(j).where(j.c.status == "running", j.c.updated_at >= _now() - STALE_AFTER)
+                                .order_by(j.c.id.desc())).all()
+        return [dict(row._mapping) for row in rows]
 
     def latest_jobs(self, limit: int = 10) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

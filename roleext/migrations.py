@@ -166,8 +166,31 @@ def m003_task_detail(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE record_tasks ADD COLUMN detail TEXT"))
 
 
+@migration
+def m004_output_sources(conn: Connection) -> None:
+    # The chat each summary and prediction was made from: a re-import that changes the chat
+    # makes them stale. Rows made before this migration were made from the current chat.
+    for table in ("summaries", "predictions"):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN chat_hash VARCHAR(64)"))
+        conn.execute(text(f"UPDATE {table} SET chat_hash = "
+                          f"(SELECT chat_hash FROM records WHERE records.id = {table}.record_id)"))
+    # Which process runs a job: the job row is also the lease on its (kind, split).
+    conn.execute(text("ALTER TABLE jobs ADD COLUMN owner VARCHAR(200)"))
+
+
+MIGRATION_LOCK = 7_301_220
+"""PostgreSQL advisory lock key serialising migrations; SQLite serialises on BEGIN IMMEDIATE."""
+
+
 def migrate(conn: Connection) -> list[str]:
-    """Apply every migration not yet recorded; return the names applied now."""
+    """Apply every migration not yet recorded; return the names applied now.
+
+    The caller's transaction must hold the write lock (the store opens it with BEGIN
+    IMMEDIATE on SQLite): processes opening a new database at once then migrate one after
+    another, and the later ones find everything applied.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     if not inspect(conn).has_table(migrations_table.name):
         _LEDGER.create_all(conn)
     done = set(conn.execute(select(migrations_table.c.name)).scalars())

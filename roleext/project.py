@@ -5,7 +5,7 @@ Plain dataclasses returned by the store; nothing here touches the database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -36,6 +36,12 @@ class Summary:
     model: str
     prompt_hash: str
     version: int
+    stale: bool = False
+    """Written for a chat that a re-import has since changed: the next job redoes it."""
+
+    @property
+    def edited(self) -> bool:
+        return self.edited_text is not None
 
     @property
     def current(self) -> str:
@@ -56,6 +62,12 @@ class Prediction:
     version: int
     changes: tuple[str, ...] = ()
     """What the parser repaired or dropped on the way from raw_output to parsed."""
+    stale: bool = False
+    """Made from a chat (or summary) that has changed since: the next job redoes it."""
+
+    @property
+    def edited(self) -> bool:
+        return self.corrected is not None
 
     @property
     def infos(self) -> list[Customer]:
@@ -87,10 +99,12 @@ class Record:
         return self.gold != self.gold_imported
 
     def model_input(self, source: InputSource) -> str | None:
-        """The text a model is given for this record, or None when it has no summary yet."""
+        """The text a model is given for this record, or None when it has no current summary."""
         if source == "chat":
             return self.chat_text
-        return self.summary.current if self.summary and self.summary.current.strip() else None
+        if self.summary is None or self.summary.stale or not self.summary.current.strip():
+            return None  # a summary of an older chat must not stand in for this one
+        return self.summary.current
 
 
 @dataclass(frozen=True)
@@ -129,7 +143,10 @@ class ImportReport:
     updated: int
     unchanged: int
     detached: int
+    matched_by: dict[str, int] = field(default_factory=dict)
+    """How updated records were recognised: by hash, similar chat, or position."""
 
     def line(self) -> str:
-        return (f"{self.split}: {self.added} added, {self.updated} updated, "
+        how = ", ".join(f"{n} by {kind}" for kind, n in sorted(self.matched_by.items()) if n)
+        return (f"{self.split}: {self.added} added, {self.updated} updated{f' ({how})' if how else ''}, "
                 f"{self.unchanged} unchanged, {self.detached} no longer in the file")

@@ -8,10 +8,8 @@ each other; every edit is appended to `history` in the same transaction.
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
 import os
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,21 +17,20 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Engine,
     MetaData,
     Row,
     Table,
     bindparam,
-    create_engine,
-    event,
     func,
     insert,
     select,
     update,
 )
 
-from roleext.errors import ConflictError, NotFoundError
+from roleext.database import Database, database_url
+from roleext.errors import ConflictError, ImportRefusedError, NotFoundError
 from roleext.io import ChatFile, Split
+from roleext.matching import ImportPlan, StoredRow, chat_hash, dumps, plan_import
 from roleext.migrations import migrate
 from roleext.project import (
     HistoryEntry,
@@ -46,16 +43,7 @@ from roleext.project import (
 )
 from roleext.schema import Customer
 
-DEFAULT_DB = "roleext.db"
-DB_ENV = "ROLEEXT_DB"
-
-
-def database_url(db: str | Path | None = None) -> str:
-    """A SQLAlchemy URL from a path or URL; default `$ROLEEXT_DB`, else ./roleext.db."""
-    value = str(db) if db else os.environ.get(DB_ENV, DEFAULT_DB)
-    if "://" in value:
-        return value
-    return f"sqlite:///{Path(value).expanduser().resolve()}"
+__all__ = ["ProjectStore", "chat_hash", "database_url", "default_author"]
 
 
 def default_author() -> str:
@@ -66,13 +54,7 @@ def default_author() -> str:
         return "unknown"
 
 
-def chat_hash(chat_text: str) -> str:
-    """The content identity of a chat: records have no id, so re-imports match on this."""
-    return hashlib.sha256(chat_text.encode("utf-8")).hexdigest()
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+_dumps = dumps
 
 
 def _now() -> datetime:
@@ -90,24 +72,20 @@ _EDITABLE: dict[str, tuple[str, str, Callable[[str], Any]]] = {
 }
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _stale(made_from: str | None, chat: str) -> bool:
+    """Output made from another chat than the record's current one (NULL: made before m004)."""
+    return made_from is not None and made_from != chat
 
 
 class ProjectStore:
     """One project's records, summaries, predictions, reviews and history."""
 
     def __init__(self, db: str | Path | None = None) -> None:
-        self.url = database_url(db)
-        self.engine: Engine = create_engine(self.url)
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        with self.engine.begin() as conn:
+        self.db = Database(db)
+        self.url = self.db.url
+        self.engine = self.db.engine
+        self.write = self.db.write
+        with self.write() as conn:
             migrate(conn)
         meta = MetaData()
         meta.reflect(self.engine)
@@ -117,85 +95,56 @@ class ProjectStore:
         self.history: Table = meta.tables["history"]
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.db.dispose()
 
     # --- import -----------------------------------------------------------------------
 
-    def import_chat_file(self, chat_file: ChatFile, author: str | None = None) -> ImportReport:
-        """Make the split hold the file's records, matching stored ones by chat content.
+    def _plan(self, conn: Connection, chat_file: ChatFile) -> ImportPlan:
+        r = self.records
+        rows = conn.execute(
+            select(r.c.id, r.c.idx, r.c.chat_hash, r.c.gold_imported, r.c.gold,
+                   func.length(r.c.chat_text).label("chars"))
+            .where(r.c.split == chat_file.split)
+        ).all()
+        stored = [StoredRow(row.id, row.idx, row.chat_hash, row.gold_imported, row.gold, row.chars)
+                  for row in rows]
+        return plan_import(stored, chat_file, lambda rid: str(self._record_value(conn, rid, "chat_text")))
 
-        A stored record whose chat is in the file keeps its id, review, summary and
-        prediction; one whose chat changed at the same position is updated in place; one
-        the file no longer holds is kept, without a position, so nothing is lost. Gold the
-        user edited is kept; untouched gold follows the file.
+    def preview_import(self, chat_file: ChatFile) -> ImportPlan:
+        """What importing the file would do, changing nothing: for a person to confirm."""
+        with self.engine.connect() as conn:
+            return self._plan(conn, chat_file)
+
+    def import_chat_file(self, chat_file: ChatFile, author: str | None = None, *,
+                         confirmed: bool = False, replace: bool = False) -> ImportReport:
+        """Make the split hold the file's records, matching stored ones (see `roleext.matching`).
+
+        A stored record the file holds again keeps its id, review, summary and prediction;
+        one the file no longer holds is kept without a position, so nothing is lost. Gold a
+        person edited is kept; untouched gold follows the file. An import that would change
+        gold or take records out of the split needs `confirmed`; a file with no gold over a
+        split with gold needs `replace`. Plan and writes happen under one write lock, and
+        every record the import changes gets a new version and a history row, so an editor
+        who opened it before gets a conflict rather than a silent revert.
         """
         r = self.records
         author = author or default_author()
         now = _now()
-        with self.engine.begin() as conn:
-            stored = conn.execute(
-                select(r.c.id, r.c.idx, r.c.chat_hash, r.c.gold_imported, r.c.gold)
-                .where(r.c.split == chat_file.split)
-            ).all()
-            by_hash: dict[str, list[Any]] = defaultdict(list)
-            by_idx = {row.idx: row for row in stored if row.idx is not None}
-            for stored_row in stored:
-                by_hash[stored_row.chat_hash].append(stored_row)
-            used: set[int] = set()
-            matches: dict[int, Any] = {}
-            hashes = {rec.index: chat_hash(rec.chat_text) for rec in chat_file.records}
-            for rec in chat_file.records:
-                candidates = [row for row in by_hash.get(hashes[rec.index], []) if row.id not in used]
-                if candidates:
-                    pick = next((row for row in candidates if row.idx == rec.index), candidates[0])
-                    matches[rec.index] = pick
-                    used.add(pick.id)
-            for rec in chat_file.records:  # same position, chat edited: update in place
-                at_index = by_idx.get(rec.index)
-                if rec.index not in matches and at_index is not None and at_index.id not in used:
-                    matches[rec.index] = at_index
-                    used.add(at_index.id)
-
-            moved = [row.id for row in stored if row.idx is not None and row.id not in used]
-            detached = len(moved)
-            changes: list[dict[str, Any]] = []
-            history: list[dict[str, Any]] = []
-            inserts: list[dict[str, Any]] = []
-            unchanged = 0
-            for rec in chat_file.records:
-                new_gold = _dumps(rec.infos)
-                row = matches.get(rec.index)
-                if row is None:
-                    inserts.append({
-                        "split": chat_file.split, "idx": rec.index, "chat_text": rec.chat_text,
-                        "chat_hash": hashes[rec.index], "gold_imported": new_gold, "gold": new_gold,
-                        "status": ReviewStatus.PENDING.value, "version": 1,
-                        "created_at": now, "updated_at": now,
-                    })
-                    continue
-                chat_changed = row.chat_hash != hashes[rec.index]
-                gold_changed = row.gold_imported != new_gold
-                if row.idx == rec.index and not chat_changed and not gold_changed:
-                    unchanged += 1
-                    continue
-                if row.idx != rec.index:
-                    moved.append(row.id)
-                # Gold the user edited stays; untouched gold follows the file.
-                gold = new_gold if row.gold == row.gold_imported else row.gold
-                changes.append({
-                    "b_id": row.id, "b_idx": rec.index, "b_chat": rec.chat_text,
-                    "b_hash": hashes[rec.index], "b_imported": new_gold, "b_gold": gold,
-                    "b_bump": int(chat_changed or gold != row.gold), "b_now": now,
-                })
-                if chat_changed or gold_changed:
-                    history.append(self._history_row(
-                        row.id, "import", author, now,
-                        {"chat_hash": row.chat_hash, "gold": json.loads(row.gold_imported)},
-                        {"chat_hash": hashes[rec.index], "gold": rec.infos},
-                    ))
+        with self.write() as conn:
+            plan = self._plan(conn, chat_file)
+            if plan.erases_gold and not replace:
+                raise ImportRefusedError(
+                    f"refused: this file has no gold, and importing it over the {chat_file.split} split "
+                    f"would erase the gold of {len(plan.updates) + len(plan.detached)} records; import it "
+                    "as test, or pass --replace to make it replace them", plan)
+            if plan.needs_confirmation and not (confirmed or replace):
+                raise ImportRefusedError(
+                    "not imported: " + "; ".join(plan.preview()[1:]) + "; check, then confirm "
+                    "(--yes on the command line)", plan)
+            moved = [row.id for row in plan.detached] + [u.row.id for u in plan.updates if u.moved]
             if moved:  # free the positions first: (split, idx) is unique
                 conn.execute(update(r).where(r.c.id.in_(moved)).values(idx=None, updated_at=now))
-            if changes:
+            if plan.updates:
                 conn.execute(
                     update(r).where(r.c.id == bindparam("b_id")).values(
                         idx=bindparam("b_idx"), chat_text=bindparam("b_chat"),
@@ -203,13 +152,26 @@ class ProjectStore:
                         gold=bindparam("b_gold"), version=r.c.version + bindparam("b_bump"),
                         updated_at=bindparam("b_now"),
                     ),
-                    changes,
+                    [{"b_id": u.row.id, "b_idx": u.record.index, "b_chat": u.record.chat_text,
+                      "b_hash": u.new_hash, "b_imported": _dumps(u.record.infos), "b_gold": u.gold,
+                      "b_bump": int(u.content_changed), "b_now": now} for u in plan.updates],
                 )
-            if inserts:
-                conn.execute(insert(r), inserts)
+            if plan.inserts:
+                conn.execute(insert(r), [{
+                    "split": chat_file.split, "idx": rec.index, "chat_text": rec.chat_text,
+                    "chat_hash": chat_hash(rec.chat_text), "gold_imported": _dumps(rec.infos),
+                    "gold": _dumps(rec.infos), "status": ReviewStatus.PENDING.value, "version": 1,
+                    "created_at": now, "updated_at": now,
+                } for rec in plan.inserts])
+            history = [self._history_row(
+                u.row.id, "import", author, now,
+                {"chat_hash": u.row.chat_hash, "gold": json.loads(u.row.gold)},
+                {"chat_hash": u.new_hash, "gold": json.loads(u.gold), "matched_by": u.matched_by},
+            ) for u in plan.updates if u.content_changed or u.gold_imported_changed]
             if history:
                 conn.execute(insert(self.history), history)
-        return ImportReport(chat_file.split, len(inserts), len(changes), unchanged, detached)
+        return ImportReport(chat_file.split, len(plan.inserts), len(plan.updates), plan.unchanged,
+                            len(plan.detached), dict(plan.matched_by))
 
     # --- reading ----------------------------------------------------------------------
 
@@ -221,6 +183,7 @@ class ProjectStore:
                 s.c.text.label("s_text"), s.c.edited_text.label("s_edited"),
                 s.c.backend.label("s_backend"), s.c.model.label("s_model"),
                 s.c.prompt_hash.label("s_prompt"), s.c.version.label("s_version"),
+                s.c.chat_hash.label("s_chat"), p.c.chat_hash.label("p_chat"),
                 p.c.raw_output.label("p_raw"), p.c.parsed.label("p_parsed"),
                 p.c.corrected.label("p_corrected"), p.c.backend.label("p_backend"),
                 p.c.model.label("p_model"), p.c.error.label("p_error"),
@@ -234,7 +197,7 @@ class ProjectStore:
         summary = None
         if row.s_version is not None:
             summary = Summary(row.s_text, row.s_edited, row.s_backend, row.s_model,
-                              row.s_prompt, row.s_version)
+                              row.s_prompt, row.s_version, _stale(row.s_chat, row.chat_hash))
         prediction = None
         if row.p_version is not None:
             prediction = Prediction(
@@ -242,6 +205,7 @@ class ProjectStore:
                 json.loads(row.p_corrected) if row.p_corrected is not None else None,
                 row.p_backend, row.p_model, row.p_error, row.p_version,
                 tuple(json.loads(row.p_changes)) if row.p_changes else (),
+                _stale(row.p_chat, row.chat_hash),
             )
         return Record(
             id=row.id, split=row.split, index=row.idx, chat_text=row.chat_text,
@@ -367,90 +331,93 @@ class ProjectStore:
             raise NotFoundError(f"no record with id {record_id}")
         return value
 
-    def update_gold(self, record_id: int, infos: list[Customer], expected_version: int,
-                    author: str | None = None) -> int:
-        """Replace a record's gold customers; returns the record's new version."""
-        with self.engine.begin() as conn:
-            before = json.loads(self._record_value(conn, record_id, "gold"))
-            version = self._guarded_update(conn, self.records, self.records.c.id, record_id,
-                                           expected_version, "gold", {"gold": _dumps(infos)})
-            conn.execute(insert(self.history), self._history_row(
-                record_id, "gold", author or default_author(), _now(), before, infos))
-        return version
-
-    def set_status(self, record_id: int, status: ReviewStatus, expected_version: int,
-                   author: str | None = None) -> int:
-        """Set a record's review status; returns the record's new version."""
-        with self.engine.begin() as conn:
-            before = self._record_value(conn, record_id, "status")
-            version = self._guarded_update(conn, self.records, self.records.c.id, record_id,
-                                           expected_version, "review status",
-                                           {"status": ReviewStatus(status).value})
-            conn.execute(insert(self.history), self._history_row(
-                record_id, "status", author or default_author(), _now(), before, status.value))
-        return version
-
-    def _replace_generated(self, table: Table, record_id: int, values: dict[str, Any], after: Any) -> None:
-        """Insert or overwrite a job's output row; a reviewer's edit it replaces goes to history."""
+    def _save_generated(self, table: Table, record_id: int, values: dict[str, Any], after: Any,
+                        overwrite_edits: bool) -> bool:
+        """Insert or overwrite a job's output row; False (nothing written) where a person's
+        edit is there and `overwrite_edits` is off. An edit that is replaced goes to history."""
         column, target, decode = _EDITABLE[table.name]
         now = _now()
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             old = conn.execute(select(table.c[column]).where(table.c.record_id == record_id)).first()
             if old is None:
                 conn.execute(insert(table).values(record_id=record_id, version=1, created_at=now,
                                                   updated_at=now, **values))
-                return
+                return True
+            if old[0] is not None and not overwrite_edits:
+                return False
             conn.execute(update(table).where(table.c.record_id == record_id)
                          .values(version=table.c.version + 1, updated_at=now, **values))
             if old[0] is not None:  # an edit replaced by a new run stays traceable
                 conn.execute(insert(self.history), self._history_row(
                     record_id, target, "generated", now, decode(old[0]), after))
+        return True
 
-    def save_summary(self, record_id: int, text: str, backend: str, model: str,
-                     prompt_hash: str) -> None:
-        """Store a generated summary, replacing an earlier one and dropping its edit."""
-        self._replace_generated(self.summaries, record_id, {
+    def save_summary(self, record_id: int, text: str, backend: str, model: str, prompt_hash: str,
+                     chat_hash: str | None = None, *, overwrite_edits: bool = False) -> bool:
+        """Store a generated summary of the chat with `chat_hash`; False if a person's edit was kept."""
+        return self._save_generated(self.summaries, record_id, {
             "text": text, "edited_text": None, "backend": backend, "model": model,
-            "prompt_hash": prompt_hash}, after=text)
+            "prompt_hash": prompt_hash, "chat_hash": chat_hash or self._chat_hash(record_id)},
+            after=text, overwrite_edits=overwrite_edits)
 
     def save_prediction(self, record_id: int, raw_output: str, parsed: list[Customer],
                         backend: str, model: str, error: str | None = None,
-                        changes: list[str] | None = None) -> None:
-        """Store a model's answer for a record, replacing an earlier one and its correction."""
-        self._replace_generated(self.predictions, record_id, {
+                        changes: list[str] | None = None, chat_hash: str | None = None, *,
+                        overwrite_edits: bool = False) -> bool:
+        """Store a model's answer for a record; False if a person's correction was kept."""
+        return self._save_generated(self.predictions, record_id, {
             "raw_output": raw_output, "parsed": _dumps(parsed), "corrected": None, "backend": backend,
-            "model": model, "error": error, "changes": _dumps(changes or [])}, after=parsed)
+            "model": model, "error": error, "changes": _dumps(changes or []),
+            "chat_hash": chat_hash or self._chat_hash(record_id)},
+            after=parsed, overwrite_edits=overwrite_edits)
 
-    def _edit(self, table: Table, record_id: int, expected_version: int, what: str,
-              column: str, stored: str, before: Any, after: Any, author: str | None) -> int:
-        """Write a reviewer's edit under the version guard, with its history row."""
-        with self.engine.begin() as conn:
-            version = self._guarded_update(conn, table, table.c.record_id, record_id, expected_version,
-                                           what, {column: stored})
+    def _chat_hash(self, record_id: int) -> str:
+        with self.engine.connect() as conn:
+            return str(self._record_value(conn, record_id, "chat_hash"))
+
+    def _edit(self, table: Table, record_id: int, expected_version: int, target: str, what: str,
+              values: dict[str, Any], before: Callable[[Row[Any]], Any], after: Any,
+              author: str | None) -> int:
+        """Write a person's edit under the version guard, with its history row; the new version.
+
+        The row is read under the write lock, so `before` is what the edit really replaced."""
+        key = table.c.id if table is self.records else table.c.record_id
+        with self.write() as conn:
+            old = conn.execute(select(table).where(key == record_id)).first()
+            if old is None:
+                raise NotFoundError(f"no record with id {record_id}" if table is self.records
+                                    else f"record id {record_id} has no {what} to edit yet")
+            version = self._guarded_update(conn, table, key, record_id, expected_version, what, values)
             conn.execute(insert(self.history), self._history_row(
-                record_id, what, author or default_author(), _now(), before, after))
+                record_id, target, author or default_author(), _now(), before(old), after))
         return version
 
-    def _current(self, table: Table, record_id: int, what: str) -> Any:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(table).where(table.c.record_id == record_id)).first()
-        if row is None:
-            raise NotFoundError(f"record id {record_id} has no {what} to edit yet")
-        return row
+    def update_gold(self, record_id: int, infos: list[Customer], expected_version: int,
+                    author: str | None = None) -> int:
+        """Replace a record's gold customers; returns the record's new version."""
+        return self._edit(self.records, record_id, expected_version, "gold", "gold", {"gold": _dumps(infos)},
+                          lambda old: json.loads(old.gold), infos, author)
+
+    def set_status(self, record_id: int, status: ReviewStatus, expected_version: int,
+                   author: str | None = None) -> int:
+        """Set a record's review status; returns the record's new version."""
+        value = ReviewStatus(status).value
+        return self._edit(self.records, record_id, expected_version, "status", "review status",
+                          {"status": value}, lambda old: old.status, value, author)
 
     def edit_summary(self, record_id: int, text: str, expected_version: int,
                      author: str | None = None) -> int:
         """Save a reviewer's edit of a summary; returns the summary's new version."""
-        old = self._current(self.summaries, record_id, "summary")
-        before = old.edited_text if old.edited_text is not None else old.text
-        return self._edit(self.summaries, record_id, expected_version, "summary", "edited_text", text,
-                          before, text, author)
+        return self._edit(self.summaries, record_id, expected_version, "summary", "summary",
+                          {"edited_text": text},
+                          lambda old: old.edited_text if old.edited_text is not None else old.text,
+                          text, author)
 
     def correct_prediction(self, record_id: int, infos: list[Customer], expected_version: int,
                            author: str | None = None) -> int:
         """Save a reviewer's correction of a prediction; returns the prediction's new version."""
-        old = self._current(self.predictions, record_id, "prediction")
-        before = json.loads(old.corrected if old.corrected is not None else old.parsed)
-        return self._edit(self.predictions, record_id, expected_version, "prediction", "corrected",
-                          _dumps(infos), before, infos, author)
+        return self._edit(self.predictions, record_id, expected_version, "prediction", "prediction",
+                          {"corrected": _dumps(infos)},
+                          lambda old: json.loads(old.corrected if old.corrected is not None else old.parsed),
+                          infos, author)
 

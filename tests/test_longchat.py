@@ -69,7 +69,7 @@ def spark() -> Iterator[FakeSpark]:
         if "你是一个数据分析大师" in prompt or "合并成一份摘要" in prompt:
             return "客户基本信息：郑伟9\n客户意向与预算信息：开放接口"
         names = [n for n in ("郑伟9", "李娜3", "孙芳6") if n in prompt]
-        return json.dumps([{"基本信息-姓名": n, "咨询类型": ["答疑"]} for n in names[:1]], ensure_ascii=False)
+        return json.dumps([{"基本信息-姓名": n, "咨询类型": ["答疑"]} for n in (names or [""])[:1]], ensure_ascii=False)
 
     server = FakeSpark(answer=answer, too_long_over=LIMIT).start()
     yield server

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from roleext.errors import ConflictError, NotFoundError
+from roleext.errors import ConflictError, ImportRefusedError, NotFoundError
 from roleext.io import load_chat_file
+from roleext.migrations import MIGRATIONS
 from roleext.project import ReviewStatus
 from roleext.store import ProjectStore
 
@@ -54,7 +55,10 @@ def test_changed_gold_follows_the_file_unless_the_user_edited_it(
     changed = copy.deepcopy(sample_records)
     changed[0]["infos"][0]["客户购买阶段"] = "赢单"
     changed[1]["infos"][0]["客户购买阶段"] = "赢单"
-    store.import_chat_file(chat_file_of(changed))
+    with pytest.raises(ImportRefusedError, match="gold changes in 1 record "):
+        store.import_chat_file(chat_file_of(changed))
+    assert store.get_record("train", 1).gold[0]["客户购买阶段"] != "赢单"
+    store.import_chat_file(chat_file_of(changed), confirmed=True)
 
     assert store.get_record("train", 1).gold[0]["客户购买阶段"] == "赢单"
     kept = store.get_record("train", 2)
@@ -82,7 +86,10 @@ def test_a_record_dropped_from_the_file_is_kept_and_comes_back(
     last = store.get_record("train", 10)
     store.save_summary(last.id, "钱娜6项目搁置", "offline", "digest", "p1")
 
-    report = store.import_chat_file(chat_file_of(sample_records[:9]))
+    with pytest.raises(ImportRefusedError, match="record 10 leaves the split"):
+        store.import_chat_file(chat_file_of(sample_records[:9]))
+    assert store.count("train") == 10
+    report = store.import_chat_file(chat_file_of(sample_records[:9]), confirmed=True)
     assert report.detached == 1 and store.count("train") == 9
     with pytest.raises(NotFoundError):
         store.get_record("train", 10)
@@ -166,7 +173,7 @@ def test_database_is_in_wal_mode_and_reopens_without_migrating_again(tmp_path: P
     with reopened.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         names = conn.execute(text("SELECT name FROM roleext_migrations")).scalars().all()
-    assert names == ["m001_initial", "m002_batch_jobs", "m003_task_detail"]
+    assert names == [name for name, _ in MIGRATIONS] and len(names) >= 4
     reopened.close()
 
 
@@ -177,8 +184,8 @@ def test_real_train_file_imports_once(store: ProjectStore, shared_train: Path) -
     assert [r.index for r in store.list_records("train")] == list(range(1, 101))
 
 
-def test_a_new_run_replacing_reviewed_output_keeps_the_review_in_history(store: ProjectStore,
-                                                                       sample_train: Path) -> None:
+def test_a_new_run_keeps_reviewed_output_unless_told_and_history_keeps_what_it_replaced(
+        store: ProjectStore, sample_train: Path) -> None:
     store.import_chat_file(load_chat_file(sample_train))
     record = store.get_record("train", 1)
     store.save_summary(record.id, "第一版", "offline", "digest", "p1")
@@ -186,9 +193,14 @@ def test_a_new_run_replacing_reviewed_output_keeps_the_review_in_history(store: 
     store.save_prediction(record.id, "[]", [], "offline", "rules")
     store.correct_prediction(record.id, record.gold, 1)
 
-    store.save_summary(record.id, "第二版", "spark", "lite", "p2")
-    store.save_prediction(record.id, "[]", [], "spark", "lite")
+    assert not store.save_summary(record.id, "第二版", "spark", "lite", "p2")
+    assert not store.save_prediction(record.id, "[]", [], "spark", "lite")
+    kept = store.get_record("train", 1)
+    assert kept.summary is not None and kept.summary.current == "审核员的版本"
+    assert kept.prediction is not None and kept.prediction.infos == record.gold
 
+    assert store.save_summary(record.id, "第二版", "spark", "lite", "p2", overwrite_edits=True)
+    assert store.save_prediction(record.id, "[]", [], "spark", "lite", overwrite_edits=True)
     replaced = [(h.target, h.author, h.before, h.after) for h in store.history_of(record.id)
                 if h.author == "generated"]
     assert replaced == [("summary", "generated", "审核员的版本", "第二版"),

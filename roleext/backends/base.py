@@ -55,6 +55,11 @@ class Backend(ABC):
     answer_tokens: int = 0
     """Tokens kept for the answer (the request's max_tokens)."""
 
+    @property
+    def provider(self) -> str:
+        """Who serves the calls: the jobs of one process share one rate limit per provider."""
+        return self.name
+
     @abstractmethod
     def complete(self, messages: list[ChatMessage], *, timeout: float | None = None) -> Completion:
         """One chat completion; raises a `BackendError` subclass on failure."""

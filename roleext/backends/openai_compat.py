@@ -66,6 +66,10 @@ class OpenAICompatBackend(Backend):
         self.answer_tokens = settings.max_tokens
         self.endpoint = settings.base_url.rstrip("/") + "/chat/completions"
 
+    @property
+    def provider(self) -> str:
+        return self.endpoint
+
     def complete(self, messages: list[ChatMessage], *, timeout: float | None = None) -> Completion:
         timeout = timeout or self.settings.timeout
         body = json.dumps({"model": self.model, "messages": messages, "stream": False,

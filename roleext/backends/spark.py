@@ -143,6 +143,10 @@ class SparkBackend(Backend):
         self.answer_tokens = settings.max_tokens
 
     @property
+    def provider(self) -> str:
+        return f"spark {self.url} app {self.settings.app_id}"
+
+    @property
     def temperature(self) -> float:
         return min(1.0, max(MIN_TEMPERATURE, self.settings.temperature))
 

@@ -1,0 +1,119 @@
+"""Connecting to the project database, and the one way to write to it.
+
+Every read-modify-write goes through `Database.write()`: a transaction that holds the
+write lock from its first statement (BEGIN IMMEDIATE on SQLite, an advisory lock on
+PostgreSQL). Without it, a transaction that read rows before another process committed
+writes them back stale (an import reverting a reviewer's save), or fails to upgrade its
+read lock ("database is locked"). Reads stay unlocked: WAL lets them run beside a writer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
+
+from roleext.errors import RoleextError
+
+DEFAULT_DB = "roleext.db"
+DB_ENV = "ROLEEXT_DB"
+WRITE_LOCK = 7_301_221
+"""PostgreSQL advisory lock key every write transaction takes (SQLite has one writer anyway)."""
+BUSY_TIMEOUT_MS = 30_000
+"""How long a writer waits for another process's write transaction before giving up."""
+
+
+class DatabaseOpenError(RoleextError):
+    """The project database named by --db or ROLEEXT_DB cannot be opened; the message says why."""
+
+
+def database_url(db: str | Path | None = None) -> str:
+    """A SQLAlchemy URL from a path or URL; default `$ROLEEXT_DB`, else ./roleext.db."""
+    value = str(db) if db else os.environ.get(DB_ENV, DEFAULT_DB)
+    if "://" in value:
+        return value
+    path = Path(value).expanduser().resolve()
+    if path.is_dir():
+        raise DatabaseOpenError(f"{value} is a folder; --db takes a database file, e.g. {path / DEFAULT_DB}")
+    if not path.parent.is_dir():
+        raise DatabaseOpenError(f"the folder of {value} does not exist; create it or choose another --db")
+    return f"sqlite:///{path}"
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling is switched off so that `_sqlite_begin` decides
+    # how each transaction starts (SQLAlchemy's documented recipe for pysqlite).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # first: WAL below may wait for a lock
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    writing = conn.get_execution_options().get("roleext_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+class Database:
+    """An engine, plus a second handle on it whose transactions take the write lock."""
+
+    def __init__(self, db: str | Path | None = None) -> None:
+        self.url = database_url(db)
+        try:
+            self.engine: Engine = create_engine(self.url)
+        except NoSuchModuleError as exc:
+            raise DatabaseOpenError(f"no database driver for {self.url.split('://')[0]}: {exc}") from None
+        except (ArgumentError, ModuleNotFoundError) as exc:
+            raise DatabaseOpenError(f"cannot open the database {self.url!r}: {exc}") from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        self._writer = self.engine.execution_options(roleext_write=True)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One transaction that holds the database's write lock from its first statement."""
+        try:
+            with self._writer.begin() as conn:
+                if self.dialect == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
+                yield conn
+        except DatabaseError as exc:
+            if "file is not a database" in str(exc):
+                raise DatabaseOpenError(f"{self.url} is not a roleext database (not SQLite at all); "
+                                        "choose another --db") from None
+            raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def upsert(conn: Connection, table: Table, rows: dict[str, Any] | Sequence[dict[str, Any]],
+           keys: Sequence[str], *, update: bool = True) -> None:
+    """Insert rows, or on a key clash update them (or leave them, `update=False`).
+
+    An insert that two jobs can race (cache entries, task states) must never raise.
+    """
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    statement = dialect.insert(table)
+    sample = rows if isinstance(rows, dict) else rows[0]
+    columns = [c for c in sample if c not in keys]
+    if update and columns:
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys), set_={c: statement.excluded[c] for c in columns})
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(keys))
+    conn.execute(statement, rows)
