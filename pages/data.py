@@ -4,8 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from pages.common import project_store
-from roleext.errors import InvalidFileError, RoleextError
-from roleext.io import load_chat_file
+from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError
+from roleext.io import ChatFile, load_chat_file
 from roleext.overview import length_histogram, split_overviews
 from roleext.sample import import_sample
 
@@ -16,23 +16,65 @@ st.caption("Upload train.json (chats with gold infos) and test_data.json. A bad 
 
 uploaded = st.file_uploader("train.json or test_data.json (drag and drop works too)", type=["json", "jsonl"])
 split_choice = st.radio("Split", ["guess from the content", "train", "test"], horizontal=True)
-if uploaded is not None and st.session_state.get("imported_upload") != (uploaded.file_id, split_choice):
+
+
+def show_notes(chat_file: ChatFile) -> None:
+    notes = [*chat_file.warnings, *chat_file.lints]
+    if notes:
+        with st.expander(f"{len(notes)} warnings and lints (kept as they are)"):
+            st.code("\n".join(str(problem) for problem in notes), language=None, wrap_lines=True)
+
+
+def do_import(chat_file: ChatFile, name: str, *, confirmed: bool = False, replace: bool = False) -> None:
+    try:
+        report = store.import_chat_file(chat_file, confirmed=confirmed, replace=replace)
+    except ImportRefusedError as exc:  # the store changed since the preview: show the new one
+        st.session_state["pending_import"] = (chat_file, name, exc.plan)
+        return
+    st.session_state.pop("pending_import", None)
+    st.session_state["import_done"] = f"{name}: {report.line()}"
+
+
+# Only this button imports: changing the split or any other widget never does.
+if st.button("Import", type="primary", disabled=uploaded is None):
+    assert uploaded is not None
+    st.session_state.pop("pending_import", None)
     try:
         chat_file = load_chat_file(uploaded.getvalue(),
                                    split=None if split_choice.startswith("guess") else split_choice)  # type: ignore[arg-type]
-        report = store.import_chat_file(chat_file)
     except InvalidFileError as exc:
         st.error(f"{uploaded.name} cannot be used: {len(exc.problems)} problems. Nothing was imported.")
-        st.markdown("\n".join(f"- {problem}" for problem in exc.problems[:50]))
+        st.code("\n".join(str(problem) for problem in exc.problems[:50]), language=None, wrap_lines=True)
     except RoleextError as exc:
         st.error(str(exc))
     else:
-        st.session_state["imported_upload"] = (uploaded.file_id, split_choice)
-        st.success(f"{uploaded.name}: {report.line()}")
-        notes = [*chat_file.warnings, *chat_file.lints]
-        if notes:
-            with st.expander(f"{len(notes)} warnings and lints (kept as they are)"):
-                st.markdown("\n".join(f"- {problem}" for problem in notes))
+        show_notes(chat_file)
+        plan = store.preview_import(chat_file)
+        if plan.erases_gold or plan.needs_confirmation:
+            st.session_state["pending_import"] = (chat_file, uploaded.name, plan)
+        else:
+            do_import(chat_file, uploaded.name)
+
+pending = st.session_state.get("pending_import")
+if pending is not None:
+    chat_file, name, plan = pending
+    if plan.erases_gold:
+        st.error(f"{name} has no gold: importing it over the {plan.split} split would erase the gold of "
+                 f"its records. Choose the split test, or replace the split on purpose.")
+    else:
+        st.warning(f"{name} would change what people curated. Check, then confirm.")
+    st.code("\n".join(plan.preview()), language=None, wrap_lines=True)
+    confirm, cancel = st.columns(2)
+    if confirm.button("Replace the split's gold" if plan.erases_gold else "Confirm import"):
+        do_import(chat_file, name, confirmed=True, replace=plan.erases_gold)
+        st.rerun()
+    if cancel.button("Cancel"):
+        st.session_state.pop("pending_import", None)
+        st.rerun()
+
+done = st.session_state.pop("import_done", None)
+if done:
+    st.success(done)
 
 if st.button("Load sample data", help="ten train chats with gold and five test chats written for roleext"):
     for report in import_sample(store):

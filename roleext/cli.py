@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from roleext.backends import Backend
 from roleext.backends.choice import BackendChoice
-from roleext.errors import InvalidFileError, RoleextError
+from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError
 from roleext.exports import (
     ExportReport,
     Repeat,
@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp = commands.add_parser("import", parents=[db], help="import train.json or test_data.json")
     imp.add_argument("file", type=Path)
     imp.add_argument("--split", choices=["train", "test"], help="default: guessed from the content")
+    imp.add_argument("--yes", action="store_true",
+                     help="confirm an import that changes gold or takes records out of the split")
+    imp.add_argument("--replace", action="store_true",
+                     help="let a file with no gold replace a split that has gold (implies --yes)")
 
     export = commands.add_parser("export", parents=[db], help="write a file for the platform")
     export.add_argument("kind", choices=["train-jsonl", "alpaca", "test-csv", "submission"])
@@ -81,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
                        ("infer", "extract the 21 fields of every record of a split")):
         job = commands.add_parser(name, parents=[db], help=text)
         add_job_options(job, default_split="train" if name == "summarize" else "test")
+        job.add_argument("--overwrite-edits", action="store_true",
+                         help=f"redo records whose {'summary' if name == 'summarize' else 'prediction'} a person "
+                         "edited (the edit stays in history); by default they are kept")
         if name == "infer":
             job.add_argument("--input", choices=["summary", "chat"], default="summary", dest="source",
                              help="what the model reads (default: the reviewed summary)")
@@ -146,6 +153,7 @@ def cmd_job(args: argparse.Namespace) -> int:
         drop_unverified=not getattr(args, "keep_unverified", False),
         max_input_chars=args.max_input_chars, overlap=args.overlap,
         collapse_customers=getattr(args, "collapse_customers", False),
+        overwrite_edits=args.overwrite_edits,
     )
     with closing(ProjectStore(args.db)) as store:
         if not store.count(args.split):
@@ -182,7 +190,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     for problem in [*chat_file.warnings, *chat_file.lints]:
         print(problem, file=sys.stderr)
     with closing(ProjectStore(args.db)) as store:
-        print(store.import_chat_file(chat_file).line())
+        try:
+            report = store.import_chat_file(chat_file, confirmed=args.yes, replace=args.replace)
+        except ImportRefusedError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            for line in exc.plan.preview():
+                print(f"  {line}", file=sys.stderr)
+            return EXIT_INVALID
+    print(report.line())
     return 0
 
 

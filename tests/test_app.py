@@ -139,25 +139,81 @@ def test_evaluate_shows_the_score_beside_the_baselines(project_db: Path) -> None
     assert labels == ["Score", "All-empty baseline", "Prior baseline"]
 
 
+def import_button(at: AppTest) -> object:
+    return next(b for b in at.button if b.label == "Import")
+
+
 def test_a_bad_upload_is_listed_and_nothing_stored_is_lost(project_db: Path) -> None:
     store = loaded(project_db, summarize=False)
     at = page("data").run()
     bad = json.dumps([{"chat_text": "王勇7：你好", "infos": "none"}, {"chat_text": "", "infos": []}]).encode()
     at.file_uploader[0].set_value(("train.json", bad, "application/json")).run()
+    import_button(at).click().run()  # type: ignore[attr-defined]
     assert not at.exception
     assert at.error[0].value == "train.json cannot be used: 2 problems. Nothing was imported."
-    problems = "\n".join(m.value for m in at.markdown)
+    problems = "\n".join(m.value for m in at.code)
     assert 'record 1, field infos: is a string ("none")' in problems
     assert "record 2, field chat_text: is empty" in problems
     assert store.count("train") == 10 and store.count("test") == 5
 
 
-def test_a_good_upload_is_imported(project_db: Path, sample_train: Path) -> None:
+def test_a_good_upload_is_imported_only_by_the_button(project_db: Path, sample_train: Path) -> None:
     at = page("data").run()
     at.file_uploader[0].set_value(("train.json", sample_train.read_bytes(), "application/json")).run()
+    assert ProjectStore(project_db).count("train") == 0  # choosing a file imports nothing
+    import_button(at).click().run()  # type: ignore[attr-defined]
     assert not at.exception
     assert at.success[0].value == "train.json: train: 10 added, 0 updated, 0 unchanged, 0 no longer in the file"
     assert ProjectStore(project_db).count("train") == 10
+
+
+def test_changing_the_split_with_a_file_in_the_uploader_imports_nothing(project_db: Path,
+                                                                        sample_train: Path) -> None:
+    store = loaded(project_db, summarize=False)
+    at = page("data").run()
+    at.file_uploader[0].set_value(("train.json", sample_train.read_bytes(), "application/json")).run()
+    import_button(at).click().run()  # type: ignore[attr-defined]
+    at.radio[0].set_value("test").run()
+    at.radio[0].set_value("train").run()
+    assert not at.exception
+    assert store.count("test") == 5 and store.count("train") == 10
+    assert all(r.gold for r in store.iter_records("train"))
+
+
+def test_a_file_without_gold_over_train_is_refused_until_replaced(project_db: Path, sample_test: Path) -> None:
+    store = loaded(project_db, summarize=False)
+    at = page("data").run()
+    at.file_uploader[0].set_value(("test_data.json", sample_test.read_bytes(), "application/json")).run()
+    at.radio[0].set_value("train").run()
+    import_button(at).click().run()  # type: ignore[attr-defined]
+    assert not at.exception
+    assert "has no gold" in at.error[0].value
+    assert "gold changes in 5 records" in at.code[-1].value
+    assert all(r.gold for r in store.iter_records("train")) and store.count("train") == 10
+
+    next(b for b in at.button if b.label == "Cancel").click().run()
+    assert not at.error and all(r.gold for r in store.iter_records("train"))
+
+    import_button(at).click().run()  # type: ignore[attr-defined]
+    next(b for b in at.button if b.label == "Replace the split's gold").click().run()
+    assert not at.exception
+    assert store.count("train") == 5 and not any(r.gold for r in store.iter_records("train"))
+
+
+def test_an_import_that_changes_gold_waits_for_confirmation(project_db: Path,
+                                                             sample_records: list[dict[str, object]]) -> None:
+    store = loaded(project_db, summarize=False)
+    sample_records[2]["infos"][0]["客户购买阶段"] = "赢单"  # type: ignore[index]
+    changed = json.dumps(sample_records, ensure_ascii=False).encode()
+    at = page("data").run()
+    at.file_uploader[0].set_value(("train.json", changed, "application/json")).run()
+    import_button(at).click().run()  # type: ignore[attr-defined]
+    assert "gold changes in 1 record (2 field values)" in at.code[-1].value
+    assert store.get_record("train", 3).gold[0]["客户购买阶段"] != "赢单"
+    next(b for b in at.button if b.label == "Confirm import").click().run()
+    assert not at.exception
+    assert store.get_record("train", 3).gold[0]["客户购买阶段"] == "赢单"
+    assert "1 updated" in at.success[0].value
 
 
 def test_a_started_job_outlives_the_page_run(project_db: Path) -> None:
