@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
 
 from roleext.backends import SPARK_MODELS
 from roleext.backends.choice import KEY_NAMES, BackendChoice, find_credentials
-from roleext.jobs import Job, JobRegistry
+from roleext.jobs import Estimate, Job, JobRegistry, estimate
 from roleext.store import ProjectStore, database_url
 
 
@@ -110,6 +111,22 @@ def show_record_tasks(store: ProjectStore, kind: str, split: str) -> None:
                      "error": (state.error or "") if state else ""})
     with st.expander("Records: length, chunks and why", expanded=False):
         st.dataframe(rows, hide_index=True)
+
+
+def estimate_with_overwrite(job: Job, what: str) -> tuple[Job, Estimate]:
+    """The job's estimate, and a checkbox to redo outputs a person edited (off: they are kept).
+
+    The checkbox says how many edits would go, so nobody overwrites work by accident."""
+    plan = estimate(job)
+    if plan.edited:
+        overwrite = st.checkbox(
+            f"Also redo the {plan.edited} records whose {what} a person edited "
+            f"({plan.edited} edits replaced; each stays in the record's history)",
+            key=f"{job.spec.kind}_{job.spec.split}_overwrite")
+        if overwrite:
+            job = Job(job.store, job.backend, replace(job.spec, overwrite_edits=True))
+            plan = estimate(job)
+    return job, plan
 
 
 def job_controls(job: Job, key: str, start_label: str, records: int) -> None:

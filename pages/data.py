@@ -77,8 +77,12 @@ if done:
     st.success(done)
 
 if st.button("Load sample data", help="ten train chats with gold and five test chats written for roleext"):
-    for report in import_sample(store):
-        st.success(report.line())
+    try:
+        for report in import_sample(store):
+            st.success(report.line())
+    except RoleextError as exc:
+        st.error(f"{exc}. The sample would replace this project's data: start a new project "
+                 "(another ROLEEXT_DB) to try it.")
 
 infos = store.list_records()
 if not infos:

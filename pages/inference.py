@@ -8,6 +8,7 @@ import streamlit as st
 from pages.common import (
     backend_form,
     customers_editor,
+    estimate_with_overwrite,
     fit_options,
     job_controls,
     project_store,
@@ -16,7 +17,7 @@ from pages.common import (
 )
 from roleext.errors import RoleextError
 from roleext.exports import export_submission
-from roleext.jobs import Job, JobSpec, estimate
+from roleext.jobs import Job, JobSpec
 
 store = project_store()
 st.title("Inference")
@@ -48,14 +49,16 @@ try:
 except RoleextError as exc:
     st.warning(str(exc))
     st.stop()
-plan = estimate(job)
-st.write(f"This run: **{plan.records}** records, {plan.already_done} already done with these settings.")
+job, plan = estimate_with_overwrite(job, "prediction")
+kept = f", {plan.edited} corrected by a person and kept" if plan.edited and not job.spec.overwrite_edits else ""
+st.write(f"This run: **{plan.records}** records, {plan.already_done} already done with these settings{kept}.")
 job_controls(job, f"infer:{split}", "Run inference", plan.records)
 show_record_tasks(store, "infer", split)
 
 records = [r for r in store.iter_records(split)]
 rows = [{"record": r.index,
          "parse": ("no prediction" if r.prediction is None else r.prediction.error or "ok"),
+         "stale": bool(r.prediction and r.prediction.stale),
          "customers": len(r.prediction.infos) if r.prediction else 0,
          "changes": len(r.prediction.changes) if r.prediction else 0,
          "corrected": bool(r.prediction and r.prediction.corrected is not None)} for r in records]
@@ -67,6 +70,9 @@ if with_prediction:
     record = next(r for r in with_prediction if r.index == chosen)
     prediction = record.prediction
     assert prediction is not None
+    if prediction.stale:
+        st.warning("This prediction was made for an earlier version of the chat (a re-import changed it); "
+                   "the next run redoes it.")
     raw_column, parsed_column = st.columns(2)
     with raw_column:
         st.caption(f"Raw output · {prediction.backend} {prediction.model}")

@@ -79,6 +79,9 @@ with edit_column:
             text = st.session_state[f"summary_{record.id}_{summary.version}"]
             save_or_flash(lambda: store.edit_summary(record.id, text, summary.version))
 
+        if summary.stale:
+            st.warning("This summary was written for an earlier version of the chat (a re-import changed "
+                       "it): summarize again, or edit it. Exports leave it out until then.")
         st.text_area("Summary (saved when you leave the box)", summary.current, height=260,
                      key=f"summary_{record.id}_{summary.version}", on_change=save_summary)
         st.caption(f"{len(summary.current):,} / {MAX_ROW_CHARS:,} characters · {summary.backend} {summary.model}")

@@ -2,9 +2,16 @@
 
 import streamlit as st
 
-from pages.common import backend_form, fit_options, job_controls, project_store, show_record_tasks
+from pages.common import (
+    backend_form,
+    estimate_with_overwrite,
+    fit_options,
+    job_controls,
+    project_store,
+    show_record_tasks,
+)
 from roleext.errors import RoleextError
-from roleext.jobs import Job, JobSpec, estimate
+from roleext.jobs import Job, JobSpec
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT
 
 store = project_store()
@@ -46,9 +53,10 @@ if choice.kind != "offline" and st.button("Test the connection"):
     except RoleextError as exc:
         st.error(str(exc))
 
-plan = estimate(job)
+job, plan = estimate_with_overwrite(job, "summary")
+kept = f", {plan.edited} edited by a person and kept" if plan.edited and not job.spec.overwrite_edits else ""
 st.write(f"This run: **{plan.records}** records ({plan.characters:,} characters of input), "
-         f"{plan.already_done} already done with these settings.")
+         f"{plan.already_done} already done with these settings{kept}.")
 
 job_controls(job, f"summarize:{split}", "Start", plan.records)
 show_record_tasks(store, "summarize", split)

@@ -196,6 +196,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             for line in exc.plan.preview():
                 print(f"  {line}", file=sys.stderr)
+            if not exc.plan.erases_gold:
+                print("check the above, then run again with --yes to confirm", file=sys.stderr)
             return EXIT_INVALID
     print(report.line())
     return 0

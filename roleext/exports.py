@@ -81,7 +81,8 @@ def _eligible(store: ProjectStore, split: Split, source: InputSource,
             continue
         text = record.model_input(source)
         if text is None:
-            report.left_out["no summary yet"] += 1
+            stale = record.summary is not None and record.summary.stale
+            report.left_out["summary of an older chat: summarize again" if stale else "no summary yet"] += 1
             continue
         yield record, text
 

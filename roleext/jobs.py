@@ -146,6 +146,15 @@ class RateLimiter:
             time.sleep(slot - now)
 
 
+@dataclass(frozen=True)
+class OutputState:
+    """A record's summary (or prediction) as a job sees it."""
+
+    missing: bool
+    edited: bool
+    stale: bool
+
+
 _LIMITERS: dict[str, RateLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
 
@@ -210,6 +219,13 @@ class Job:
 
     # --- selection ----------------------------------------------------------------------
 
+    def output_of(self, record: Record) -> OutputState:
+        """What this job's kind of output looks like on a record now."""
+        output = record.summary if self.spec.kind == "summarize" else record.prediction
+        if output is None:
+            return OutputState(missing=True, edited=False, stale=False)
+        return OutputState(missing=False, edited=output.edited, stale=output.stale)
+
     def _pending(self, records: list[Record]) -> tuple[list[Record], int]:
         """Records to do now, and how many are left alone because a person edited their output.
 
@@ -218,8 +234,8 @@ class Job:
         states = self.ledger.states(self.spec.kind)
         pending, kept = [], 0
         for record in records:
-            output = record.summary if self.spec.kind == "summarize" else record.prediction
-            if output is not None and output.edited and not self.spec.overwrite_edits:
+            output = self.output_of(record)
+            if output.edited and not self.spec.overwrite_edits:
                 kept += 1
                 continue
             state = states.get(record.id)
@@ -227,17 +243,18 @@ class Job:
                 if state is not None and state.status == "failed":
                     pending.append(record)
             elif (state is None or state.status != "done" or state.config != self.config
-                  or output is None or output.stale):
+                  or output.missing or output.stale):
                 pending.append(record)
         return pending, kept
 
     # --- the run ------------------------------------------------------------------------
 
-    def plan(self) -> tuple[list[Record], int]:
-        """The records this run would do, and how many are already done (or kept as edited)."""
+    def plan(self) -> tuple[list[Record], int, int]:
+        """The records this run would do, how many are already done, and how many it keeps
+        because a person edited their output."""
         records = list(self.store.iter_records(self.spec.split))
-        pending, _kept = self._pending(records)
-        return pending, len(records) - len(pending)
+        pending, kept = self._pending(records)
+        return pending, len(records) - len(pending) - kept, kept
 
     def open(self) -> list[Record]:
         """Choose the records and take the lease on (kind, split): its job row, touched while it runs."""
@@ -423,14 +440,17 @@ class Estimate:
     records: int
     characters: int
     already_done: int
+    edited: int = 0
+    """Records whose output a person edited: kept, unless the job overwrites edits."""
 
 
 def estimate(job: Job) -> Estimate:
     """Records and input characters of a job's pending records (before cleaning and chunking)."""
-    pending, done = job.plan()
+    pending, done, kept = job.plan()
     source: InputSource = "chat" if job.spec.kind == "summarize" else job.spec.input_source
     characters = sum(len(record.model_input(source) or "") for record in pending)
-    return Estimate(len(pending), characters, done)
+    edited = kept + sum(1 for record in pending if job.output_of(record).edited)
+    return Estimate(len(pending), characters, done, edited)
 
 
 class JobRegistry:

@@ -139,8 +139,7 @@ class ProjectStore:
                     "as test, or pass --replace to make it replace them", plan)
             if plan.needs_confirmation and not (confirmed or replace):
                 raise ImportRefusedError(
-                    "not imported: " + "; ".join(plan.preview()[1:]) + "; check, then confirm "
-                    "(--yes on the command line)", plan)
+                    "not imported, it needs a confirmation: " + "; ".join(plan.preview()[1:]), plan)
             moved = [row.id for row in plan.detached] + [u.row.id for u in plan.updates if u.moved]
             if moved:  # free the positions first: (split, idx) is unique
                 conn.execute(update(r).where(r.c.id.in_(moved)).values(idx=None, updated_at=now))

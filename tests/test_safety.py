@@ -1,0 +1,305 @@
+"""Nothing a person curated is lost: imports racing edits, stale outputs, kept corrections,
+concurrent jobs and processes, migrations, a provider that is down. Real SQLite files and
+real subprocesses throughout."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, insert, text
+
+import roleext.store
+from roleext.backends import Completion, OfflineBackend, SparkBackend, SparkSettings
+from roleext.errors import ConflictError, JobBusyError
+from roleext.exports import ExportReport, finetune_rows
+from roleext.io import load_chat_file
+from roleext.jobs import Job, JobSpec, shared_limiter
+from roleext.matching import chat_hash
+from roleext.migrations import MIGRATIONS, migrations_table
+from roleext.project import ReviewStatus
+from roleext.store import ProjectStore
+from tests import fake_spark
+from tests.fake_spark import FakeSpark
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = {"backoff_initial": 0.01, "backoff_max": 0.05}
+
+
+def file_of(records: list[dict[str, Any]]) -> Any:
+    return load_chat_file(json.dumps(records, ensure_ascii=False).encode(), split="train")
+
+
+@pytest.fixture
+def project(store: ProjectStore, sample_records: list[dict[str, Any]]) -> ProjectStore:
+    store.import_chat_file(file_of(sample_records))
+    return store
+
+
+@pytest.fixture
+def spark() -> Iterator[FakeSpark]:
+    server = FakeSpark(answer=lambda request: "客户基本信息：李娜3").start()
+    yield server
+    server.stop()
+
+
+def spark_env() -> dict[str, str]:
+    return {**os.environ, "SPARK_APP_ID": fake_spark.APP_ID, "SPARK_API_KEY": fake_spark.API_KEY,
+            "SPARK_API_SECRET": fake_spark.API_SECRET, "PYTHONPATH": str(ROOT)}
+
+
+# --- imports -----------------------------------------------------------------------------
+
+def test_an_edit_saved_while_an_import_runs_is_never_silently_reverted(
+        project: ProjectStore, sample_records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    planned, release = threading.Event(), threading.Event()
+    real_plan = roleext.store.plan_import
+
+    def slow_plan(*args: Any) -> Any:
+        plan = real_plan(*args)
+        planned.set()
+        release.wait(10)
+        return plan
+
+    monkeypatch.setattr(roleext.store, "plan_import", slow_plan)
+    opened = project.get_record("train", 3)  # the reviewer opened record 3 before the import
+    changed = copy.deepcopy(sample_records)
+    changed[2]["infos"][0]["客户购买阶段"] = "赢单"
+    importer = threading.Thread(target=project.import_chat_file, args=(file_of(changed),),
+                                kwargs={"confirmed": True})
+    importer.start()
+    assert planned.wait(10)
+    outcome: list[object] = []
+    mine = copy.deepcopy(opened.gold)
+    mine[0]["客户是否有意向"] = "有意向"
+
+    def save() -> None:
+        try:
+            outcome.append(project.update_gold(opened.id, mine, opened.version, author="reviewer"))
+        except ConflictError as exc:
+            outcome.append(exc)
+
+    reviewer = threading.Thread(target=save)
+    reviewer.start()
+    time.sleep(0.3)  # the save waits for the import's lock instead of slipping in under it
+    assert outcome == []
+    release.set()
+    importer.join(10)
+    reviewer.join(10)
+
+    [result] = outcome
+    assert isinstance(result, ConflictError)  # the reviewer is told, and can re-apply
+    after = project.get_record("train", 3)
+    assert after.version > opened.version and after.gold[0]["客户购买阶段"] == "赢单"
+    assert [h.target for h in project.history_of(opened.id)] == ["import"]
+
+
+def test_a_reordered_and_corrected_file_keeps_the_accepted_record(
+        project: ProjectStore, sample_records: list[dict[str, Any]]) -> None:
+    record = project.get_record("train", 5)
+    project.set_status(record.id, ReviewStatus.ACCEPTED, record.version)
+    project.save_summary(record.id, "摘要", "offline", "digest", "p1")
+    changed = copy.deepcopy(sample_records)
+    changed[4]["chat_text"] = changed[4]["chat_text"].replace("：", ":", 1)
+    report = project.import_chat_file(file_of(changed[5:] + changed[:5]))
+
+    assert (report.added, report.detached) == (0, 0)
+    assert report.matched_by == {"hash": 9, "similar": 1}
+    assert "(9 by hash, 1 by similar)" in report.line()
+    moved = project.get_record("train", 10)
+    assert moved.id == record.id and moved.status == ReviewStatus.ACCEPTED
+    assert moved.summary is not None and moved.summary.stale  # of the chat before the fix
+    assert project.count("train") == 10
+
+
+def test_a_file_without_gold_over_train_is_refused_by_the_cli(tmp_path: Path, sample_train: Path,
+                                                              sample_test: Path) -> None:
+    db = str(tmp_path / "cli.db")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "roleext", "--db", db, *args], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+
+    assert run("import", str(sample_train)).returncode == 0
+    refused = run("import", str(sample_test), "--split", "train")
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines()[0].startswith("error: refused: this file has no gold")
+    assert "--replace" in refused.stderr.splitlines()[0]
+    store = ProjectStore(db)
+    assert store.count("train") == 10 and all(r.gold for r in store.iter_records("train"))
+    forced = run("import", str(sample_test), "--split", "train", "--replace")
+    assert forced.returncode == 0 and "5 no longer in the file" in forced.stdout
+
+
+# --- generated outputs -----------------------------------------------------------------
+
+def test_a_changed_chat_makes_its_summary_stale_until_summarized_again(
+        project: ProjectStore, sample_records: list[dict[str, Any]]) -> None:
+    Job(project, OfflineBackend(), JobSpec("summarize", "train")).run()
+    changed = copy.deepcopy(sample_records)
+    changed[3]["chat_text"] += "\n赵强8：补充一句，预算改成五万"
+    project.import_chat_file(file_of(changed))
+
+    stale = project.get_record("train", 4)
+    assert stale.summary is not None and stale.summary.stale and stale.model_input("summary") is None
+    report = ExportReport("finetune")
+    assert [n for n, _ in finetune_rows(project, report=report)] == [1, 2, 3, 5, 6, 7, 8, 9, 10]
+    assert report.left_out == {"summary of an older chat: summarize again": 1}
+
+    again = Job(project, OfflineBackend(), JobSpec("summarize", "train")).run()
+    assert (again.done, again.skipped) == (1, 9)
+    fresh = project.get_record("train", 4).summary
+    assert fresh is not None and not fresh.stale and "五万" in fresh.text
+
+
+def test_inference_keeps_a_persons_correction_unless_told_to_overwrite(project: ProjectStore) -> None:
+    Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat")).run()
+    record = project.get_record("train", 2)
+    assert record.prediction is not None
+    project.correct_prediction(record.id, record.gold, record.prediction.version, author="ann")
+
+    rerun = Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat", instruction="抽取")).run()
+    assert (rerun.done, rerun.kept) == (9, 1) and "1 kept (edited by a person)" in rerun.line("infer", "train")
+    kept = project.get_record("train", 2).prediction
+    assert kept is not None and kept.infos == record.gold
+
+    forced = Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat", instruction="抽取",
+                                                     overwrite_edits=True)).run()
+    assert forced.done == 1
+    replaced = project.get_record("train", 2).prediction
+    assert replaced is not None and replaced.corrected is None
+    assert [(h.target, h.author, h.before) for h in project.history_of(record.id)][-1] == (
+        "prediction", "generated", record.gold)
+
+
+class Prose(OfflineBackend):
+    """A model that chats instead of answering JSON; counts its calls."""
+
+    calls = 0
+
+    def extract(self, model_input: str, chat: str, instruction: str | None = None, *,
+                timeout: float | None = None) -> Completion:
+        Prose.calls += 1
+        return Completion("好的，这位客户叫李娜3，想了解价格。")
+
+
+def test_an_answer_without_json_is_a_failed_record_and_is_asked_again(project: ProjectStore,
+                                                                     tmp_path: Path) -> None:
+    Prose.calls = 0
+    progress = Job(project, Prose(), JobSpec("infer", "train", input_source="chat")).run()
+    assert (progress.done, progress.failed) == (0, 10)
+    assert "JSON" in progress.errors[1]
+    raw = project.get_record("train", 1).prediction
+    assert raw is not None and raw.raw_output.startswith("好的")  # kept to be looked at
+    retried = Job(project, Prose(), JobSpec("infer", "train", input_source="chat", retry_failed=True)).run()
+    assert retried.failed == 10 and Prose.calls == 20  # not served the bad answer from the cache
+
+
+# --- concurrent jobs and processes -------------------------------------------------------
+
+class Slow(OfflineBackend):
+    def summarize(self, chat: str, template: str, *, timeout: float | None = None) -> Completion:
+        time.sleep(0.1)
+        return super().summarize(chat, template, timeout=timeout)
+
+
+def test_a_second_job_on_the_same_split_is_refused_in_one_line(project: ProjectStore) -> None:
+    first = Job(project, Slow(), JobSpec("summarize", "train", concurrency=1))
+    first.start()
+    with pytest.raises(JobBusyError, match=r"a summarize job on train is already running \(job \d+"):
+        Job(ProjectStore(project.url), OfflineBackend(), JobSpec("summarize", "train")).start()
+    assert first.wait(30).done == 10
+    assert Job(project, OfflineBackend(), JobSpec("summarize", "train")).run().skipped == 10
+
+
+def test_two_processes_summarizing_one_split_call_the_provider_once_per_record(
+        tmp_path: Path, sample_train: Path, spark: FakeSpark) -> None:
+    db = tmp_path / "two.db"
+    ProjectStore(db).import_chat_file(load_chat_file(sample_train))
+    spark.delay = 0.2
+    command = [sys.executable, "-m", "roleext", "--db", str(db), "summarize", "--backend", "spark",
+               "--spark-url", spark.url, "--domain", "generalv3", "--concurrency", "2"]
+    runs = [subprocess.Popen(command, cwd=tmp_path, env=spark_env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(60), *p.communicate()) for p in runs]
+    codes = sorted(code for code, _, _ in results)
+    errors = "".join(err for _, _, err in results)
+    assert codes == [0, 1] and "Traceback" not in errors and "IntegrityError" not in errors
+    assert "a summarize job on train is already running" in errors
+    assert len(spark.requests) == 10
+    assert all(r.has_summary for r in ProjectStore(db).list_records("train"))
+
+
+def test_processes_opening_a_new_database_at_once_migrate_it_once(tmp_path: Path) -> None:
+    db = tmp_path / "new.db"
+    code = f"from roleext.store import ProjectStore; ProjectStore({str(db)!r}).close()"
+    runs = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+            for _ in range(6)]
+    errors = [p.communicate(timeout=60)[1] for p in runs]
+    assert [p.returncode for p in runs] == [0] * 6, errors
+    with ProjectStore(db).engine.connect() as conn:
+        names = conn.execute(text("SELECT name FROM roleext_migrations")).scalars().all()
+    assert sorted(names) == sorted(name for name, _ in MIGRATIONS)
+
+
+def test_a_database_made_at_the_first_migration_opens_with_everything_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{path}")
+    now = "2026-01-05 10:00:00.000000"
+    chat = "李娜3：你好\n王勇7：您好"
+    with engine.begin() as conn:
+        migrations_table.metadata.create_all(conn)
+        name, first = MIGRATIONS[0]
+        first(conn)
+        conn.execute(insert(migrations_table).values(name=name, applied_at=datetime(2026, 1, 5, tzinfo=UTC)))
+        conn.execute(text(
+            "INSERT INTO records (id, split, idx, chat_text, chat_hash, gold_imported, gold, status, version, "
+            "created_at, updated_at) VALUES (1, 'train', 1, :chat, :hash, '[]', :gold, 'accepted', 3, :now, :now)"),
+            {"chat": chat, "hash": chat_hash(chat), "gold": '[{"基本信息-姓名": "李娜3"}]', "now": now})
+        conn.execute(text("INSERT INTO summaries VALUES (1, '客户李娜3', '审核过的摘要', 'offline', 'digest', 'p', 2, "
+                          ":now, :now)"), {"now": now})
+    engine.dispose()
+
+    store = ProjectStore(path)
+    record = store.get_record("train", 1)
+    assert record.status == ReviewStatus.ACCEPTED and record.gold == [{"基本信息-姓名": "李娜3"}]
+    assert record.summary is not None and record.summary.current == "审核过的摘要" and not record.summary.stale
+    progress = Job(store, OfflineBackend(), JobSpec("summarize", "train")).run()
+    assert progress.kept == 1  # the reviewed summary survives the upgrade and the first job
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM roleext_migrations")).scalar() == len(MIGRATIONS)
+
+
+# --- providers -----------------------------------------------------------------------------
+
+def test_a_provider_that_is_down_stops_the_job_with_one_message(project: ProjectStore, spark: FakeSpark) -> None:
+    url = spark.url
+    spark.stop()  # connection refused from now on
+    backend = SparkBackend(SparkSettings(fake_spark.APP_ID, fake_spark.API_KEY, fake_spark.API_SECRET,
+                                         url=url, domain="generalv3"))
+    progress = Job(project, backend, JobSpec("summarize", "train", concurrency=1, **FAST)).run()
+    assert progress.stopped is not None and "the provider looks down" in progress.stopped
+    assert progress.failed == 3 and progress.done == 0  # the other seven were never tried
+
+
+def test_jobs_of_one_process_share_the_providers_rate_limit(project: ProjectStore, sample_test: Path) -> None:
+    project.import_chat_file(load_chat_file(sample_test))
+    assert shared_limiter("offline") is shared_limiter("offline")
+    started = time.monotonic()
+    train = Job(project, OfflineBackend(), JobSpec("summarize", "train", qps=20))
+    test = Job(project, OfflineBackend(), JobSpec("summarize", "test", qps=20))
+    train.start()
+    test.start()
+    assert (train.wait(30).done, test.wait(30).done) == (10, 5)
+    # 15 calls at 20 a second between them take 0.7 s; two separate limits would take 0.45 s.
+    assert time.monotonic() - started >= 0.7
