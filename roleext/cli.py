@@ -1,13 +1,15 @@
-"""`python -m roleext`: the same project store and rules as the app, from a terminal.
+"""`roleext` (or `python -m roleext`): the same project store and rules as the app, from a terminal.
 
 The subcommands and their output are a contract (see README): scripts rely on `validate`
-exiting 2 with one problem a line, and on `score` printing `score: X.XXXX` last.
+exiting 2 with one problem a line, and on `score` printing `score: X.XXXX` last. The log
+(warnings by default, more with -v or -vv) goes to stderr beside the progress lines.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -52,7 +54,9 @@ def _repeat(value: str) -> Repeat:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m roleext", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="roleext", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log more to stderr: -v what jobs do, -vv everything (default: warnings)")
     parser.add_argument("--db", help="project database: a path or SQLAlchemy URL "
                         "(default $ROLEEXT_DB, else ./roleext.db)")
     db = argparse.ArgumentParser(add_help=False)
@@ -255,6 +259,26 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_HANDLER = "roleext-cli"
+
+
+def configure_logging(verbosity: int) -> None:
+    """The log to stderr: warnings by default, roleext's own info with -v, everything with -vv.
+
+    A job that tells the user to "see the log" relies on this: in the CLI, the log is stderr.
+    """
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if h.get_name() == LOG_HANDLER]:
+        root.removeHandler(handler)  # main() may run more than once in a process (the tests)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(LOG_HANDLER)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT, datefmt="%H:%M:%S"))
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
+    logging.getLogger("roleext").setLevel(logging.INFO if verbosity == 1 else logging.NOTSET)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": cmd_validate, "import": cmd_import, "export": cmd_export, "score": cmd_score,
     "summarize": cmd_job, "infer": cmd_job,
@@ -263,6 +287,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
     try:
         return COMMANDS[args.command](args)
     except InvalidFileError as exc:

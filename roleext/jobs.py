@@ -193,6 +193,7 @@ class Job:
             self._progress.skipped = skipped
         description = f"{self.spec.kind} {self.spec.split} with {self.backend.name} {self.backend.model}"
         self.job_id = self.ledger.open_job(self.spec.kind, self.spec.split, description, len(pending))
+        log.info("%s: %d records to do, %d already done", description, len(pending), skipped)
         with ThreadPoolExecutor(max_workers=max(1, self.spec.concurrency)) as pool:
             for record in pending:
                 pool.submit(self._one, record)
@@ -264,6 +265,7 @@ class Job:
             self._fail(record, exc, attempts)
             return
         self.ledger.mark(record.id, self.spec.kind, "done", self.config, attempts, detail=outcome.detail)
+        log.info("%s record %s of %s done: %s", self.spec.kind, record.index, record.split, outcome.detail)
         with self._lock:
             self._progress.done += 1
             self._progress.errors.pop(record.index, None)
