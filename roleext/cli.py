@@ -13,8 +13,8 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
-from contextlib import closing
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -56,7 +56,7 @@ def _repeat(value: str) -> Repeat:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="roleext", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="log more to stderr: -v what jobs do, -vv everything (default: warnings)")
+                        help="log more to stderr: -v what jobs do, -vv debug (default: warnings)")
     parser.add_argument("--db", help="project database: a path or SQLAlchemy URL "
                         "(default $ROLEEXT_DB, else ./roleext.db)")
     db = argparse.ArgumentParser(add_help=False)
@@ -260,23 +260,30 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-LOG_HANDLER = "roleext-cli"
 
 
-def configure_logging(verbosity: int) -> None:
-    """The log to stderr: warnings by default, roleext's own info with -v, everything with -vv.
+@contextmanager
+def logging_to_stderr(verbosity: int) -> Iterator[None]:
+    """The log on stderr while a command runs: warnings by default; roleext's info with -v, debug with -vv.
 
     A job that tells the user to "see the log" relies on this: in the CLI, the log is stderr.
+    Everything is put back afterwards, as main() also runs in-process (the tests).
     """
-    root = logging.getLogger()
-    for handler in [h for h in root.handlers if h.get_name() == LOG_HANDLER]:
-        root.removeHandler(handler)  # main() may run more than once in a process (the tests)
+    root, ours = logging.getLogger(), logging.getLogger("roleext")
+    saved = root.level, ours.level
     handler = logging.StreamHandler(sys.stderr)
-    handler.set_name(LOG_HANDLER)
     handler.setFormatter(logging.Formatter(LOG_FORMAT, datefmt="%H:%M:%S"))
     root.addHandler(handler)
-    root.setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
-    logging.getLogger("roleext").setLevel(logging.INFO if verbosity == 1 else logging.NOTSET)
+    # Libraries stay at warnings even with -vv: their debug lines would carry chats and
+    # Spark's signed URL (the API key, base64-encoded) into the log.
+    root.setLevel(logging.WARNING)
+    ours.setLevel([logging.NOTSET, logging.INFO, logging.DEBUG][min(verbosity, 2)])
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved[0])
+        ours.setLevel(saved[1])
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -287,9 +294,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(args.verbose)
     try:
-        return COMMANDS[args.command](args)
+        with logging_to_stderr(args.verbose):
+            return COMMANDS[args.command](args)
     except InvalidFileError as exc:
         print(exc)
         return EXIT_INVALID
