@@ -1,15 +1,17 @@
 # `make run` starts the app, `make test` runs every check; both create .venv on first use.
-PYTHON ?= python3
+# The first Python the project supports (pyproject: >=3.11,<3.13), else python3 for pip to refuse clearly.
+SUPPORTED := import sys; sys.exit(not (3, 11) <= sys.version_info < (3, 13))
+PYTHON ?= $(or $(shell for p in python3.12 python3.11 python3; do $$p -c '$(SUPPORTED)' 2>/dev/null && echo $$p && break; done),python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt  # with roleext itself, editable
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -1,18 +1,20 @@
-"""`python -m roleext`: the same project store and rules as the app, from a terminal.
+"""`roleext` (or `python -m roleext`): the same project store and rules as the app, from a terminal.
 
 The subcommands and their output are a contract (see README): scripts rely on `validate`
-exiting 2 with one problem a line, and on `score` printing `score: X.XXXX` last.
+exiting 2 with one problem a line, and on `score` printing `score: X.XXXX` last. The log
+(warnings by default, more with -v or -vv) goes to stderr beside the progress lines.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
-from contextlib import closing
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -52,7 +54,9 @@ def _repeat(value: str) -> Repeat:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m roleext", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="roleext", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log more to stderr: -v what jobs do, -vv debug (default: warnings)")
     parser.add_argument("--db", help="project database: a path or SQLAlchemy URL "
                         "(default $ROLEEXT_DB, else ./roleext.db)")
     db = argparse.ArgumentParser(add_help=False)
@@ -272,6 +276,33 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+@contextmanager
+def logging_to_stderr(verbosity: int) -> Iterator[None]:
+    """The log on stderr while a command runs: warnings by default; roleext's info with -v, debug with -vv.
+
+    A job that tells the user to "see the log" relies on this: in the CLI, the log is stderr.
+    Everything is put back afterwards, as main() also runs in-process (the tests).
+    """
+    root, ours = logging.getLogger(), logging.getLogger("roleext")
+    saved = root.level, ours.level
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT, datefmt="%H:%M:%S"))
+    root.addHandler(handler)
+    # Libraries stay at warnings even with -vv: their debug lines would carry chats and
+    # Spark's signed URL (the API key, base64-encoded) into the log.
+    root.setLevel(logging.WARNING)
+    ours.setLevel([logging.NOTSET, logging.INFO, logging.DEBUG][min(verbosity, 2)])
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved[0])
+        ours.setLevel(saved[1])
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": cmd_validate, "import": cmd_import, "export": cmd_export, "score": cmd_score,
     "summarize": cmd_job, "infer": cmd_job,
@@ -281,7 +312,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        with logging_to_stderr(args.verbose):
+            return COMMANDS[args.command](args)
     except InvalidFileError as exc:
         print(exc)
         return EXIT_INVALID

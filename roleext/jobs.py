@@ -267,6 +267,8 @@ class Job:
         description = f"{self.spec.kind} {self.spec.split} with {self.backend.name} {self.backend.model}"
         self.job_id = self.ledger.open_job(self.spec.kind, self.spec.split, description, len(pending))
         self._pending_records = pending
+        log.info("%s: %d records to do, %d already done, %d kept as edited", description, len(pending),
+                 self._progress.skipped, kept)
         return pending
 
     def run(self) -> Progress:
@@ -395,6 +397,7 @@ class Job:
                 self._progress.kept += 1
             return
         self.ledger.mark(record.id, self.spec.kind, "done", self.config, attempts, detail=outcome.detail)
+        log.info("%s record %s of %s done: %s", self.spec.kind, record.index, record.split, outcome.detail)
         with self._lock:
             self._progress.done += 1
             self._progress.errors.pop(record.index, None)

@@ -8,6 +8,7 @@ down to a floor. `detail` says what was done, for the user to see beside the rec
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -24,6 +25,8 @@ from roleext.parsing import parse_output
 from roleext.project import InputSource, Record
 from roleext.prompts import MERGE_PROMPT
 from roleext.schema import Customer
+
+log = logging.getLogger("roleext.tasks")
 
 CallKind = Literal["summarize", "merge", "extract"]
 Call = Callable[[CallKind, str, str, str], Completion]
@@ -55,17 +58,23 @@ class Outcome:
     detail: str = ""
 
 
-def _halving(attempt: Callable[[int], Outcome], budget: int) -> Outcome:
-    """Run `attempt(budget)`; on 10907 halve the budget and run again, down to MIN_CHUNK_CHARS."""
+def _halving(attempt: Callable[[int], Outcome], budget: int, size: int) -> Outcome:
+    """Run `attempt(budget)`; on 10907 halve the budget and run again, down to MIN_CHUNK_CHARS.
+
+    `size` is the input's length: an input that fit the budget whole and was still refused
+    halves from its own length, so the next attempt really is split.
+    """
     notes = []
+    budget = max(MIN_CHUNK_CHARS, min(budget, size))
     while True:
         try:
             outcome = attempt(budget)
         except InputTooLongError as exc:
             if budget // 2 < MIN_CHUNK_CHARS:
-                raise InputTooLongError(f"still too long with chunks of {budget} characters: {exc}",
+                raise InputTooLongError(f"still too long with chunks of {budget:,} characters: {exc}",
                                         code=exc.code, sid=exc.sid) from None
-            notes.append(f"the model answered too long at {budget}, halved")
+            log.info("the model answered too long at %s characters; halving", budget)
+            notes.append(f"the model answered too long at {budget:,}, halved")
             budget //= 2
             continue
         outcome.detail = "; ".join([outcome.detail, *notes]) if notes else outcome.detail
@@ -99,25 +108,32 @@ def summarize_record(call: Call, record: Record, options: TaskOptions, profile: 
             text = f"{facts_block(clean.with_boilerplate)}\n{text}"
         return Outcome(text, detail=f"{cleaned}; {how}")
 
-    return _halving(attempt, content_budget(max_input, options.template))
+    return _halving(attempt, content_budget(max_input, options.template), len("\n".join(units)))
 
 
 def infer_record(call: Call, record: Record, options: TaskOptions, profile: ChatProfile) -> Outcome:
     """Customers extracted from the record's input; an over-long input is chunked and merged."""
     model_input = record.model_input(options.input_source)
     if model_input is None:
-        raise BackendError("no summary yet: run summarize first, or infer with --input chat")
+        raise BackendError("no current summary (none yet, or one of an older chat): run summarize first, "
+                           "or infer with --input chat")
     prompt = options.instruction or ""
-    if options.max_input is None or len(model_input) <= content_budget(options.max_input, prompt):
+
+    def one_call() -> Outcome:
         raw = call("extract", prompt, model_input, record.chat_text).text
         parsed = parse_output(raw, record.chat_text, drop_unverified=options.drop_unverified)
         return Outcome(raw, parsed.customers, parsed.error, parsed.changes, "1 call")
+
+    if options.max_input is None:  # the offline rules read any length
+        return one_call()
     if options.input_source == "chat":
         units = [render([m]) for m in clean_chat(record.chat_text, profile).messages]
     else:
         units = model_input.splitlines()
 
     def attempt(budget: int) -> Outcome:
+        if len(model_input) <= budget:
+            return one_call()
         chunks = split_units(units, budget, options.overlap)
         raws = [call("extract", prompt, chunk, record.chat_text).text for chunk in chunks]
         results = [parse_output(raw, record.chat_text, drop_unverified=options.drop_unverified) for raw in raws]
@@ -128,4 +144,5 @@ def infer_record(call: Call, record: Record, options: TaskOptions, profile: Chat
         return Outcome(raw, merge_customers(parsed, options.collapse), error, changes,
                        f"{len(chunks)} chunks of at most {budget:,} characters, customers merged by name")
 
-    return _halving(attempt, content_budget(options.max_input, prompt))
+    # A single call that fits is tried first; if the provider still says 10907 it is split too.
+    return _halving(attempt, content_budget(options.max_input, prompt), len(model_input))

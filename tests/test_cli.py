@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +131,31 @@ def test_spark_without_keys_is_a_clear_error(cli: Cli, sample_test: Path, monkey
     cli("import", str(sample_test))
     code, _, err = cli("summarize", "--split", "test", "--backend", "spark")
     assert code == 1 and "SPARK_API_KEY" in err
+
+
+def test_warnings_are_logged_by_default_and_v_adds_what_jobs_do(cli: Cli, sample_test: Path) -> None:
+    cli("import", str(sample_test))
+    code, _, err = cli("summarize", "--split", "test")
+    assert code == 0 and " INFO " not in err
+    code, _, err = cli("-v", "infer", "--input", "chat")
+    assert code == 0 and "INFO roleext.jobs: infer test with offline" in err
+    assert "INFO roleext.jobs: infer record 1 of test done: 1 call" in err
+
+
+def test_an_unexpected_worker_error_shows_its_traceback_on_stderr(tmp_path: Path, sample_test: Path) -> None:
+    db = tmp_path / "broken.db"
+
+    def roleext(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "roleext", "--db", str(db), *args],
+                              capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+
+    assert roleext("import", str(sample_test)).returncode == 0
+    with closing(sqlite3.connect(db)) as conn, conn:  # a database fault no code of ours expects
+        for event in ("INSERT", "UPDATE"):
+            conn.execute(f"CREATE TRIGGER no_{event.lower()} BEFORE {event} ON summaries "
+                         "BEGIN SELECT RAISE(ABORT, 'the disk is on fire'); END")
+    result = roleext("summarize", "--split", "test", "--concurrency", "1")
+    assert result.returncode == 1
+    assert "unexpected error (IntegrityError); see the log" in result.stderr
+    assert "Traceback (most recent call last)" in result.stderr and "the disk is on fire" in result.stderr
+    assert "ERROR roleext.jobs: summarize record 1 of test failed" in result.stderr

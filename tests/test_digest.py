@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
+from roleext.backends import OfflineBackend
 from roleext.chat import clean_messages, parse_messages
 from roleext.cleaning import learn_profile
 from roleext.digest import FACTS_HEADER, make_digest
 from roleext.extract import extract_customers
 from roleext.io import load_chat_file
+from roleext.schema import CUSTOMER_SCHEMA, FIELD_NAMES
 from roleext.scoring import baselines, score_predictions
 from roleext.support import unsupported
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_placeholders_and_repeated_quotes_are_cleaned(sample_train: Path) -> None:
@@ -40,9 +48,32 @@ def test_the_long_sample_chat_keeps_every_verbatim_gold_value(sample_train: Path
     assert unsupported(record.infos, digest.text, record.chat_text) == []
 
 
-def test_digest_is_deterministic(sample_train: Path) -> None:
-    chat = load_chat_file(sample_train).records[2].chat_text
-    assert make_digest(chat).text == make_digest(chat).text
+OFFLINE_ANSWERS = """
+import sys
+from roleext.backends import OfflineBackend
+from roleext.cleaning import learn_profile
+from roleext.io import load_chat_file
+chats = [r.chat_text for r in load_chat_file(sys.argv[1]).records]
+backend = OfflineBackend(budget=1500)  # a tight budget, so the digest chooses what to drop
+backend.prepare(learn_profile(chats))
+for chat in chats:
+    print(backend.summarize(chat, "").text, backend.extract(chat, chat).text, sep="\\n")
+"""
+
+
+def offline_answers(sample: Path, hash_seed: str) -> str:
+    """Every digest and extraction of the sample, made in a fresh interpreter."""
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", OFFLINE_ANSWERS, str(sample)], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, check=True)
+    return result.stdout
+
+
+def test_offline_answers_do_not_depend_on_the_hash_seed(sample_train: Path) -> None:
+    # str hashes, and so set order, change with PYTHONHASHSEED: one process could never tell.
+    first = offline_answers(sample_train, "1")
+    assert "【事实摘录】" in first and "基本信息-姓名" in first
+    assert offline_answers(sample_train, "2") == first
 
 
 def test_real_digests_keep_99_percent_of_verbatim_values(shared_train: Path) -> None:
@@ -79,6 +110,12 @@ def test_rules_beat_the_prior_on_held_out_real_records(shared_train: Path) -> No
     assert score_predictions(gold, predicted).score > baselines(gold)["prior"]
 
 
-def test_offline_answer_is_valid_json(sample_train: Path) -> None:
-    chat = load_chat_file(sample_train).records[0].chat_text
-    assert json.loads(json.dumps(extract_customers(chat), ensure_ascii=False))[0]["基本信息-姓名"] == "李娜3"
+def test_offline_answer_is_a_json_list_of_complete_customers(sample_train: Path) -> None:
+    for record in load_chat_file(sample_train).records:
+        answer = json.loads(OfflineBackend().extract(record.chat_text, record.chat_text).text)
+        assert isinstance(answer, list) and answer
+        for customer in answer:
+            assert list(customer) == list(FIELD_NAMES)
+            jsonschema.validate(customer, CUSTOMER_SCHEMA)
+    first = json.loads(OfflineBackend().extract("", load_chat_file(sample_train).records[0].chat_text).text)
+    assert first[0]["基本信息-姓名"] == "李娜3"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -85,11 +85,16 @@ def over_limit(server: FakeSpark) -> int:
     return sum(len(prompt_of(r)) > LIMIT for r in server.requests)
 
 
-def long_project(store: ProjectStore, sample_train: Path) -> ProjectStore:
+def long_train_file(sample_train: Path) -> bytes:
+    """The sample train file with record 8 doubled to about 17,800 characters."""
     records = json.loads(sample_train.read_text("utf-8"))
     long_chat = records[7]["chat_text"]
-    records[7]["chat_text"] = long_chat + "\n" + long_chat.replace("第", "再来第")  # about 17,800 characters
-    store.import_chat_file(load_chat_file(json.dumps(records, ensure_ascii=False).encode()))
+    records[7]["chat_text"] = long_chat + "\n" + long_chat.replace("第", "再来第")
+    return json.dumps(records, ensure_ascii=False).encode()
+
+
+def long_project(store: ProjectStore, sample_train: Path) -> ProjectStore:
+    store.import_chat_file(load_chat_file(long_train_file(sample_train)))
     return store
 
 
@@ -116,6 +121,26 @@ def test_a_too_long_answer_halves_the_chunks_until_they_fit(store: ProjectStore,
     assert over_limit(spark) == spark.too_long  # only requests the job then split went over
     detail = Ledger(project).states("summarize")[project.get_record("train", 8).id].detail or ""
     assert "the model answered too long at" in detail and "halved" in detail
+
+
+def test_a_single_inference_call_answered_too_long_is_split_and_retried(
+        cli: Callable[..., tuple[int, str, str]], tmp_path: Path, sample_train: Path, spark: FakeSpark) -> None:
+    (tmp_path / "train.json").write_bytes(long_train_file(sample_train))
+    assert cli("import", str(tmp_path / "train.json"))[0] == 0
+    code, out, err = cli("infer", "--split", "train", "--input", "chat", "--backend", "spark",
+                         "--spark-url", spark.url, "--domain", "generalv3", "--app-id", fake_spark.APP_ID,
+                         "--api-key", fake_spark.API_KEY, "--api-secret", fake_spark.API_SECRET,
+                         "--max-input-chars", "30000")  # the whole chat fits in what we think it takes
+    assert code == 0, err
+    assert out.strip().startswith("infer train: 10/10 done, 0 failed") and spark.too_long == 1
+    project = ProjectStore(tmp_path / "cli.db")
+    record = project.get_record("train", 8)
+    detail = Ledger(project).states("infer")[record.id].detail or ""
+    project.close()
+    assert detail.startswith("2 chunks of at most") and "the model answered too long at" in detail
+    assert "halved" in detail
+    assert record.prediction is not None and record.prediction.raw_output.startswith("--- chunk 1/2 ---")
+    assert [c["基本信息-姓名"] for c in record.prediction.infos] == ["郑伟9"]
 
 
 def test_the_real_records_fit_with_no_failure(store: ProjectStore, shared_train: Path, spark: FakeSpark) -> None:
