@@ -6,6 +6,7 @@ import streamlit as st
 from pages.common import project_store
 from roleext.errors import InvalidFileError, RoleextError
 from roleext.io import load_chat_file
+from roleext.markup import escape_markdown
 from roleext.overview import length_histogram, split_overviews
 from roleext.sample import import_sample
 
@@ -22,17 +23,18 @@ if uploaded is not None and st.session_state.get("imported_upload") != (uploaded
                                    split=None if split_choice.startswith("guess") else split_choice)  # type: ignore[arg-type]
         report = store.import_chat_file(chat_file)
     except InvalidFileError as exc:
-        st.error(f"{uploaded.name} cannot be used: {len(exc.problems)} problems. Nothing was imported.")
-        st.markdown("\n".join(f"- {problem}" for problem in exc.problems[:50]))
+        st.error(f"{escape_markdown(uploaded.name)} cannot be used: {len(exc.problems)} problems. "
+                 "Nothing was imported.")
+        st.markdown("\n".join(f"- {escape_markdown(str(problem))}" for problem in exc.problems[:50]))
     except RoleextError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(str(exc)))
     else:
         st.session_state["imported_upload"] = (uploaded.file_id, split_choice)
-        st.success(f"{uploaded.name}: {report.line()}")
+        st.success(f"{escape_markdown(uploaded.name)}: {report.line()}")
         notes = [*chat_file.warnings, *chat_file.lints]
         if notes:
             with st.expander(f"{len(notes)} warnings and lints (kept as they are)"):
-                st.markdown("\n".join(f"- {problem}" for problem in notes))
+                st.markdown("\n".join(f"- {escape_markdown(str(problem))}" for problem in notes))
 
 if st.button("Load sample data", help="ten train chats with gold and five test chats written for roleext"):
     for report in import_sample(store):

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from roleext.backends import OfflineBackend
 from roleext.jobs import Job, JobSpec
+from roleext.markup import escape_markdown
 from roleext.project import ReviewStatus
 from roleext.sample import import_sample
 from roleext.store import ProjectStore
@@ -145,10 +146,10 @@ def test_a_bad_upload_is_listed_and_nothing_stored_is_lost(project_db: Path) -> 
     bad = json.dumps([{"chat_text": "王勇7：你好", "infos": "none"}, {"chat_text": "", "infos": []}]).encode()
     at.file_uploader[0].set_value(("train.json", bad, "application/json")).run()
     assert not at.exception
-    assert at.error[0].value == "train.json cannot be used: 2 problems. Nothing was imported."
+    assert at.error[0].value == r"train\.json cannot be used: 2 problems. Nothing was imported."
     problems = "\n".join(m.value for m in at.markdown)
-    assert 'record 1, field infos: is a string ("none")' in problems
-    assert "record 2, field chat_text: is empty" in problems
+    assert escape_markdown('record 1, field infos: is a string ("none")') in problems
+    assert escape_markdown("record 2, field chat_text: is empty") in problems
     assert store.count("train") == 10 and store.count("test") == 5
 
 
@@ -156,7 +157,7 @@ def test_a_good_upload_is_imported(project_db: Path, sample_train: Path) -> None
     at = page("data").run()
     at.file_uploader[0].set_value(("train.json", sample_train.read_bytes(), "application/json")).run()
     assert not at.exception
-    assert at.success[0].value == "train.json: train: 10 added, 0 updated, 0 unchanged, 0 no longer in the file"
+    assert at.success[0].value == r"train\.json: train: 10 added, 0 updated, 0 unchanged, 0 no longer in the file"
     assert ProjectStore(project_db).count("train") == 10
 
 
