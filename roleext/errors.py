@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from roleext.redaction import redact
+
 Severity = Literal["error", "warning", "lint"]
 
 MAX_PROBLEMS_SHOWN = 50
@@ -76,7 +78,8 @@ class BackendError(RoleextError):
     """An LLM call that failed; `retryable` and `stops_job` tell the batch runner what to do.
 
     `code` is the provider's error code and `sid` its request id, kept for the log so a
-    failure can be traced with the provider; neither ever holds a key.
+    failure can be traced with the provider; neither ever holds a key. The message is
+    redacted here, so a provider that quotes a key or a signed URL leaks nothing.
     """
 
     retryable = False
@@ -86,7 +89,7 @@ class BackendError(RoleextError):
         self.code = code
         self.sid = sid
         suffix = "".join([f" (code {code})" if code is not None else "", f" [sid {sid}]" if sid else ""])
-        super().__init__(message + suffix)
+        super().__init__(redact(message + suffix))
 
 
 class ContentRejectedError(BackendError):

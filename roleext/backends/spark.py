@@ -26,7 +26,8 @@ from urllib.parse import urlencode, urlparse, urlunparse
 
 import websocket
 
-from roleext.backends.base import Backend, ChatMessage, Completion, redact
+from roleext import redaction
+from roleext.backends.base import Backend, ChatMessage, Completion
 from roleext.errors import (
     AuthError,
     BackendError,
@@ -134,6 +135,7 @@ class SparkBackend(Backend):
         if not (settings.app_id and settings.api_key and settings.api_secret):
             raise AuthError("Spark needs an app id, an API key and an API secret: set SPARK_APP_ID, "
                             "SPARK_API_KEY and SPARK_API_SECRET, or type them in")
+        redaction.register(settings.api_key, settings.api_secret)
         self.settings = settings
         self.url, self.domain = settings.resolved()
         self.model = f"{self.domain}:{settings.patch_id}" if settings.patch_id else self.domain
@@ -183,7 +185,7 @@ class SparkBackend(Backend):
         except websocket.WebSocketTimeoutException:
             raise BackendTimeoutError(f"no connection to Spark within {timeout:.0f} s") from None
         except (OSError, websocket.WebSocketException) as exc:
-            raise TransientBackendError(f"cannot reach Spark: {redact(str(exc), self._secrets())}") from None
+            raise TransientBackendError(f"cannot reach Spark: {exc}") from None
         parts: list[str] = []
         try:
             ws.send(json.dumps(self.payload(messages), ensure_ascii=False))
@@ -239,7 +241,7 @@ class SparkBackend(Backend):
             result = client.generate([[SdkMessage(role=m["role"], content=m["content"]) for m in messages]])
         except SparkAIConnectionError as exc:
             code = int(getattr(exc, "error_code", -1))
-            message = redact(str(getattr(exc, "message", exc)), self._secrets())
+            message = str(getattr(exc, "message", exc))
             if code == -1:
                 raise TransientBackendError(f"cannot reach Spark: {message}") from None
             raise error_for_code(code, message) from None
