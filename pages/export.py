@@ -63,9 +63,11 @@ with tab_alpaca:
         st.caption("Add this entry to LLaMA-Factory's data/dataset_info.json:")
         st.json(alpaca_dataset_info("roleext_train.json"))
 with tab_csv:
+    escape = st.checkbox("Escape cells a spreadsheet would run as formulas (=, +, -, @) with a leading '",
+                         help="Off for the platform, which reads the text as it is.")
     buffer = io.BytesIO()
     try:
-        report = export_test_csv(store, buffer, source=source)  # type: ignore[arg-type]
+        report = export_test_csv(store, buffer, source=source, escape_formulas=escape)  # type: ignore[arg-type]
     except RoleextError as exc:
         st.info(escape_markdown(str(exc)))
     else:

@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--input", choices=["summary", "chat"], default="summary", dest="source",
                         help="what the model reads: the reviewed summary (default) or the chat")
     export.add_argument("--instruction", help="fine-tuning instruction (default: the recipe's)")
+    export.add_argument("--escape-formulas", action="store_true",
+                        help="test-csv: prefix a ' to cells a spreadsheet would run as formulas")
 
     for name, text in (("summarize", "summarize every chat of a split with an LLM or offline"),
                        ("infer", "extract the 21 fields of every record of a split")):
@@ -213,7 +215,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             info.update(alpaca_dataset_info(args.out.name))
             info_path.write_text(json.dumps(info, ensure_ascii=False, indent=2), "utf-8")
         elif args.kind == "test-csv":
-            report = _write_atomically(args.out, lambda f: export_test_csv(store, f, **options))
+            report = _write_atomically(args.out, lambda f: export_test_csv(
+                store, f, escape_formulas=args.escape_formulas, **options))
         else:
             report = _write_atomically(args.out, lambda f: export_submission(store, f, args.split))
     for line in report.lines():

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from roleext.schema import MAX_RECORD_SCORE
+from roleext.store import ProjectStore
 
 Cli = Callable[..., tuple[int, str, str]]
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,3 +130,17 @@ def test_spark_without_keys_is_a_clear_error(cli: Cli, sample_test: Path, monkey
     cli("import", str(sample_test))
     code, _, err = cli("summarize", "--split", "test", "--backend", "spark")
     assert code == 1 and "SPARK_API_KEY" in err
+
+
+def test_export_test_csv_escapes_formulas_on_request(cli: Cli, sample_test: Path, tmp_path: Path) -> None:
+    cli("import", str(sample_test))
+    cli("summarize", "--split", "test")
+    store = ProjectStore(tmp_path / "cli.db")
+    store.save_summary(store.get_record("test", 1).id, "=1+1", "offline", "digest", "p1")
+    store.close()
+    out = tmp_path / "test.csv"
+    code, stdout, _ = cli("export", "test-csv", str(out))
+    assert code == 0 and "records 1 (a spreadsheet may run them" in stdout
+    assert out.read_text("utf-8").splitlines()[1] == "=1+1,-"
+    code, stdout, _ = cli("export", "test-csv", str(out), "--escape-formulas")
+    assert code == 0 and out.read_text("utf-8").splitlines()[1] == "'=1+1,-"
