@@ -62,6 +62,10 @@ class InvalidFileError(RoleextError):
         return "\n".join([head, *shown])
 
 
+class UsageError(RoleextError):
+    """A command line that cannot work as given (an option's value, a path it names); exit 2."""
+
+
 class ConflictError(RoleextError):
     """The row changed since the caller read it (another tab or process wrote first)."""
 

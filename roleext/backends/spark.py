@@ -82,6 +82,14 @@ def error_for_code(code: int, message: str, sid: str | None = None) -> BackendEr
     return BackendError(f"Spark answered an error: {message}", code=code, sid=sid)
 
 
+def check_spark_url(url: str) -> str:
+    """The URL if it can be signed and dialled (ws:// or wss://, a host, a path), else a clear error."""
+    parsed = urlparse(url.strip())
+    if parsed.scheme not in ("ws", "wss") or not parsed.hostname or not parsed.path.startswith("/"):
+        raise RoleextError(f"the Spark URL must look like wss://spark-api.xf-yun.com/v3.1/chat; got {url!r}")
+    return url.strip()
+
+
 def sign_url(url: str, api_key: str, api_secret: str, now: datetime | None = None) -> str:
     """The URL with `authorization`, `date` and `host`, signed with HMAC-SHA256 (CONTEXT.md)."""
     parsed = urlparse(url)
@@ -123,7 +131,7 @@ class SparkSettings:
         if not url or not domain:
             raise RoleextError(f"unknown Spark model {self.model!r}: give its URL and domain "
                                f"(known: {', '.join(SPARK_MODELS)})")
-        return url, domain
+        return check_spark_url(url), domain
 
 
 class SparkBackend(Backend):
