@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/batch.py
 	$(BIN)/python benchmarks/digest_survival.py
 	$(BIN)/python benchmarks/review_latency.py
+	$(BIN)/python benchmarks/concurrency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,7 @@ import streamlit as st
 from roleext.backends import SPARK_MODELS
 from roleext.backends.choice import KEY_NAMES, BackendChoice, find_credentials
 from roleext.jobs import Estimate, Job, JobRegistry, estimate
+from roleext.markup import escape_markdown
 from roleext.store import ProjectStore, database_url
 
 
@@ -142,7 +143,7 @@ def job_controls(job: Job, key: str, start_label: str, records: int) -> None:
         try:
             registry.start(key, job)
         except RoleextError as exc:
-            st.error(str(exc))
+            st.error(escape_markdown(str(exc)))
 
     @st.fragment(run_every=1.0)
     def live() -> None:
@@ -162,15 +163,15 @@ def show_progress(job: Job, kind: str, split: str) -> None:
     handled = progress.done + progress.failed
     st.progress(handled / progress.total if progress.total else 1.0, text=progress.line(kind, split))
     if progress.stopped:
-        st.error(f"Stopped: {progress.stopped}")
+        st.error(f"Stopped: {escape_markdown(progress.stopped)}")
     if progress.errors:
         with st.expander(f"{len(progress.errors)} failed records", expanded=progress.finished):
             for index, error in sorted(progress.errors.items()):
-                st.write(f"record {index}: {error}")
+                st.markdown(f"record {index}: {escape_markdown(error)}")
 
 
 def flash(kind: str, message: str) -> None:
-    """Keep a message for the next page run (callbacks run before the page draws)."""
+    """Keep a Markdown message for the next page run (callbacks run before the page draws)."""
     st.session_state.setdefault("_flash", []).append((kind, message))
 
 
@@ -181,7 +182,7 @@ def save_or_flash(action: Callable[[], object]) -> bool:
     try:
         action()
     except RoleextError as exc:
-        flash("error", str(exc))
+        flash("error", escape_markdown(str(exc)))
         return False
     return True
 
@@ -216,7 +217,8 @@ def customers_editor(customers: list[dict[str, Any]], key: str,
         save_or_flash(lambda: on_save([*collect(), empty_customer()]))
 
     for i, customer in enumerate(customers):
-        with st.expander(f"Customer {i + 1}: {customer.get(NAME_FIELD) or '(no name)'}", expanded=len(customers) == 1):
+        name = escape_markdown(str(customer.get(NAME_FIELD) or "")) or "(no name)"
+        with st.expander(f"Customer {i + 1}: {name}", expanded=len(customers) == 1):
             columns = st.columns(2)
             for j, spec in enumerate(FIELDS):
                 column = columns[j % 2]

@@ -6,6 +6,7 @@ import streamlit as st
 from pages.common import project_store
 from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError
 from roleext.io import ChatFile, load_chat_file
+from roleext.markup import escape_markdown
 from roleext.overview import length_histogram, split_overviews
 from roleext.sample import import_sample
 
@@ -32,7 +33,7 @@ def do_import(chat_file: ChatFile, name: str, *, confirmed: bool = False, replac
         st.session_state["pending_import"] = (chat_file, name, exc.plan)
         return
     st.session_state.pop("pending_import", None)
-    st.session_state["import_done"] = f"{name}: {report.line()}"
+    st.session_state["import_done"] = f"{escape_markdown(name)}: {report.line()}"
 
 
 # Only this button imports: changing the split or any other widget never does.
@@ -43,10 +44,11 @@ if st.button("Import", type="primary", disabled=uploaded is None):
         chat_file = load_chat_file(uploaded.getvalue(),
                                    split=None if split_choice.startswith("guess") else split_choice)  # type: ignore[arg-type]
     except InvalidFileError as exc:
-        st.error(f"{uploaded.name} cannot be used: {len(exc.problems)} problems. Nothing was imported.")
+        st.error(f"{escape_markdown(uploaded.name)} cannot be used: {len(exc.problems)} problems. "
+                 "Nothing was imported.")
         st.code("\n".join(str(problem) for problem in exc.problems[:50]), language=None, wrap_lines=True)
     except RoleextError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(str(exc)))
     else:
         show_notes(chat_file)
         plan = store.preview_import(chat_file)
@@ -59,10 +61,10 @@ pending = st.session_state.get("pending_import")
 if pending is not None:
     chat_file, name, plan = pending
     if plan.erases_gold:
-        st.error(f"{name} has no gold: importing it over the {plan.split} split would erase the gold of "
-                 f"its records. Choose the split test, or replace the split on purpose.")
+        st.error(f"{escape_markdown(name)} has no gold: importing it over the {plan.split} split would erase "
+                 "the gold of its records. Choose the split test, or replace the split on purpose.")
     else:
-        st.warning(f"{name} would change what people curated. Check, then confirm.")
+        st.warning(f"{escape_markdown(name)} would change what people curated. Check, then confirm.")
     st.code("\n".join(plan.preview()), language=None, wrap_lines=True)
     confirm, cancel = st.columns(2)
     if confirm.button("Replace the split's gold" if plan.erases_gold else "Confirm import"):
@@ -81,7 +83,7 @@ if st.button("Load sample data", help="ten train chats with gold and five test c
         for report in import_sample(store):
             st.success(report.line())
     except RoleextError as exc:
-        st.error(f"{exc}. The sample would replace this project's data: start a new project "
+        st.error(f"{escape_markdown(str(exc))}. The sample would replace this project's data: start a new project "
                  "(another ROLEEXT_DB) to try it.")
 
 infos = store.list_records()

@@ -14,6 +14,7 @@ from roleext.exports import (
     export_test_csv,
     export_train_jsonl,
 )
+from roleext.markup import escape_markdown
 from roleext.prompts import DEFAULT_INSTRUCTION
 
 store = project_store()
@@ -30,7 +31,7 @@ instruction = st.text_area("Fine-tuning instruction", DEFAULT_INSTRUCTION, heigh
 def show(report_lines: list[str], problems: list[str]) -> None:
     st.code("\n".join(report_lines), language=None)
     for problem in problems:
-        st.warning(problem)
+        st.warning(escape_markdown(problem))
 
 
 tab_jsonl, tab_alpaca, tab_csv = st.tabs(["Fine-tuning JSONL", "Alpaca (LLaMA-Factory)", "Test CSV"])
@@ -42,7 +43,7 @@ with tab_jsonl:
         report = export_train_jsonl(store, buffer, repeat="auto" if auto else int(times),
                                     instruction=instruction, source=source)  # type: ignore[arg-type]
     except RoleextError as exc:
-        st.info(str(exc))
+        st.info(escape_markdown(str(exc)))
     else:
         show(report.lines(), report.problems)
         first = buffer.getvalue().split(b"\n", 3)[:3]
@@ -54,7 +55,7 @@ with tab_alpaca:
     try:
         report = export_alpaca(store, buffer, instruction=instruction, source=source)  # type: ignore[arg-type]
     except RoleextError as exc:
-        st.info(str(exc))
+        st.info(escape_markdown(str(exc)))
     else:
         show(report.lines(), report.problems)
         st.download_button("Download roleext_train.json", buffer.getvalue(), "roleext_train.json",
@@ -62,11 +63,13 @@ with tab_alpaca:
         st.caption("Add this entry to LLaMA-Factory's data/dataset_info.json:")
         st.json(alpaca_dataset_info("roleext_train.json"))
 with tab_csv:
+    escape = st.checkbox("Escape cells a spreadsheet would run as formulas (=, +, -, @) with a leading '",
+                         help="Off for the platform, which reads the text as it is.")
     buffer = io.BytesIO()
     try:
-        report = export_test_csv(store, buffer, source=source)  # type: ignore[arg-type]
+        report = export_test_csv(store, buffer, source=source, escape_formulas=escape)  # type: ignore[arg-type]
     except RoleextError as exc:
-        st.info(str(exc))
+        st.info(escape_markdown(str(exc)))
     else:
         show(report.lines(), report.problems)
         st.caption("First rows")

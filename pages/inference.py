@@ -18,6 +18,7 @@ from pages.common import (
 from roleext.errors import RoleextError
 from roleext.exports import export_submission
 from roleext.jobs import Job, JobSpec
+from roleext.markup import escape_markdown
 
 store = project_store()
 st.title("Inference")
@@ -47,7 +48,7 @@ try:
                                              instruction=instruction or None, input_source=source,  # type: ignore[arg-type]
                                              drop_unverified=drop, collapse_customers=collapse, **fitting))
 except RoleextError as exc:
-    st.warning(str(exc))
+    st.warning(escape_markdown(str(exc)))
     st.stop()
 job, plan = estimate_with_overwrite(job, "prediction")
 kept = f", {plan.edited} corrected by a person and kept" if plan.edited and not job.spec.overwrite_edits else ""
@@ -75,11 +76,11 @@ if with_prediction:
                    "the next run redoes it.")
     raw_column, parsed_column = st.columns(2)
     with raw_column:
-        st.caption(f"Raw output · {prediction.backend} {prediction.model}")
+        st.caption(f"Raw output · {escape_markdown(f'{prediction.backend} {prediction.model}')}")
         st.code(prediction.raw_output or "(empty)", language=None, wrap_lines=True)
         if prediction.changes:
             st.caption("What the parser changed")
-            st.markdown("\n".join(f"- {c}" for c in prediction.changes))
+            st.markdown("\n".join(f"- {escape_markdown(c)}" for c in prediction.changes))
     with parsed_column:
         st.caption("Parsed fields (corrections are saved at once)")
         customers_editor(prediction.infos, f"pred_{record.id}_{prediction.version}",
@@ -90,7 +91,7 @@ try:
     report = export_submission(store, buffer, split)  # type: ignore[arg-type]
 except RoleextError as exc:
     st.download_button("Download submit.json", b"", "submit.json", disabled=True)
-    st.error(f"submit.json does not validate: {exc}")
+    st.error(f"submit.json does not validate: {escape_markdown(str(exc))}")
 else:
     st.download_button("Download submit.json", buffer.getvalue(), "submit.json", "application/json",
                        type="primary")

@@ -6,6 +6,7 @@ import streamlit as st
 from pages.common import customers_editor, flash, project_store, save_or_flash, show_flashes
 from roleext.chatview import chat_html
 from roleext.exports import MAX_ROW_CHARS
+from roleext.markup import escape_markdown
 from roleext.project import ReviewStatus
 from roleext.review import RecordFilter, filter_records, next_unreviewed, record_warnings, undo_last_edit
 from roleext.support import gold_values
@@ -84,12 +85,13 @@ with edit_column:
                        "it): summarize again, or edit it. Exports leave it out until then.")
         st.text_area("Summary (saved when you leave the box)", summary.current, height=260,
                      key=f"summary_{record.id}_{summary.version}", on_change=save_summary)
-        st.caption(f"{len(summary.current):,} / {MAX_ROW_CHARS:,} characters · {summary.backend} {summary.model}")
+        made_by = escape_markdown(f"{summary.backend} {summary.model}")
+        st.caption(f"{len(summary.current):,} / {MAX_ROW_CHARS:,} characters · {made_by}")
 
     warnings = record_warnings(record)
     if warnings:
         with st.expander(f"{len(warnings)} warnings", expanded=True):
-            st.markdown("\n".join(f"- {w}" for w in warnings))
+            st.markdown("\n".join(f"- {escape_markdown(str(w))}" for w in warnings))
 
     st.subheader("Gold customers")
     customers_editor(record.gold, f"gold_{record.id}_{record.version}",

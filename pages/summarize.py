@@ -12,6 +12,7 @@ from pages.common import (
 )
 from roleext.errors import RoleextError
 from roleext.jobs import Job, JobSpec
+from roleext.markup import escape_markdown
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT
 
 store = project_store()
@@ -43,15 +44,15 @@ try:
                    retry_failed=retry_failed, template=template, prepend_facts=prepend, **fitting)
     job = Job(store, backend, spec)
 except RoleextError as exc:
-    st.warning(str(exc))
+    st.warning(escape_markdown(str(exc)))
     st.stop()
 
 if choice.kind != "offline" and st.button("Test the connection"):
     try:
         answer = backend.complete([{"role": "user", "content": "你好"}], timeout=20)
-        st.success(f"{backend.name} {backend.model} answered in {answer.latency:.1f} s")
+        st.success(f"{escape_markdown(f'{backend.name} {backend.model}')} answered in {answer.latency:.1f} s")
     except RoleextError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(str(exc)))
 
 job, plan = estimate_with_overwrite(job, "summary")
 kept = f", {plan.edited} edited by a person and kept" if plan.edited and not job.spec.overwrite_edits else ""

@@ -11,16 +11,19 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 from roleext.backends import Backend
 from roleext.backends.choice import BackendChoice
-from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError
+from roleext.backends.spark import check_spark_url
+from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError, UsageError
 from roleext.exports import (
     ExportReport,
     Repeat,
@@ -39,6 +42,7 @@ from roleext.store import ProjectStore
 
 EXIT_INVALID = 2
 EXIT_ERROR = 1
+EXIT_INTERRUPTED = 128 + signal.SIGTERM
 
 
 def _repeat(value: str) -> Repeat:
@@ -53,13 +57,44 @@ def _repeat(value: str) -> Repeat:
     return number
 
 
+def _number(kind: type[int] | type[float], minimum: float, what: str) -> Callable[[str], int | float]:
+    def parse(value: str) -> int | float:
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}") from None
+        if not number >= minimum:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+        return number
+    return parse
+
+
+_positive_int = _number(int, 1, "a whole number from 1")
+_count = _number(int, 0, "a whole number from 0")
+_positive_float = _number(float, 1e-9, "a number above 0")
+
+
+def _spark_url(value: str) -> str:
+    try:
+        return check_spark_url(value)
+    except RoleextError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose refusals are one line (the usage is a --help away), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_INVALID, f"error: {self.prog.removeprefix('python -m ')}: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="roleext", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="roleext", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="log more to stderr: -v what jobs do, -vv debug (default: warnings)")
     parser.add_argument("--db", help="project database: a path or SQLAlchemy URL "
                         "(default $ROLEEXT_DB, else ./roleext.db)")
-    db = argparse.ArgumentParser(add_help=False)
+    db = _Parser(add_help=False)
     db.add_argument("--db", default=argparse.SUPPRESS, help="as above, after the subcommand")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -84,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--input", choices=["summary", "chat"], default="summary", dest="source",
                         help="what the model reads: the reviewed summary (default) or the chat")
     export.add_argument("--instruction", help="fine-tuning instruction (default: the recipe's)")
+    export.add_argument("--escape-formulas", action="store_true",
+                        help="test-csv: prefix a ' to cells a spreadsheet would run as formulas")
 
     for name, text in (("summarize", "summarize every chat of a split with an LLM or offline"),
                        ("infer", "extract the 21 fields of every record of a split")):
@@ -116,16 +153,16 @@ def add_job_options(parser: argparse.ArgumentParser, default_split: str) -> None
     parser.add_argument("--split", choices=["train", "test"], default=default_split)
     parser.add_argument("--backend", choices=["offline", "spark", "openai"], default="offline")
     parser.add_argument("--model", help="spark: lite, pro, max, max-32k, pro-128k, 4.0ultra; openai: the model id")
-    parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--qps", type=float, help="requests per second at most (default: no limit)")
-    parser.add_argument("--timeout", type=float, default=60.0, help="deadline of one call, in seconds")
-    parser.add_argument("--retries", type=int, default=4, help="attempts per call on retryable errors")
+    parser.add_argument("--concurrency", type=_positive_int, default=4)
+    parser.add_argument("--qps", type=_positive_float, help="requests per second at most (default: no limit)")
+    parser.add_argument("--timeout", type=_positive_float, default=60.0, help="deadline of one call, in seconds")
+    parser.add_argument("--retries", type=_positive_int, default=4, help="attempts per call on retryable errors")
     parser.add_argument("--retry-failed", action="store_true", help="only the records that failed before")
-    parser.add_argument("--max-input-chars", type=int,
+    parser.add_argument("--max-input-chars", type=_positive_int,
                         help="characters one request may hold (default: from the model's context)")
-    parser.add_argument("--overlap", type=int, default=2, help="messages repeated between chunks of a long chat")
+    parser.add_argument("--overlap", type=_count, default=2, help="messages repeated between chunks of a long chat")
     spark = parser.add_argument_group("spark")
-    spark.add_argument("--spark-url", help="websocket URL (default: from --model)")
+    spark.add_argument("--spark-url", type=_spark_url, help="websocket URL (default: from --model)")
     spark.add_argument("--domain", help="domain, or a fine-tuned model's service id")
     spark.add_argument("--patch-id", help="a fine-tuned model's resource id")
     spark.add_argument("--app-id", help="default $SPARK_APP_ID")
@@ -145,11 +182,24 @@ def backend_from_args(args: argparse.Namespace) -> Backend:
     return choice.with_credentials(os.environ).build()
 
 
+def _read_prompt(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"--prompt-file {path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"--prompt-file {path}: is a folder, expected a text file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--prompt-file {path}: is not UTF-8 text") from None
+    except OSError as exc:
+        raise UsageError(f"--prompt-file {path}: cannot be read ({exc.strerror})") from None
+
+
 def cmd_job(args: argparse.Namespace) -> int:
     spec = JobSpec(
         kind=args.command, split=args.split, concurrency=args.concurrency, qps=args.qps,
         max_attempts=max(1, args.retries), timeout=args.timeout, retry_failed=args.retry_failed,
-        template=(args.prompt_file.read_text("utf-8") if getattr(args, "prompt_file", None)
+        template=(_read_prompt(args.prompt_file) if getattr(args, "prompt_file", None)
                   else DEFAULT_SUMMARY_PROMPT),
         prepend_facts=getattr(args, "prepend_facts", False),
         instruction=getattr(args, "instruction", None),
@@ -207,9 +257,20 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_output(out: Path) -> None:
+    if out.is_dir():
+        raise UsageError(f"{out} is a folder; give the file to write")
+    if not out.parent.is_dir():
+        raise UsageError(f"{out.parent} does not exist (or is not a folder); create it first")
+
+
 def _write_atomically(out: Path, write: Callable[[BinaryIO], ExportReport]) -> ExportReport:
-    """Write to a side file and move it into place, so a failed export leaves no half file."""
+    """Write to a side file and move it into place, so a failed export leaves no half file.
+
+    A side file left by a run that was killed outright (SIGKILL, power loss) goes first.
+    """
     partial = out.with_name(out.name + ".partial")
+    partial.unlink(missing_ok=True)
     try:
         with partial.open("wb") as handle:
             report = write(handle)
@@ -223,6 +284,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     options = {"source": args.source}
     if args.instruction is not None and args.kind in ("train-jsonl", "alpaca"):
         options["instruction"] = args.instruction
+    _check_output(args.out)
     with closing(ProjectStore(args.db)) as store:
         if args.kind == "train-jsonl":
             report = _write_atomically(args.out, lambda f: export_train_jsonl(
@@ -234,7 +296,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             info.update(alpaca_dataset_info(args.out.name))
             info_path.write_text(json.dumps(info, ensure_ascii=False, indent=2), "utf-8")
         elif args.kind == "test-csv":
-            report = _write_atomically(args.out, lambda f: export_test_csv(store, f, **options))
+            report = _write_atomically(args.out, lambda f: export_test_csv(
+                store, f, escape_formulas=args.escape_formulas, **options))
         else:
             report = _write_atomically(args.out, lambda f: export_submission(store, f, args.split))
     for line in report.lines():
@@ -256,6 +319,9 @@ def _predictions(path: Path) -> dict[int, list[Customer]]:
 def cmd_score(args: argparse.Namespace) -> int:
     gold_file = load_chat_file(args.gold, split="train")
     gold = {r.index: r.infos for r in gold_file.records}
+    if not any(gold.values()):
+        raise UsageError(f"{args.gold.name} holds no gold customers (a test file?); score needs a train "
+                         "file whose records have infos")
     predicted = _predictions(args.pred)
     unknown = sorted(set(predicted) - set(gold))
     if unknown:
@@ -309,14 +375,29 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so `finally` blocks run: no half-written export is left behind
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupted) if on_main_thread else None
     try:
         with logging_to_stderr(args.verbose):
             return COMMANDS[args.command](args)
     except InvalidFileError as exc:
         print(exc)
         return EXIT_INVALID
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except RoleextError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -17,19 +17,20 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from roleext.errors import RoleextError
+from roleext.errors import UsageError
 
 DEFAULT_DB = "roleext.db"
 DB_ENV = "ROLEEXT_DB"
 WRITE_LOCK = 7_301_221
 """PostgreSQL advisory lock key every write transaction takes (SQLite has one writer anyway)."""
+SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
 """How long a writer waits for another process's write transaction before giving up."""
 
 
-class DatabaseOpenError(RoleextError):
+class DatabaseOpenError(UsageError):
     """The project database named by --db or ROLEEXT_DB cannot be opened; the message says why."""
 
 
@@ -40,9 +41,18 @@ def database_url(db: str | Path | None = None) -> str:
         return value
     path = Path(value).expanduser().resolve()
     if path.is_dir():
-        raise DatabaseOpenError(f"{value} is a folder; --db takes a database file, e.g. {path / DEFAULT_DB}")
+        raise DatabaseOpenError(f"{path} is a folder; give the project's database file (e.g. {path / DEFAULT_DB})")
     if not path.parent.is_dir():
-        raise DatabaseOpenError(f"the folder of {value} does not exist; create it or choose another --db")
+        raise DatabaseOpenError(f"the folder {path.parent} of the database does not exist; create it first")
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        header = b""  # a new project
+    except OSError as exc:
+        raise DatabaseOpenError(f"{path} cannot be read ({exc.strerror})") from None
+    if header and header != SQLITE_HEADER:
+        raise DatabaseOpenError(f"{path} is not a roleext database (not SQLite at all); give another path")
     return f"sqlite:///{path}"
 
 
@@ -86,16 +96,10 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One transaction that holds the database's write lock from its first statement."""
-        try:
-            with self._writer.begin() as conn:
-                if self.dialect == "postgresql":
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
-                yield conn
-        except DatabaseError as exc:
-            if "file is not a database" in str(exc):
-                raise DatabaseOpenError(f"{self.url} is not a roleext database (not SQLite at all); "
-                                        "choose another --db") from None
-            raise
+        with self._writer.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
+            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()

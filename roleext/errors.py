@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from roleext.matching import ImportPlan
 
+from roleext.redaction import redact
+
 Severity = Literal["error", "warning", "lint"]
 
 MAX_PROBLEMS_SHOWN = 50
@@ -63,6 +65,10 @@ class InvalidFileError(RoleextError):
         return "\n".join([head, *shown])
 
 
+class UsageError(RoleextError):
+    """A command line that cannot work as given (an option's value, a path it names); exit 2."""
+
+
 class ConflictError(RoleextError):
     """The row changed since the caller read it (another tab or process wrote first)."""
 
@@ -91,7 +97,8 @@ class BackendError(RoleextError):
     """An LLM call that failed; `retryable` and `stops_job` tell the batch runner what to do.
 
     `code` is the provider's error code and `sid` its request id, kept for the log so a
-    failure can be traced with the provider; neither ever holds a key.
+    failure can be traced with the provider; neither ever holds a key. The message is
+    redacted here, so a provider that quotes a key or a signed URL leaks nothing.
     """
 
     retryable = False
@@ -101,7 +108,7 @@ class BackendError(RoleextError):
         self.code = code
         self.sid = sid
         suffix = "".join([f" (code {code})" if code is not None else "", f" [sid {sid}]" if sid else ""])
-        super().__init__(message + suffix)
+        super().__init__(redact(message + suffix))
 
 
 class UnusableAnswerError(BackendError):

@@ -38,6 +38,9 @@ MAX_TRAIN_ROWS = 90_000_000
 MAX_ROW_CHARS = 8_000
 """The platform refuses a test CSV row whose input and target together exceed this."""
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet may run a cell starting so as a formula (CSV injection); the platform reads text."""
+
 Repeat = int | Literal["auto"]
 
 _ROW_VALIDATOR = Draft202012Validator(FINETUNE_ROW_SCHEMA)
@@ -55,6 +58,9 @@ class ExportReport:
     left_out: Counter[str] = field(default_factory=Counter)
     row_chars: list[int] = field(default_factory=list)
     over_limit: list[int] = field(default_factory=list)
+    formula_like: list[int] = field(default_factory=list)
+    """Records whose CSV cell starts like a spreadsheet formula (escaped or not: see `lines`)."""
+    formulas_escaped: bool = False
     problems: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -69,6 +75,12 @@ class ExportReport:
             shown = ", ".join(map(str, self.over_limit[:20]))
             more = f" and {len(self.over_limit) - 20} more" if len(self.over_limit) > 20 else ""
             out.append(f"over {MAX_ROW_CHARS} characters: records {shown}{more}")
+        if self.formula_like:
+            shown = ", ".join(map(str, self.formula_like[:20]))
+            more = f" and {len(self.formula_like) - 20} more" if len(self.formula_like) > 20 else ""
+            what = ("escaped with a leading ' for spreadsheets" if self.formulas_escaped
+                    else "a spreadsheet may run them; --escape-formulas prefixes a '")
+            out.append(f"cells starting with =, +, -, @, tab or CR: records {shown}{more} ({what})")
         out.extend(f"problem: {p}" for p in self.problems)
         return out
 
@@ -168,14 +180,28 @@ def alpaca_dataset_info(file_name: str, dataset: str = "roleext") -> dict[str, A
                       "columns": {"prompt": "instruction", "query": "input", "response": "output"}}}
 
 
+def escape_formula(cell: str) -> str:
+    """The cell with a leading single quote if a spreadsheet would read it as a formula."""
+    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
+
+
 def export_test_csv(store: ProjectStore, out: BinaryIO, *, source: InputSource = "summary",
-                    max_chars: int = MAX_ROW_CHARS) -> ExportReport:
-    """Write the platform's test CSV (`input,target`, target `-`); long rows reported, never cut."""
-    report = ExportReport("test CSV")
+                    max_chars: int = MAX_ROW_CHARS, escape_formulas: bool = False) -> ExportReport:
+    """Write the platform's test CSV (`input,target`, target `-`); long rows reported, never cut.
+
+    Inputs that start like a spreadsheet formula are listed; `escape_formulas` prefixes them
+    with a single quote for spreadsheet users (off by default: the platform reads the text
+    as it is). The target is always our own `-`.
+    """
+    report = ExportReport("test CSV", formulas_escaped=escape_formulas)
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
     writer = csv.writer(text)
     writer.writerow(["input", "target"])
     for record, model_input in _eligible(store, "test", source, report):
+        if model_input.startswith(FORMULA_PREFIXES):
+            report.formula_like.append(record.index)
+            if escape_formulas:
+                model_input = escape_formula(model_input)
         writer.writerow([model_input, "-"])
         report.rows += 1
         chars = len(model_input) + 1

@@ -16,6 +16,8 @@ from typing import Any, Literal
 from jsonschema import Draft202012Validator, ValidationError
 from rapidfuzz import process
 
+from roleext.decoding import LongNumber, unreadable
+from roleext.decoding import parse_items as parse_items  # re-exported: callers read files from io
 from roleext.errors import InvalidFileError, Problem
 from roleext.lint import lint_customer
 from roleext.schema import (
@@ -33,6 +35,7 @@ MAX_FILE_BYTES = 150 * 1024 * 1024
 
 MAX_MISSING_LISTED = 3
 """A customer missing more fields than this gets one line, not one per field."""
+
 
 Split = Literal["train", "test"]
 FileKind = Literal["train", "test", "submission", "finetune"]
@@ -118,70 +121,20 @@ def read_source(source: Source, *, max_bytes: int = MAX_FILE_BYTES) -> tuple[byt
     return Path(source).read_bytes(), name
 
 
-def parse_items(data: bytes, name: str = "file") -> list[Any]:
-    """The items of a JSON list or a JSONL file; UTF-8 with or without BOM."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidFileError(
-            [Problem(f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-                     "save it as UTF-8")],
-            name,
-        ) from exc
-    stripped = text.strip()
-    if not stripped:
-        raise InvalidFileError([Problem("is empty; expected a JSON list of records")], name)
-    if stripped[0] == "[":
-        try:
-            items = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise InvalidFileError(
-                [Problem(f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")],
-                name,
-            ) from exc
-        if not isinstance(items, list):  # pragma: no cover - a leading "[" parses to a list
-            raise InvalidFileError([Problem("expected a JSON list of records")], name)
-        return items
-    return _parse_jsonl(stripped, name)
-
-
-def _parse_jsonl(text: str, name: str) -> list[Any]:
-    items: list[Any] = []
-    problems: list[Problem] = []
-    lines = [line for line in text.splitlines() if line.strip()]
-    for number, line in enumerate(lines, start=1):
-        try:
-            items.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            hint = "expected a JSON list or one JSON object per line"
-            if number == 1 and len(lines) == 1:
-                problems.append(Problem(f"is not valid JSON: {exc.msg} at column {exc.colno}; {hint}"))
-            else:
-                problems.append(Problem(f"line is not valid JSON: {exc.msg} at column {exc.colno}; {hint}",
-                                        record=number))
-    if problems:
-        raise InvalidFileError(problems, name)
-    if len(items) == 1 and isinstance(items[0], dict) and not _looks_like_row(items[0]):
-        raise InvalidFileError(
-            [Problem("top level is an object, expected a list of records ([{...}, ...])")], name
-        )
-    return items
-
-
-def _looks_like_row(item: dict[str, Any]) -> bool:
-    return bool({"chat_text", "instruction", "index"} & item.keys())
-
-
 # --- validation ---------------------------------------------------------------------
 
 
 def _type_name(value: Any) -> str:
+    if isinstance(value, LongNumber):
+        return f"a number {value.digits:,} digits long"
     names = {str: "a string", list: "a list", dict: "an object", bool: "a boolean",
              int: "a number", float: "a number", type(None): "null"}
     return names.get(type(value), type(value).__name__)
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, LongNumber):
+        return f"{value.preview}..."
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -281,9 +234,12 @@ def validate_chat_items(
     errors: list[Problem] = []
     warnings: list[Problem] = []
     lints: list[Problem] = []
+    first_of_chat: dict[str, int] = {}
     for position, item in enumerate(items, start=1):
         item = _unwrap_bare_infos(item, position, warnings)
-        found = _problems_from_errors(_RECORD_VALIDATOR.iter_errors(item), position)
+        found = (unreadable(item, position)
+                 or _problems_from_errors(_RECORD_VALIDATOR.iter_errors(item), position)
+                 or _chat_problems(item["chat_text"], position, first_of_chat))
         if found:
             errors.extend(found)
             continue
@@ -291,6 +247,17 @@ def validate_chat_items(
             lints.extend(lint_customer(customer, position, number))
         records.append(ChatRecord(position, item["chat_text"], item["infos"]))
     return records, errors, warnings, lints
+
+
+def _chat_problems(chat: str, position: int, first_of_chat: dict[str, int]) -> list[Problem]:
+    """A blank chat, or the same chat twice in one file (the store matches records by chat)."""
+    if not chat.strip():
+        return [Problem("holds only whitespace, expected the chat transcript", position, "chat_text")]
+    first = first_of_chat.setdefault(chat.strip(), position)
+    if first != position:
+        return [Problem(f"is the same chat as record {first}'s; a file holds each chat once",
+                        position, "chat_text")]
+    return []
 
 
 def load_chat_file(source: Source, *, split: Split | None = None,
@@ -352,8 +319,8 @@ def _validate_submission_items(
             # Predictions may leave fields out; a missing field scores as empty.
             item = {**item, "infos": [complete_customer(c) if isinstance(c, dict) else c
                                       for c in item["infos"]]}
-        found = _problems_from_errors(_SUBMISSION_VALIDATOR.iter_errors(item), position,
-                                      "index (a whole number from 1) and infos (a list)")
+        found = unreadable(item, position) or _problems_from_errors(
+            _SUBMISSION_VALIDATOR.iter_errors(item), position, "index (a whole number from 1) and infos (a list)")
         if not found and item["index"] in by_index:
             found = [Problem(f"index {item['index']} appears twice", position, "index")]
         if found:
@@ -378,8 +345,8 @@ def summarize_file(source: Source, *, max_bytes: int = MAX_FILE_BYTES) -> FileSu
     if kind == "finetune":
         errors = []
         for position, item in enumerate(items, start=1):
-            errors.extend(_problems_from_errors(_FINETUNE_VALIDATOR.iter_errors(item), position,
-                                                "instruction, input and output (strings)"))
+            errors.extend(unreadable(item, position) or _problems_from_errors(
+                _FINETUNE_VALIDATOR.iter_errors(item), position, "instruction, input and output (strings)"))
         if errors:
             raise InvalidFileError(errors, name)
         return FileSummary(kind, len(items), 0, [], [])

@@ -8,7 +8,6 @@ does only what is missing. Progress is readable from another thread while the jo
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import time
@@ -26,10 +25,11 @@ from roleext.ledger import HEARTBEAT, Ledger, TaskKind, cache_key
 from roleext.matching import chat_hash
 from roleext.project import InputSource, Record
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT, prompt_hash
+from roleext.redaction import get_logger, redact
 from roleext.store import ProjectStore
 from roleext.tasks import CallKind, TaskOptions, infer_record, summarize_record
 
-log = logging.getLogger("roleext.jobs")
+log = get_logger("roleext.jobs")
 
 
 @dataclass(frozen=True)
@@ -405,7 +405,7 @@ class Job:
 
     def _fail(self, record: Record, exc: Exception, attempts: int) -> None:
         if isinstance(exc, RoleextError):
-            message = str(exc)
+            message = redact(str(exc))
             log.warning("%s record %s of %s failed: %s", self.spec.kind, record.index, record.split, message)
         else:
             message = f"unexpected error ({type(exc).__name__}); see the log"

@@ -5,6 +5,7 @@ The Review page lays these out; everything it decides is decided here and tested
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,9 @@ from roleext.support import unsupported
 
 LIST_ITEM_SEPARATOR = "\n"
 """Free list fields (参与人) are edited one item a line."""
+MAX_SQL_SEARCH_CHARS = 1_000
+"""SQL's LIKE refuses long patterns (SQLite: 50,000 bytes) and ends one at a NUL, so a longer
+search, or one holding a NUL, is narrowed in SQL by a plain part of it and confirmed here."""
 
 
 @dataclass(frozen=True)
@@ -55,12 +59,22 @@ def filter_records(store: ProjectStore, wanted: RecordFilter) -> list[RecordInfo
     infos = store.list_records(wanted.split)
     if wanted.statuses:
         infos = [i for i in infos if i.status in wanted.statuses]
-    if wanted.text.strip():
-        matching = store.search_records(wanted.text.strip(), wanted.split)
+    text = wanted.text.strip()
+    if text:
+        narrowed = max(text.split("\x00"), key=len)[:MAX_SQL_SEARCH_CHARS]
+        matching = store.search_records(narrowed, wanted.split)
         infos = [i for i in infos if i.id in matching]
+        if narrowed != text:
+            infos = [i for i in infos if _holds(store.get_record(i.split, i.index), text)]
     if wanted.warnings_only:
         infos = [i for i in infos if record_warnings(store.get_record(i.split, i.index))]
     return infos
+
+
+def _holds(record: Record, text: str) -> bool:
+    """Whether the record's chat, gold or summary contains `text`, as `search_records` looks."""
+    summary = [record.summary.text, record.summary.edited_text or ""] if record.summary else []
+    return any(text in part for part in [record.chat_text, json.dumps(record.gold, ensure_ascii=False), *summary])
 
 
 def next_unreviewed(infos: list[RecordInfo], current: RecordInfo | None) -> RecordInfo | None:

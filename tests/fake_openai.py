@@ -1,4 +1,7 @@
-"""A fake OpenAI-compatible chat server on 127.0.0.1: bearer check, answers, errors, delays."""
+"""A fake OpenAI-compatible chat server on 127.0.0.1: bearer check, answers, errors, delays.
+
+With `echo_credentials`, every error message quotes the Authorization header it was sent.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ class FakeOpenAI:
     answer: Callable[[dict[str, Any]], str] = lambda request: '[{"基本信息-姓名": "李娜3"}]'
     reply: Callable[[dict[str, Any]], tuple[int, dict[str, Any]] | None] = lambda request: None
     delay: float = 0.0
+    echo_credentials: bool = False
     requests: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
     _server: ThreadingHTTPServer | None = None
@@ -36,6 +40,10 @@ class FakeOpenAI:
                 pass
 
             def _send(self, status: int, body: dict[str, Any]) -> None:
+                if fake.echo_credentials and status >= 400 and isinstance(body.get("error"), dict):
+                    sent = self.headers.get("Authorization")
+                    body = {**body, "error": {**body["error"],
+                                              "message": f"{body['error'].get('message')} (you sent {sent})"}}
                 data = json.dumps(body, ensure_ascii=False).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

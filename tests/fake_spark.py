@@ -2,7 +2,8 @@
 
 It checks the URL signature itself (it does not reuse roleext's signing code, so a
 signing bug fails the handshake), streams answers in frames with usage on the last one,
-and can be told to answer any error code, to be slow, to enforce a per-second limit, or
+and can be told to answer any error code (quoting the caller's credentials, as careless
+providers do), to be slow, to enforce a per-second limit, or
 to refuse prompts over a length. Used by the tests and by benchmarks/batch.py.
 """
 
@@ -43,6 +44,10 @@ class FakeSpark:
     max_per_second: int | None = None
     too_long_over: int | None = None
     partial_before_error: bool = False
+    echo_credentials: bool = False
+    """Error messages quote the signed URL, the decoded authorization, the key and the secret."""
+    echoed: list[str] = field(default_factory=list)
+    """The authorization values quoted back, for tests to look for."""
     requests: list[dict[str, Any]] = field(default_factory=list)
     rejected_handshakes: int = 0
     rate_limited: int = 0
@@ -130,7 +135,10 @@ class FakeSpark:
         if code:
             if self.partial_before_error:
                 connection.send(self._frame(0, sid, 1, content="部分回答"))
-            connection.send(self._frame(code, sid, 2, message=f"error {code}"))
+            message = f"error {code}"
+            if self.echo_credentials:
+                message += f" for {self._credentials_seen(connection)}"
+            connection.send(self._frame(code, sid, 2, message=message))
             return
         answer = self.answer(request)
         third = max(1, len(answer) // 3)
@@ -139,6 +147,15 @@ class FakeSpark:
             usage = ({"prompt_tokens": len(prompt), "completion_tokens": len(answer),
                       "total_tokens": len(prompt) + len(answer)} if status == 2 else None)
             connection.send(self._frame(0, sid, status, chunk, usage=usage))
+
+    def _credentials_seen(self, connection: ServerConnection) -> str:
+        path = connection.request.path if connection.request else ""
+        query = {k: v[0] for k, v in parse_qs(urlparse(path).query).items()}
+        authorization = query.get("authorization", "")
+        decoded = base64.b64decode(authorization).decode() if authorization else ""
+        with self._lock:
+            self.echoed.append(authorization)
+        return f"GET {path} (authorization {authorization}: {decoded}; api_key={API_KEY}, secret={API_SECRET})"
 
     # --- lifecycle ----------------------------------------------------------------------
 

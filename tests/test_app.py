@@ -150,7 +150,7 @@ def test_a_bad_upload_is_listed_and_nothing_stored_is_lost(project_db: Path) -> 
     at.file_uploader[0].set_value(("train.json", bad, "application/json")).run()
     import_button(at).click().run()  # type: ignore[attr-defined]
     assert not at.exception
-    assert at.error[0].value == "train.json cannot be used: 2 problems. Nothing was imported."
+    assert at.error[0].value == r"train\.json cannot be used: 2 problems. Nothing was imported."
     problems = "\n".join(m.value for m in at.code)
     assert 'record 1, field infos: is a string ("none")' in problems
     assert "record 2, field chat_text: is empty" in problems
@@ -163,7 +163,7 @@ def test_a_good_upload_is_imported_only_by_the_button(project_db: Path, sample_t
     assert ProjectStore(project_db).count("train") == 0  # choosing a file imports nothing
     import_button(at).click().run()  # type: ignore[attr-defined]
     assert not at.exception
-    assert at.success[0].value == "train.json: train: 10 added, 0 updated, 0 unchanged, 0 no longer in the file"
+    assert at.success[0].value == r"train\.json: train: 10 added, 0 updated, 0 unchanged, 0 no longer in the file"
     assert ProjectStore(project_db).count("train") == 10
 
 
@@ -227,3 +227,14 @@ def test_a_started_job_outlives_the_page_run(project_db: Path) -> None:
     fresh = page("summarize").run()  # a refreshed browser: a new session, the same server
     assert not fresh.exception
     assert any("summarize train: 10/10 done" in p.proto.text for p in fresh.get("progress"))
+
+
+def test_export_page_escapes_formula_cells_when_ticked(project_db: Path) -> None:
+    store = loaded(project_db)
+    store.save_summary(store.get_record("test", 1).id, "=1+1", "offline", "digest", "p1")
+    at = page("export").run()
+    assert any("records 1 (a spreadsheet may run them" in c.value for c in at.code)
+    box = next(c for c in at.checkbox if c.label.startswith("Escape cells"))
+    box.check().run()
+    assert not at.exception
+    assert any("'=1+1,-" in c.value for c in at.code)

@@ -65,8 +65,13 @@ def shoot(page: Page, name: str) -> None:
 def test_the_whole_workflow_in_a_browser(app_url: str, page: Page, tmp_path: Path) -> None:
     visit(page, app_url)
     page.locator('input[type="file"]').set_input_files(str(SAMPLE_TRAIN))
+    page.wait_for_function(IDLE)
+    expect(page.get_by_text("No data yet")).to_be_visible()  # choosing a file imports nothing
+    page.get_by_role("button", name="Import", exact=True).click()
     expect(page.get_by_text("train: 10 added")).to_be_visible(timeout=30_000)
     page.locator('input[type="file"]').set_input_files(str(SAMPLE_TEST))
+    page.wait_for_function(IDLE)
+    page.get_by_role("button", name="Import", exact=True).click()
     expect(page.get_by_text("test: 5 added")).to_be_visible(timeout=30_000)
     shoot(page, "1-data")
 

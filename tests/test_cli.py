@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from roleext.schema import MAX_RECORD_SCORE
+from roleext.store import ProjectStore
 
 Cli = Callable[..., tuple[int, str, str]]
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,3 +160,17 @@ def test_an_unexpected_worker_error_shows_its_traceback_on_stderr(tmp_path: Path
     assert "unexpected error (IntegrityError); see the log" in result.stderr
     assert "Traceback (most recent call last)" in result.stderr and "the disk is on fire" in result.stderr
     assert "ERROR roleext.jobs: summarize record 1 of test failed" in result.stderr
+
+
+def test_export_test_csv_escapes_formulas_on_request(cli: Cli, sample_test: Path, tmp_path: Path) -> None:
+    cli("import", str(sample_test))
+    cli("summarize", "--split", "test")
+    store = ProjectStore(tmp_path / "cli.db")
+    store.save_summary(store.get_record("test", 1).id, "=1+1", "offline", "digest", "p1")
+    store.close()
+    out = tmp_path / "test.csv"
+    code, stdout, _ = cli("export", "test-csv", str(out))
+    assert code == 0 and "records 1 (a spreadsheet may run them" in stdout
+    assert out.read_text("utf-8").splitlines()[1] == "=1+1,-"
+    code, stdout, _ = cli("export", "test-csv", str(out), "--escape-formulas")
+    assert code == 0 and out.read_text("utf-8").splitlines()[1] == "'=1+1,-"

@@ -117,6 +117,31 @@ def test_test_csv_reports_long_rows_and_never_cuts_them(project: ProjectStore) -
     assert report.problems
 
 
+FORMULAS = {1: "=HYPERLINK(\"http://x\")", 2: "+1+2", 3: "-cmd", 4: "@SUM(A1)", 5: "\t=1"}
+
+
+def test_test_csv_lists_formula_cells_and_keeps_them_by_default(project: ProjectStore) -> None:
+    for index, text in FORMULAS.items():
+        project.save_summary(project.get_record("test", index).id, text, "offline", "digest", "p1")
+    out = io.BytesIO()
+    report = export_test_csv(project, out)
+    rows = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8"))))
+    assert [r[0] for r in rows[1:]] == list(FORMULAS.values())
+    assert report.formula_like == [1, 2, 3, 4, 5]
+    assert any("cells starting with =, +, -, @, tab or CR: records 1, 2, 3, 4, 5" in line for line in report.lines())
+
+
+def test_test_csv_escapes_formula_cells_when_asked(project: ProjectStore) -> None:
+    summaries = summarize_all(project, "test")
+    project.save_summary(project.get_record("test", 2).id, "\r=cmd|' /C calc'!A0", "offline", "digest", "p1")
+    out = io.BytesIO()
+    report = export_test_csv(project, out, escape_formulas=True)
+    rows = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8"))))
+    assert rows[2][0] == "'\r=cmd|' /C calc'!A0" and rows[1][0] == summaries[1]
+    assert [r[1] for r in rows[1:]] == ["-"] * 5  # the platform's own unknown-target marker stays
+    assert report.formula_like == [2] and "escaped" in "\n".join(report.lines())
+
+
 def test_submission_has_every_record_and_validates(project: ProjectStore) -> None:
     first = project.get_record("test", 1)
     predicted = [{"基本信息-姓名": "孙芳6", "咨询类型": ["询价"]}]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -35,14 +34,6 @@ def fill_template(template: str, content: str) -> str:
     if CONTENT_SLOT not in template:
         raise RoleextError("the prompt template has no {content} slot for the chat; add one")
     return template.replace(CONTENT_SLOT, content)
-
-
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """`text` with every secret replaced, for messages that quote a library's error."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
 
 
 class Backend(ABC):

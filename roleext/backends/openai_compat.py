@@ -12,7 +12,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from roleext.backends.base import Backend, ChatMessage, Completion, redact
+from roleext import redaction
+from roleext.backends.base import Backend, ChatMessage, Completion
 from roleext.backends.spark import error_for_code
 from roleext.errors import (
     AuthError,
@@ -60,6 +61,7 @@ class OpenAICompatBackend(Backend):
     name: ClassVar[str] = "openai"
 
     def __init__(self, settings: OpenAISettings) -> None:
+        redaction.register(settings.api_key)
         self.settings = settings
         self.model = settings.model
         self.context_tokens = settings.context_tokens
@@ -89,7 +91,7 @@ class OpenAICompatBackend(Backend):
         except TimeoutError:
             raise BackendTimeoutError(f"no answer from {self.endpoint} within {timeout:.0f} s") from None
         except urllib.error.URLError as exc:
-            reason = redact(str(exc.reason), [self.settings.api_key])
+            reason = str(exc.reason)
             if isinstance(exc.reason, TimeoutError):
                 raise BackendTimeoutError(f"no answer from {self.endpoint} within {timeout:.0f} s") from None
             raise TransientBackendError(f"cannot reach {self.endpoint}: {reason}") from None
@@ -111,7 +113,7 @@ class OpenAICompatBackend(Backend):
         except json.JSONDecodeError:
             body = {}
         code, message = _provider_code(body)
-        message = redact(message, [self.settings.api_key]) or exc.reason
+        message = message or exc.reason
         if code and code >= 10000:
             return error_for_code(code, message)
         if exc.code in (401, 403):

@@ -26,7 +26,8 @@ from urllib.parse import urlencode, urlparse, urlunparse
 
 import websocket
 
-from roleext.backends.base import Backend, ChatMessage, Completion, redact
+from roleext import redaction
+from roleext.backends.base import Backend, ChatMessage, Completion
 from roleext.errors import (
     AuthError,
     BackendError,
@@ -81,6 +82,14 @@ def error_for_code(code: int, message: str, sid: str | None = None) -> BackendEr
     return BackendError(f"Spark answered an error: {message}", code=code, sid=sid)
 
 
+def check_spark_url(url: str) -> str:
+    """The URL if it can be signed and dialled (ws:// or wss://, a host, a path), else a clear error."""
+    parsed = urlparse(url.strip())
+    if parsed.scheme not in ("ws", "wss") or not parsed.hostname or not parsed.path.startswith("/"):
+        raise RoleextError(f"the Spark URL must look like wss://spark-api.xf-yun.com/v3.1/chat; got {url!r}")
+    return url.strip()
+
+
 def sign_url(url: str, api_key: str, api_secret: str, now: datetime | None = None) -> str:
     """The URL with `authorization`, `date` and `host`, signed with HMAC-SHA256 (CONTEXT.md)."""
     parsed = urlparse(url)
@@ -122,7 +131,7 @@ class SparkSettings:
         if not url or not domain:
             raise RoleextError(f"unknown Spark model {self.model!r}: give its URL and domain "
                                f"(known: {', '.join(SPARK_MODELS)})")
-        return url, domain
+        return check_spark_url(url), domain
 
 
 class SparkBackend(Backend):
@@ -134,6 +143,7 @@ class SparkBackend(Backend):
         if not (settings.app_id and settings.api_key and settings.api_secret):
             raise AuthError("Spark needs an app id, an API key and an API secret: set SPARK_APP_ID, "
                             "SPARK_API_KEY and SPARK_API_SECRET, or type them in")
+        redaction.register(settings.api_key, settings.api_secret)
         self.settings = settings
         self.url, self.domain = settings.resolved()
         self.model = f"{self.domain}:{settings.patch_id}" if settings.patch_id else self.domain
@@ -187,7 +197,7 @@ class SparkBackend(Backend):
         except websocket.WebSocketTimeoutException:
             raise BackendTimeoutError(f"no connection to Spark within {timeout:.0f} s") from None
         except (OSError, websocket.WebSocketException) as exc:
-            raise TransientBackendError(f"cannot reach Spark: {redact(str(exc), self._secrets())}") from None
+            raise TransientBackendError(f"cannot reach Spark: {exc}") from None
         parts: list[str] = []
         try:
             ws.send(json.dumps(self.payload(messages), ensure_ascii=False))
@@ -243,7 +253,7 @@ class SparkBackend(Backend):
             result = client.generate([[SdkMessage(role=m["role"], content=m["content"]) for m in messages]])
         except SparkAIConnectionError as exc:
             code = int(getattr(exc, "error_code", -1))
-            message = redact(str(getattr(exc, "message", exc)), self._secrets())
+            message = str(getattr(exc, "message", exc))
             if code == -1:
                 raise TransientBackendError(f"cannot reach Spark: {message}") from None
             raise error_for_code(code, message) from None

@@ -1,0 +1,162 @@
+"""JSON text to items, refusing what would break a parser, each refusal a located `Problem`.
+
+Deep nesting, numbers too long to convert, NUL characters, lone surrogates, one object
+where a list belongs, pretty-printed objects passed off as JSONL: each gets one message,
+never a RecursionError or a ValueError from deep inside `json`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from roleext.errors import InvalidFileError, Problem
+
+MAX_DEPTH = 16
+"""Deepest nesting read; a record is 4 levels deep (record, infos, customer, list of strings)."""
+MAX_NUMBER_DIGITS = 1_000
+"""Longer numbers are not converted (Python refuses over 4,300 digits); no field holds one."""
+
+
+class LongNumber(float):
+    """A number too long to convert, kept (as NaN) so validation can name where it is."""
+
+    digits: int
+    preview: str
+
+    @classmethod
+    def of(cls, text: str) -> LongNumber:
+        number = cls("nan")
+        number.digits, number.preview = len(text.lstrip("-")), text[:12]
+        return number
+
+
+def _parse_int(text: str) -> int | float:
+    return int(text) if len(text) <= MAX_NUMBER_DIGITS else LongNumber.of(text)
+
+
+def loads(text: str) -> Any:
+    """json.loads that names, rather than raises on, numbers too long to convert."""
+    return json.loads(text, parse_int=_parse_int)
+
+
+_TOO_DEEP = Problem(f"nests lists or objects thousands of levels deep; a record is at most {MAX_DEPTH} "
+                    "levels deep")
+_SPREAD_OBJECTS = Problem("holds JSON objects spread over several lines: that is neither a JSON list nor "
+                          "JSONL (one object per line); put the objects in a list: [{...}, {...}]")
+_ONE_OBJECT = Problem("top level is an object, expected a list of records ([{...}, ...])")
+
+
+def parse_items(data: bytes, name: str = "file") -> list[Any]:
+    """The items of a JSON list or a JSONL file; UTF-8 with or without BOM."""
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise InvalidFileError(
+            [Problem(f"holds a NUL byte at offset {nul}; a text file has none (save it as UTF-8 text)")], name)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidFileError(
+            [Problem(f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                     "save it as UTF-8")],
+            name,
+        ) from exc
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidFileError([Problem("is empty; expected a JSON list of records")], name)
+    if stripped[0] == "[":
+        try:
+            items = loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise InvalidFileError(
+                [Problem(f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")],
+                name,
+            ) from exc
+        except RecursionError:
+            raise InvalidFileError([_TOO_DEEP], name) from None
+        if not isinstance(items, list):  # pragma: no cover - a leading "[" parses to a list
+            raise InvalidFileError([Problem("expected a JSON list of records")], name)
+        return items
+    if stripped[0] == "{":
+        _refuse_one_object(stripped, name)
+    return _parse_jsonl(stripped, name)
+
+
+def _refuse_one_object(text: str, name: str) -> None:
+    """A whole file that is one object (a record not in a list, pretty-printed or not) is refused.
+
+    A fine-tuning row is JSONL's own format, so a file of one such row is read.
+    """
+    try:
+        whole = loads(text)
+    except RecursionError:
+        raise InvalidFileError([_TOO_DEEP], name) from None
+    except json.JSONDecodeError:
+        if text.splitlines()[0].strip() == "{":  # several pretty-printed objects, one after another
+            raise InvalidFileError([_SPREAD_OBJECTS], name) from None
+        return
+    if isinstance(whole, dict) and not ("instruction" in whole and "\n" not in text):
+        raise InvalidFileError([_ONE_OBJECT], name)
+
+
+def _parse_jsonl(text: str, name: str) -> list[Any]:
+    items: list[Any] = []
+    problems: list[Problem] = []
+    lines = [line for line in text.splitlines() if line.strip()]
+    for number, line in enumerate(lines, start=1):
+        try:
+            items.append(loads(line))
+        except RecursionError:
+            problems.append(Problem(_TOO_DEEP.message, record=number))
+        except json.JSONDecodeError as exc:
+            hint = "expected a JSON list or one JSON object per line"
+            if number == 1 and len(lines) == 1:
+                problems.append(Problem(f"is not valid JSON: {exc.msg} at column {exc.colno}; {hint}"))
+            else:
+                problems.append(Problem(f"line is not valid JSON: {exc.msg} at column {exc.colno}; {hint}",
+                                        record=number))
+    if problems:
+        raise InvalidFileError(problems, name)
+    return items
+
+
+def _printable(text: str) -> str:
+    """`text` with NULs and lone surrogates written as escapes, so a message can be printed."""
+    return text.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def unreadable(item: Any, record: int) -> list[Problem]:
+    """Nesting too deep, NUL characters and lone surrogates anywhere in one item, located.
+
+    Walked with a stack, not recursion, so no item can exhaust Python's recursion limit.
+    """
+    problems: list[Problem] = []
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(item, ())]
+    while stack:
+        value, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            problems.append(Problem(f"nests over {MAX_DEPTH} levels deep", record, *_where(path[:3])))
+            continue
+        texts = [(value, path)] if isinstance(value, str) else []
+        if isinstance(value, dict):
+            texts += [(key, (*path, key)) for key in value if isinstance(key, str)]
+            stack.extend((v, (*path, k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*path, i)) for i, v in enumerate(value))
+        for text, where in texts:
+            surrogate = next((c for c in text if "\ud800" <= c <= "\udfff"), None)
+            if "\x00" in text:
+                problems.append(Problem("holds a NUL character (\\u0000), which is not text; remove it",
+                                        record, *_where(where)))
+            elif surrogate is not None:
+                problems.append(Problem(f"holds a lone surrogate ({_printable(surrogate)}), half of a character "
+                                        "that the program writing the file split: fix or remove it",
+                                        record, *_where(where)))
+    return list(dict.fromkeys(problems))
+
+
+def _where(path: tuple[Any, ...]) -> tuple[str | None, int | None]:
+    """(field, customer) of a path into a record: [key], or ["infos", j, field, ...]."""
+    if len(path) >= 2 and path[0] == "infos" and isinstance(path[1], int):
+        return (_printable(str(path[2])) if len(path) >= 3 else "infos"), path[1] + 1
+    return (_printable(str(path[0])) if path else None), None
