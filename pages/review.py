@@ -69,7 +69,7 @@ gold_key = f"gold_{record.id}_{record.version}"
 
 def in_form() -> FormValues:
     """What the boxes hold now, typed but not yet saved included."""
-    summary = st.session_state.get(summary_key, record.summary.current) if record.summary and summary_key else None
+    summary = None if record.summary is None else st.session_state.get(summary_key, record.summary.current)
     return FormValues(summary, customers_in_form(gold_key, record.gold))
 
 
@@ -80,6 +80,11 @@ def go_next() -> None:
         flash("success", "Every record in this list is reviewed.")
     else:
         st.session_state["review_target"] = upcoming.index
+
+
+def undo() -> None:
+    editor.save(in_form())  # text typed before the click is the newest edit, so the one undone
+    flash("info", editor.undo())
 
 
 def set_status(status: ReviewStatus) -> None:
@@ -113,7 +118,7 @@ with edit_column:
     else:
         summary = record.summary
         st.text_area("Summary (saved when you leave the box)", summary.current, height=260, key=summary_key,
-                     on_change=save_or_flash, args=(lambda: editor.save(FormValues(summary=in_form().summary)),))
+                     on_change=save_or_flash, args=(lambda: editor.save(in_form()),))
         st.caption(f"{len(summary.current):,} / {MAX_ROW_CHARS:,} characters · {summary.backend} {summary.model}")
 
     warnings = record_warnings(record)
@@ -122,13 +127,13 @@ with edit_column:
             st.markdown("\n".join(f"- {w}" for w in warnings))
 
     st.subheader("Gold customers")
-    customers_editor(record.gold, gold_key, editor.save_gold)
+    customers_editor(record.gold, gold_key, lambda customers: editor.save(FormValues(gold=customers)))
 
-    history = store.history_of(record.id)
-    with st.expander(f"History ({plural(len(history), 'edit')})"):
-        if history:
-            st.dataframe(pd.DataFrame(history_rows(history)), hide_index=True)
-        undoable = next_undo(history)
-        if undoable is not None:
-            st.button(f"Undo #{undoable.id}, the {undoable.target} edit of {undoable.at:%H:%M:%S}",
-                      on_click=save_or_flash, args=(lambda: flash("info", editor.undo()),))
+history = store.history_of(record.id)
+with st.expander(f"History ({plural(len(history), 'edit')})"):
+    if history:
+        st.dataframe(pd.DataFrame(history_rows(history)), hide_index=True, width="stretch")
+    undoable = next_undo(history)
+    if undoable is not None:
+        st.button(f"Undo #{undoable.id}, the {undoable.target} edit of {undoable.at:%H:%M:%S}",
+                  on_click=save_or_flash, args=(undo,))

@@ -130,6 +130,7 @@ def test_review_accept_saves_what_was_typed_with_the_same_key_press(project_db: 
     assert saved.summary is not None and saved.summary.current == "还没离开摘要框"
     assert saved.gold[0]["基本信息-邮箱"] == "typed@example.com"
     assert saved.status == ReviewStatus.ACCEPTED
+    assert [h.target for h in store.history_of(record.id)] == ["summary", "gold", "status"]
     assert at.sidebar.selectbox(key="review_record").value == 2
 
 

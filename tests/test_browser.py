@@ -161,9 +161,10 @@ def test_a_shortcut_pressed_while_typing_saves_the_text_first(browser: Browser, 
         saved = store.get_record("train", 1)
         assert saved.summary is not None and saved.summary.current == typed
 
-        email = page.get_by_label("基本信息-邮箱")
-        expect(email).to_have_count(1)  # record 2 alone is on screen
+        page.wait_for_function(IDLE, timeout=30_000)  # the run that saved has drawn record 2
         expect(page.get_by_text("Customer 1: 周军9")).to_be_visible()
+        email = page.get_by_label("基本信息-邮箱")
+        expect(email).to_have_count(1)  # record 1's boxes are gone
         email.fill("typed@example.com")
         email.press("Alt+f")
         until(lambda: store.get_record("train", 2).status == ReviewStatus.NEEDS_FIX)
