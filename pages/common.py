@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from typing import Any
@@ -187,7 +188,7 @@ def commit_typing_on_shortcuts(shortcuts: list[str]) -> None:
     codes = [f"Key{shortcut.split('+')[-1].upper()}" for shortcut in shortcuts]
     st.html(f"""<script>
 (() => {{
-  const codes = new Set({codes!r});
+  const codes = new Set({json.dumps(codes)});
   if (window.roleextShortcutCodes) {{ codes.forEach((c) => window.roleextShortcutCodes.add(c)); return; }}
   window.roleextShortcutCodes = codes;
   window.addEventListener("keydown", (event) => {{

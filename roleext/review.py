@@ -100,8 +100,9 @@ def undone_id(entry: HistoryEntry) -> int | None:
 def next_undo(history: list[HistoryEntry]) -> HistoryEntry | None:
     """The newest human edit not yet undone: what the next undo reverts.
 
-    Undos are not undone themselves, so clicks walk back one edit at a time; an edit whose
-    value a later job run replaced ("generated") is out of reach, and so is all before it.
+    Undos are not undone themselves, so clicks walk back one edit at a time. A summary or
+    prediction that a later job run replaced ("generated") is out of reach, with the edits
+    of that target before it: undoing them would overwrite the new run's output.
     """
     undone: set[int] = set()
     replaced: set[str] = set()

@@ -123,6 +123,19 @@ def test_an_edit_after_an_undo_is_undone_first_then_the_walk_goes_on(project: Pr
         undo_last_edit(project, project.get_record("train", 1))
 
 
+def test_undo_never_reaches_behind_a_new_run_of_the_summary(project: ProjectStore) -> None:
+    record = project.get_record("train", 1)
+    project.save_summary(record.id, "第一次生成", "offline", "m", "p")
+    project.edit_summary(record.id, "审核员改写", 1)
+    version = project.update_gold(record.id, [dict(record.gold[0], 竞品信息="微盛")], record.version)
+    project.save_summary(record.id, "重新生成", "offline", "m", "p")
+    undo_last_edit(project, project.get_record("train", 1))
+    assert project.get_record("train", 1).version == version + 1
+    with pytest.raises(NotFoundError, match="no edit to undo"):
+        undo_last_edit(project, project.get_record("train", 1))
+    assert project.get_record("train", 1).summary.current == "重新生成"  # type: ignore[union-attr]
+
+
 def test_accepting_saves_the_typed_text_first_even_when_its_own_save_ran_already(project: ProjectStore) -> None:
     Job(project, OfflineBackend(), JobSpec("summarize", "train")).run()
     record = project.get_record("train", 1)
