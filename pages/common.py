@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import replace
@@ -176,20 +177,74 @@ def flash(kind: str, message: str) -> None:
 
 
 def save_or_flash(action: Callable[[], object]) -> bool:
-    """Run a save from a widget callback; a refusal (a conflict, say) is flashed, not raised."""
+    """Run a save from a widget callback; a refusal (a conflict, say) is flashed, not raised.
+
+    Text a conflict kept out of the database stays on screen until dismissed (`show_flashes`).
+    """
     from roleext.errors import RoleextError
+    from roleext.review import UnsavedEditConflict
 
     try:
         action()
+    except UnsavedEditConflict as exc:
+        st.session_state.setdefault("_unsaved", []).append(exc.unsaved)
+        return False
     except RoleextError as exc:
         flash("error", escape_markdown(str(exc)))
         return False
     return True
 
 
+def commit_typing_on_shortcuts(shortcuts: list[str]) -> None:
+    """Make Alt+letter button shortcuts commit the text box the cursor is in before they fire.
+
+    Streamlit sends a text box's value only when it loses focus (or on Ctrl+Enter), and a
+    button's shortcut does not move the focus, so Alt+A pressed while typing accepted the
+    record and dropped the text. This script, our own constant text with no user data,
+    blurs the box first in the capture phase: the value then travels with the click.
+    """
+    codes = [f"Key{shortcut.split('+')[-1].upper()}" for shortcut in shortcuts]
+    st.html(f"""<script>
+(() => {{
+  const codes = new Set({json.dumps(codes)});
+  if (window.roleextShortcutCodes) {{ codes.forEach((c) => window.roleextShortcutCodes.add(c)); return; }}
+  window.roleextShortcutCodes = codes;
+  window.addEventListener("keydown", (event) => {{
+    const box = document.activeElement;
+    if (event.altKey && !event.ctrlKey && !event.metaKey && window.roleextShortcutCodes.has(event.code)
+        && box && (box.tagName === "TEXTAREA" || box.tagName === "INPUT")) {{
+      box.blur();
+    }}
+  }}, true);
+}})();
+</script>""", unsafe_allow_javascript=True)
+
+
 def show_flashes() -> None:
+    """Messages kept for this run, then every unsaved text with its conflict, each with Dismiss."""
     for kind, message in st.session_state.pop("_flash", []):
         getattr(st, kind)(message)
+    unsaved = st.session_state.get("_unsaved", [])
+
+    def dismiss(position: int) -> None:
+        del unsaved[position]
+
+    for position, edit in enumerate(unsaved):
+        with st.container(border=True):
+            st.error(edit.message)  # our own words and numbers only; the text goes in the code box
+            st.code(edit.text, language="json" if edit.target == "gold" else None, wrap_lines=True)
+            st.button("Dismiss", key=f"_unsaved_dismiss_{position}_{id(edit)}", on_click=dismiss,
+                      args=(position,))
+
+
+def customers_in_form(key: str, customers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The customers as the editor's widgets hold them; a widget not drawn yet holds its stored value."""
+    from roleext.review import customer_from_form, to_form
+    from roleext.schema import FIELDS
+
+    return [customer_from_form({spec.name: st.session_state.get(f"{key}_{i}_{spec.name}",
+                                                                 to_form(spec, customer.get(spec.name, spec.empty())))
+                                for spec in FIELDS}) for i, customer in enumerate(customers)]
 
 
 def customers_editor(customers: list[dict[str, Any]], key: str,
@@ -199,22 +254,18 @@ def customers_editor(customers: list[dict[str, Any]], key: str,
     Every change calls `on_save(customers)` at once with all customers as the form holds them;
     a refusal is flashed for the next run.
     """
-    from roleext.review import customer_from_form, options_for, to_form
+    from roleext.review import options_for, to_form
     from roleext.schema import FIELDS, NAME_FIELD, empty_customer
 
-    def collect() -> list[dict[str, Any]]:
-        return [customer_from_form({spec.name: st.session_state.get(f"{key}_{i}_{spec.name}", spec.empty())
-                                    for spec in FIELDS}) for i in range(len(customers))]
-
     def changed() -> None:
-        save_or_flash(lambda: on_save(collect()))
+        save_or_flash(lambda: on_save(customers_in_form(key, customers)))
 
     def remove(position: int) -> None:
-        current = collect()
+        current = customers_in_form(key, customers)
         save_or_flash(lambda: on_save(current[:position] + current[position + 1:]))
 
     def add() -> None:
-        save_or_flash(lambda: on_save([*collect(), empty_customer()]))
+        save_or_flash(lambda: on_save([*customers_in_form(key, customers), empty_customer()]))
 
     for i, customer in enumerate(customers):
         name = escape_markdown(str(customer.get(NAME_FIELD) or "")) or "(no name)"

@@ -3,12 +3,29 @@
 import pandas as pd
 import streamlit as st
 
-from pages.common import customers_editor, flash, project_store, save_or_flash, show_flashes
+from pages.common import (
+    commit_typing_on_shortcuts,
+    customers_editor,
+    customers_in_form,
+    flash,
+    project_store,
+    save_or_flash,
+    show_flashes,
+)
 from roleext.chatview import chat_html
 from roleext.exports import MAX_ROW_CHARS
-from roleext.markup import escape_markdown
+from roleext.markup import escape_markdown, plural
 from roleext.project import ReviewStatus
-from roleext.review import RecordFilter, filter_records, next_unreviewed, record_warnings, undo_last_edit
+from roleext.review import (
+    FormValues,
+    RecordEditor,
+    RecordFilter,
+    filter_records,
+    history_rows,
+    next_undo,
+    next_unreviewed,
+    record_warnings,
+)
 from roleext.support import gold_values
 
 store = project_store()
@@ -40,7 +57,24 @@ with st.sidebar:
     st.caption(f"{done} of {len(infos)} accepted")
 
 
+record = store.get_record(split, index)
+editor = st.session_state.get("review_editor")
+if editor is None or editor.record.id != record.id:
+    editor = st.session_state["review_editor"] = RecordEditor(store, record)
+else:
+    editor.seen(record)
+summary_key = f"summary_{record.id}_{record.summary.version}" if record.summary else None
+gold_key = f"gold_{record.id}_{record.version}"
+
+
+def in_form() -> FormValues:
+    """What the boxes hold now, typed but not yet saved included."""
+    summary = None if record.summary is None else st.session_state.get(summary_key, record.summary.current)
+    return FormValues(summary, customers_in_form(gold_key, record.gold))
+
+
 def go_next() -> None:
+    editor.save(in_form())
     upcoming = next_unreviewed(infos, by_index[index])
     if upcoming is None:
         flash("success", "Every record in this list is reviewed.")
@@ -48,21 +82,29 @@ def go_next() -> None:
         st.session_state["review_target"] = upcoming.index
 
 
-record = store.get_record(split, index)
+def undo() -> None:
+    editor.save(in_form())  # text typed before the click is the newest edit, so the one undone
+    flash("info", editor.undo())
 
 
 def set_status(status: ReviewStatus) -> None:
-    saved = save_or_flash(lambda: store.set_status(record.id, status, record.version))
-    if saved and status != ReviewStatus.NEEDS_FIX:
+    editor.set_status(status, in_form())
+    if status != ReviewStatus.NEEDS_FIX:
         go_next()
 
 
+SHORTCUTS = {"accept": "Alt+A", "fix": "Alt+F", "reject": "Alt+X", "next": "Alt+N"}
 buttons = st.columns(5)
-buttons[0].button("Accept", type="primary", shortcut="Alt+A", on_click=set_status, args=(ReviewStatus.ACCEPTED,))
-buttons[1].button("Needs fix", shortcut="Alt+F", on_click=set_status, args=(ReviewStatus.NEEDS_FIX,))
-buttons[2].button("Reject", shortcut="Alt+X", on_click=set_status, args=(ReviewStatus.REJECTED,))
-buttons[3].button("Next unreviewed", shortcut="Alt+N", on_click=go_next)
+buttons[0].button("Accept", type="primary", shortcut=SHORTCUTS["accept"], on_click=save_or_flash,
+                  args=(lambda: set_status(ReviewStatus.ACCEPTED),))
+buttons[1].button("Needs fix", shortcut=SHORTCUTS["fix"], on_click=save_or_flash,
+                  args=(lambda: set_status(ReviewStatus.NEEDS_FIX),))
+buttons[2].button("Reject", shortcut=SHORTCUTS["reject"], on_click=save_or_flash,
+                  args=(lambda: set_status(ReviewStatus.REJECTED),))
+buttons[3].button("Next unreviewed", shortcut=SHORTCUTS["next"], on_click=save_or_flash, args=(go_next,))
 buttons[4].markdown(f"**{record.status.value}**")
+with st.sidebar:
+    commit_typing_on_shortcuts(list(SHORTCUTS.values()))
 
 chat_column, edit_column = st.columns([1.1, 1])
 with chat_column:
@@ -75,35 +117,27 @@ with edit_column:
         st.info("No summary yet: run the Summarize page for this split.")
     else:
         summary = record.summary
-
-        def save_summary() -> None:
-            text = st.session_state[f"summary_{record.id}_{summary.version}"]
-            save_or_flash(lambda: store.edit_summary(record.id, text, summary.version))
-
         if summary.stale:
             st.warning("This summary was written for an earlier version of the chat (a re-import changed "
                        "it): summarize again, or edit it. Exports leave it out until then.")
-        st.text_area("Summary (saved when you leave the box)", summary.current, height=260,
-                     key=f"summary_{record.id}_{summary.version}", on_change=save_summary)
+        st.text_area("Summary (saved when you leave the box)", summary.current, height=260, key=summary_key,
+                     on_change=save_or_flash, args=(lambda: editor.save(in_form()),))
         made_by = escape_markdown(f"{summary.backend} {summary.model}")
         st.caption(f"{len(summary.current):,} / {MAX_ROW_CHARS:,} characters · {made_by}")
 
     warnings = record_warnings(record)
     if warnings:
-        with st.expander(f"{len(warnings)} warnings", expanded=True):
+        with st.expander(plural(len(warnings), "warning"), expanded=True):
             st.markdown("\n".join(f"- {escape_markdown(str(w))}" for w in warnings))
 
     st.subheader("Gold customers")
-    customers_editor(record.gold, f"gold_{record.id}_{record.version}",
-                     lambda customers: store.update_gold(record.id, customers, record.version))
+    customers_editor(record.gold, gold_key, lambda customers: editor.save(FormValues(gold=customers)))
 
-    history = store.history_of(record.id)
-    with st.expander(f"History ({len(history)} edits)"):
-        if history:
-            st.dataframe(pd.DataFrame([{"when": h.at, "who": h.author, "what": h.target} for h in history]),
-                         hide_index=True)
-
-            def undo() -> None:
-                save_or_flash(lambda: flash("info", undo_last_edit(store, store.get_record(split, index))))
-
-            st.button("Undo the last edit", on_click=undo)
+history = store.history_of(record.id)
+with st.expander(f"History ({plural(len(history), 'edit')})"):
+    if history:
+        st.dataframe(pd.DataFrame(history_rows(history)), hide_index=True, width="stretch")
+    undoable = next_undo(history)
+    if undoable is not None:
+        st.button(f"Undo #{undoable.id}, the {undoable.target} edit of {undoable.at:%H:%M:%S}",
+                  on_click=save_or_flash, args=(undo,))

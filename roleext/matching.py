@@ -20,6 +20,7 @@ from typing import Any, Literal
 from rapidfuzz import fuzz
 
 from roleext.io import ChatFile, ChatRecord, Split
+from roleext.markup import plural
 from roleext.schema import Customer
 
 MatchedBy = Literal["hash", "similar", "position"]
@@ -168,11 +169,6 @@ class ImportPlan:
             lines.append(f"{'record' if one else 'records'} {shown}{more} {'leaves' if one else 'leave'} "
                          "the split (kept in the database, shown again if a later file holds them)")
         return lines
-
-
-def plural(count: int, noun: str) -> str:
-    """'1 record', '2 records': counts a person reads."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _gold_after(row: StoredRow, infos: list[Customer]) -> str:

@@ -6,17 +6,21 @@ The Review page lays these out; everything it decides is decided here and tested
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import Any
 
 from roleext.chat import squash
-from roleext.errors import NotFoundError, Problem, RoleextError
+from roleext.errors import ConflictError, NotFoundError, Problem, RoleextError
 from roleext.io import Split
 from roleext.lint import lint_customer
-from roleext.project import Record, RecordInfo, ReviewStatus
-from roleext.schema import FIELDS, Customer, Field, complete_customer
-from roleext.store import ProjectStore
+from roleext.project import HistoryEntry, Record, RecordInfo, ReviewStatus
+from roleext.schema import FIELDS, NAME_FIELD, Customer, Field, complete_customer
+from roleext.store import ProjectStore, default_author
 from roleext.support import unsupported
+
+HISTORY_TEXT_WIDTH = 160
+"""Characters of a before or after value shown in the history table."""
 
 LIST_ITEM_SEPARATOR = "\n"
 """Free list fields (参与人) are edited one item a line."""
@@ -87,26 +91,234 @@ def next_unreviewed(infos: list[RecordInfo], current: RecordInfo | None) -> Reco
     return None
 
 
+# --- edits and undo -------------------------------------------------------------------
+
+UNDOABLE = ("summary", "gold", "status", "prediction")
+"""History targets a reviewer edits, and undo walks back through."""
+
+_UNDO_AUTHOR = re.compile(r"^(?P<who>.*) \(undo of #(?P<id>\d+)\)$")
+
+
+def undo_author(author: str, undone: HistoryEntry) -> str:
+    """The history author of an undo: who undid, and which entry (the store has no column for it)."""
+    return f"{author} (undo of #{undone.id})"
+
+
+def undone_id(entry: HistoryEntry) -> int | None:
+    """The id of the entry `entry` undid, or None when it is an edit of its own."""
+    match = _UNDO_AUTHOR.match(entry.author)
+    return int(match["id"]) if match else None
+
+
+def next_undo(history: list[HistoryEntry]) -> HistoryEntry | None:
+    """The newest human edit not yet undone: what the next undo reverts.
+
+    Undos are not undone themselves, so clicks walk back one edit at a time. A summary or
+    prediction that a later job run replaced ("generated") is out of reach, with the edits
+    of that target before it: undoing them would overwrite the new run's output.
+    """
+    undone: set[int] = set()
+    replaced: set[str] = set()
+    for entry in reversed(history):
+        if entry.target not in UNDOABLE or entry.target in replaced:
+            continue
+        if entry.author == "generated":
+            replaced.add(entry.target)
+            continue
+        target = undone_id(entry)
+        if target is not None:
+            undone.add(target)
+        elif entry.id not in undone:
+            return entry
+    return None
+
+
 def undo_last_edit(store: ProjectStore, record: Record, author: str | None = None) -> str:
-    """Revert the record's most recent edit by writing its `before` back (itself a new edit)."""
-    history = [h for h in store.history_of(record.id) if h.target in ("gold", "summary", "status", "prediction")
-               and h.author != "generated"]
-    if not history:
+    """Revert the record's newest edit not yet undone by writing its `before` back (itself an edit)."""
+    last = next_undo(store.history_of(record.id))
+    if last is None:
         raise NotFoundError("this record has no edit to undo")
-    last = history[-1]
+    who = undo_author(author or default_author(), last)
     if last.target == "gold":
-        store.update_gold(record.id, last.before, record.version, author)
+        store.update_gold(record.id, last.before, record.version, who)
     elif last.target == "status":
-        store.set_status(record.id, ReviewStatus(last.before), record.version, author)
+        store.set_status(record.id, ReviewStatus(last.before), record.version, who)
     elif last.target == "summary":
         if record.summary is None:
             raise RoleextError("the summary this edit belonged to is gone")
-        store.edit_summary(record.id, last.before, record.summary.version, author)
+        store.edit_summary(record.id, last.before, record.summary.version, who)
     else:
         if record.prediction is None:
             raise RoleextError("the prediction this edit belonged to is gone")
-        store.correct_prediction(record.id, last.before, record.prediction.version, author)
-    return f"undid the last {last.target} edit ({last.author}, {last.at:%Y-%m-%d %H:%M})"
+        store.correct_prediction(record.id, last.before, record.prediction.version, who)
+    return f"undid the {last.target} edit by {last.author} at {last.at:%Y-%m-%d %H:%M}"
+
+
+def _clip(text: str, width: int = HISTORY_TEXT_WIDTH) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _text_change(before: str, after: str, context: int = 15) -> tuple[str, str]:
+    """The part of a text that changed, with a little context either side."""
+    start = 0
+    while start < min(len(before), len(after)) and before[start] == after[start]:
+        start += 1
+    end = 0
+    while end < min(len(before), len(after)) - start and before[-1 - end] == after[-1 - end]:
+        end += 1
+    head = ("…" if start > context else "") + before[max(0, start - context):start]
+    tail = after[len(after) - end:][:context] + ("…" if end > context else "")
+    return (_clip(head + before[start:len(before) - end] + tail),
+            _clip(head + after[start:len(after) - end] + tail))
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value) or "(empty)"
+    return str(value) if value not in (None, "") else "(empty)"
+
+
+def _customers_change(before: list[Customer], after: list[Customer]) -> tuple[str, str]:
+    """Only the fields that changed, customer by customer: `customer 1 基本信息-邮箱: x`."""
+    old: list[str] = []
+    new: list[str] = []
+    for number in range(1, max(len(before), len(after)) + 1):
+        was = before[number - 1] if number <= len(before) else None
+        now = after[number - 1] if number <= len(after) else None
+        if was is None or now is None:
+            name = _show((was or now or {}).get(NAME_FIELD, ""))
+            (new if was is None else old).append(f"customer {number} ({name})")
+            (old if was is None else new).append(f"customer {number}: none")
+            continue
+        for spec in FIELDS:
+            if was.get(spec.name, spec.empty()) != now.get(spec.name, spec.empty()):
+                old.append(f"customer {number} {spec.name}: {_show(was.get(spec.name))}")
+                new.append(f"customer {number} {spec.name}: {_show(now.get(spec.name))}")
+    return _clip("; ".join(old) or "(no change)"), _clip("; ".join(new) or "(no change)")
+
+
+def history_rows(history: list[HistoryEntry]) -> list[dict[str, str]]:
+    """The record's history as a reader wants it: newest first, each edit's before and after."""
+    by_id = {entry.id: entry for entry in history}
+    rows = []
+    for entry in reversed(history):
+        who, what = entry.author, f"{entry.target} edit"
+        match = _UNDO_AUTHOR.match(entry.author)
+        if match:
+            undone = by_id.get(int(match["id"]))
+            who = match["who"]
+            what = f"undo of #{match['id']}" + (f" ({undone.target} edit)" if undone else "")
+        elif entry.author == "generated":
+            what = f"{entry.target} replaced by a new run"
+        if entry.target == "import":
+            what, before, after = "re-imported from the file", "chat and gold as imported before", "as in the file"
+        elif entry.target in ("gold", "prediction"):
+            before, after = _customers_change(entry.before or [], entry.after or [])
+        elif entry.target == "summary":
+            before, after = _text_change(entry.before or "", entry.after or "")
+        else:
+            before, after = _show(entry.before), _show(entry.after)
+        rows.append({"#": str(entry.id), "when": f"{entry.at:%Y-%m-%d %H:%M:%S}", "who": who, "what": what,
+                     "before": before, "after": after})
+    return rows
+
+
+@dataclass(frozen=True)
+class FormValues:
+    """What the Review page's boxes hold for a record, saved or not; None where there is no box."""
+
+    summary: str | None = None
+    gold: list[Customer] | None = None
+
+
+@dataclass(frozen=True)
+class UnsavedEdit:
+    """A reviewer's text that a conflict kept out of the database, held so it is not lost."""
+
+    split: Split
+    index: int
+    target: str
+    text: str
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return (f"Your {self.target} edit of {self.split} record {self.index} was not saved: {self.reason}. "
+                "Your text is below, to copy or apply again.")
+
+
+class UnsavedEditConflict(ConflictError):
+    """A save refused because another tab saved first; carries the text that was not saved."""
+
+    def __init__(self, unsaved: UnsavedEdit) -> None:
+        self.unsaved = unsaved
+        super().__init__(unsaved.message)
+
+
+def gold_in_form(customers: list[Customer]) -> list[Customer]:
+    """Customers as the form would hand them back untouched (stripped, lists split), to compare."""
+    return [customer_from_form({spec.name: to_form(spec, c.get(spec.name, spec.empty())) for spec in FIELDS})
+            for c in customers]
+
+
+class RecordEditor:
+    """One reviewer's edits of one record, each based on the versions this session last read or wrote.
+
+    The page keeps it across runs, so saves triggered together (a typed summary committed by
+    the key press that accepts the record) chain on each other's versions instead of
+    conflicting, while a save by another tab still conflicts.
+    """
+
+    def __init__(self, store: ProjectStore, record: Record, author: str | None = None) -> None:
+        self.store = store
+        self.record = record
+        self.author = author
+
+    def seen(self, record: Record) -> None:
+        """The record as the page just read it."""
+        self.record = record
+
+    def save(self, form: FormValues) -> list[str]:
+        """Write what the form holds that differs from the record; the targets written."""
+        saved = []
+        record = self.record
+        summary = record.summary
+        if form.summary is not None and summary is not None and form.summary != summary.current:
+            try:
+                version = self.store.edit_summary(record.id, form.summary, summary.version, self.author)
+            except ConflictError as exc:
+                raise UnsavedEditConflict(UnsavedEdit(record.split, record.index, "summary", form.summary,
+                                                      str(exc))) from exc
+            self.record = record = replace(record, summary=replace(summary, edited_text=form.summary,
+                                                                   version=version))
+            saved.append("summary")
+        if form.gold is not None and form.gold != gold_in_form(record.gold):
+            self.save_gold(form.gold)
+            saved.append("gold")
+        return saved
+
+    def save_gold(self, customers: list[Customer]) -> None:
+        """Replace the gold customers (adding or removing one, say)."""
+        record = self.record
+        try:
+            version = self.store.update_gold(record.id, customers, record.version, self.author)
+        except ConflictError as exc:
+            text = json.dumps(customers, ensure_ascii=False, indent=2)
+            raise UnsavedEditConflict(UnsavedEdit(record.split, record.index, "gold", text, str(exc))) from exc
+        self.record = replace(record, gold=customers, version=version)
+
+    def set_status(self, status: ReviewStatus, form: FormValues) -> None:
+        """Save what the form holds first, then the status: a shortcut never loses typed text."""
+        self.save(form)
+        version = self.store.set_status(self.record.id, status, self.record.version, self.author)
+        self.record = replace(self.record, status=status, version=version)
+
+    def undo(self) -> str:
+        """Undo the newest edit not yet undone; a message saying which."""
+        message = undo_last_edit(self.store, self.record, self.author)
+        self.record = self.store.get_record(self.record.split, self.record.index)
+        return message
 
 
 # --- form values ----------------------------------------------------------------------

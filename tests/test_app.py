@@ -117,6 +117,65 @@ def test_review_shows_a_conflict_instead_of_overwriting(project_db: Path) -> Non
     assert store.get_record("train", 1).status == ReviewStatus.REJECTED
 
 
+def test_review_accept_saves_what_was_typed_with_the_same_key_press(project_db: Path) -> None:
+    """The page's shortcut script sends typed text along with Alt+A: one run gets both."""
+    store = loaded(project_db)
+    record = store.get_record("train", 1)
+    at = page("review").run()
+    at.text_area(key=f"summary_{record.id}_1").set_value("还没离开摘要框")
+    at.text_input(key=f"gold_{record.id}_1_0_基本信息-邮箱").set_value("typed@example.com")
+    next(b for b in at.button if b.label == "Accept").click().run()
+    assert not at.exception and not at.error
+    saved = store.get_record("train", 1)
+    assert saved.summary is not None and saved.summary.current == "还没离开摘要框"
+    assert saved.gold[0]["基本信息-邮箱"] == "typed@example.com"
+    assert saved.status == ReviewStatus.ACCEPTED
+    assert [h.target for h in store.history_of(record.id)] == ["summary", "gold", "status"]
+    assert at.sidebar.selectbox(key="review_record").value == 2
+
+
+def test_review_a_conflict_keeps_the_unsaved_text_on_screen_until_dismissed(project_db: Path) -> None:
+    store = loaded(project_db)
+    record = store.get_record("train", 1)
+    at = page("review").run()
+    store.edit_summary(record.id, "另一个标签页先保存的摘要", 1)  # another tab
+    at.text_area(key=f"summary_{record.id}_1").set_value("我在这个标签页写的摘要").run()
+    assert not at.exception
+    assert any("summary edit of train record 1 was not saved" in e.value for e in at.error)
+    assert "我在这个标签页写的摘要" in [c.value for c in at.code]
+    assert store.get_record("train", 1).summary.current == "另一个标签页先保存的摘要"  # type: ignore[union-attr]
+    at.run()  # still there on the next run
+    assert "我在这个标签页写的摘要" in [c.value for c in at.code]
+    next(b for b in at.button if b.label == "Dismiss").click().run()
+    assert "我在这个标签页写的摘要" not in [c.value for c in at.code]
+    assert not at.error
+
+
+def test_review_a_gold_conflict_keeps_the_gold_as_json(project_db: Path) -> None:
+    store = loaded(project_db)
+    record = store.get_record("train", 1)
+    at = page("review").run()
+    store.set_status(record.id, ReviewStatus.REJECTED, record.version)  # another tab
+    at.text_input(key=f"gold_{record.id}_1_0_基本信息-邮箱").set_value("mine@example.com").run()
+    assert not at.exception
+    kept = [c.value for c in at.code if "mine@example.com" in c.value]
+    assert kept and json.loads(kept[0])[0]["基本信息-邮箱"] == "mine@example.com"
+
+
+def test_review_history_counts_and_undoes_one_edit_per_click(project_db: Path) -> None:
+    store = loaded(project_db)
+    record = store.get_record("train", 1)
+    at = page("review").run()
+    at.text_area(key=f"summary_{record.id}_1").set_value("第一次改写").run()
+    assert any(e.label == "History (1 edit)" for e in at.expander)
+    at.text_input(key=f"gold_{record.id}_1_0_基本信息-邮箱").set_value("a@example.com").run()
+    next(b for b in at.button if b.label.startswith("Undo")).click().run()
+    assert store.get_record("train", 1).gold == record.gold
+    next(b for b in at.button if b.label.startswith("Undo")).click().run()
+    assert not at.exception
+    assert store.get_record("train", 1).summary.current == record.summary.current  # type: ignore[union-attr]
+
+
 def test_export_page_offers_the_jsonl_with_enough_rows(project_db: Path) -> None:
     loaded(project_db)
     at = page("export").run()

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from roleext.sample import SAMPLE_TEST, SAMPLE_TRAIN
+from roleext.backends import OfflineBackend
+from roleext.jobs import Job, JobSpec
+from roleext.project import ReviewStatus
+from roleext.sample import SAMPLE_TEST, SAMPLE_TRAIN, import_sample
 from roleext.schema import SUBMISSION_SCHEMA
+from roleext.store import ProjectStore
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, IDLE, ROOT, streamlit_server
 
 if not Path(CHROMIUM).exists():
@@ -134,3 +139,41 @@ def test_a_bookmark_to_a_page_opens_it_inside_the_app(browser: Browser, tmp_path
         expect(navigation.get_by_text("Evaluate")).to_be_visible()
         expect(navigation.get_by_text("common")).to_have_count(0)
         context.close()
+
+
+def until(check: Callable[[], bool], seconds: float = 20) -> None:
+    """Wait for the app to have written what `check` looks for: a key press may take two runs."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "the app did not save in time"
+        time.sleep(0.1)
+
+
+def test_a_shortcut_pressed_while_typing_saves_the_text_first(browser: Browser, tmp_path: Path) -> None:
+    """Alt+A / Alt+F with the cursor still in a box: what was typed is saved, then the status."""
+    store = ProjectStore(tmp_path / "typing.db")
+    import_sample(store)
+    Job(store, OfflineBackend(), JobSpec("summarize", "train")).run()
+    typed = "只在框里打的字，没有离开就按了 Alt+A"
+    with streamlit_server(tmp_path / "typing.db", tmp_path / "streamlit.log") as url:
+        context = browser.new_context(viewport={"width": 1500, "height": 1000})
+        page = context.new_page()
+        visit(page, f"{url}/review")
+        summary = page.get_by_label("Summary (saved when you leave the box)")
+        summary.fill(typed)
+        summary.press("Alt+a")  # the cursor never left the box
+        until(lambda: store.get_record("train", 1).status == ReviewStatus.ACCEPTED)
+        saved = store.get_record("train", 1)
+        assert saved.summary is not None and saved.summary.current == typed
+
+        page.wait_for_function(IDLE, timeout=30_000)  # the run that saved has drawn record 2
+        expect(page.get_by_text("Customer 1: 周军9")).to_be_visible()
+        email = page.get_by_label("基本信息-邮箱")
+        expect(email).to_have_count(1)  # record 1's boxes are gone
+        email.fill("typed@example.com")
+        email.press("Alt+f")
+        until(lambda: store.get_record("train", 2).status == ReviewStatus.NEEDS_FIX)
+        assert store.get_record("train", 2).gold[0]["基本信息-邮箱"] == "typed@example.com"
+        expect(page.get_by_text("needs-fix", exact=True)).to_be_visible()
+        context.close()
+    store.close()

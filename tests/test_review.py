@@ -13,9 +13,13 @@ from roleext.io import load_chat_file
 from roleext.jobs import Job, JobRegistry, JobSpec
 from roleext.project import ReviewStatus
 from roleext.review import (
+    FormValues,
+    RecordEditor,
     RecordFilter,
+    UnsavedEditConflict,
     customer_from_form,
     filter_records,
+    history_rows,
     next_unreviewed,
     options_for,
     record_warnings,
@@ -72,17 +76,88 @@ def test_next_unreviewed_skips_done_records_and_wraps(project: ProjectStore) -> 
     assert next_unreviewed(done, done[0]) is None
 
 
-def test_undo_reverts_the_last_edit_and_records_the_undo(project: ProjectStore) -> None:
+def test_undo_walks_back_one_edit_per_click_newest_first(project: ProjectStore) -> None:
     record = project.get_record("train", 1)
+    assert record.summary is None
+    Job(project, OfflineBackend(), JobSpec("summarize", "train")).run()
+    record = project.get_record("train", 1)
+    generated = record.summary.current  # type: ignore[union-attr]
+    project.edit_summary(record.id, "审核员改写的摘要", 1)
     edited = [dict(record.gold[0], 客户购买阶段="赢单")]
-    project.update_gold(record.id, edited, record.version)
-    message = undo_last_edit(project, project.get_record("train", 1))
-    assert message.startswith("undid the last gold edit")
-    assert project.get_record("train", 1).gold == record.gold
-    assert [h.target for h in project.history_of(record.id)] == ["gold", "gold"]
+    version = project.update_gold(record.id, edited, record.version)
+    project.set_status(record.id, ReviewStatus.ACCEPTED, version)
 
-    project.set_status(record.id, ReviewStatus.REJECTED, project.get_record("train", 1).version)
+    def undo() -> str:
+        return undo_last_edit(project, project.get_record("train", 1), author="reviewer")
+
+    assert undo().startswith("undid the status edit")
+    now = project.get_record("train", 1)
+    assert (now.status, now.gold, now.summary.current) == (ReviewStatus.PENDING, edited, "审核员改写的摘要")  # type: ignore[union-attr]
+    assert undo().startswith("undid the gold edit")
+    now = project.get_record("train", 1)
+    assert (now.status, now.gold, now.summary.current) == (ReviewStatus.PENDING, record.gold, "审核员改写的摘要")  # type: ignore[union-attr]
+    assert undo().startswith("undid the summary edit")
+    assert project.get_record("train", 1).summary.current == generated  # type: ignore[union-attr]
+    with pytest.raises(NotFoundError, match="no edit to undo"):
+        undo()
+    rows = history_rows(project.history_of(record.id))
+    assert [(r["who"], r["what"]) for r in rows[:3]] == [
+        ("reviewer", "undo of #1 (summary edit)"), ("reviewer", "undo of #2 (gold edit)"),
+        ("reviewer", "undo of #3 (status edit)")]
+    assert (rows[3]["before"], rows[3]["after"]) == ("pending", "accepted")
+    assert (rows[4]["before"], rows[4]["after"]) == ("customer 1 客户购买阶段: 报价", "customer 1 客户购买阶段: 赢单")
+
+
+def test_an_edit_after_an_undo_is_undone_first_then_the_walk_goes_on(project: ProjectStore) -> None:
+    record = project.get_record("train", 1)
+    first = project.update_gold(record.id, [dict(record.gold[0], 客户购买阶段="赢单")], record.version)
     undo_last_edit(project, project.get_record("train", 1))
+    later = [dict(record.gold[0], 竞品信息="微盛")]
+    project.set_status(record.id, ReviewStatus.REJECTED, first + 1)
+    project.update_gold(record.id, later, first + 2)
+    undo_last_edit(project, project.get_record("train", 1))
+    assert project.get_record("train", 1).gold == record.gold
+    undo_last_edit(project, project.get_record("train", 1))
+    assert project.get_record("train", 1).status == ReviewStatus.PENDING
+    with pytest.raises(NotFoundError):
+        undo_last_edit(project, project.get_record("train", 1))
+
+
+def test_undo_never_reaches_behind_a_new_run_of_the_summary(project: ProjectStore) -> None:
+    record = project.get_record("train", 1)
+    project.save_summary(record.id, "第一次生成", "offline", "m", "p")
+    project.edit_summary(record.id, "审核员改写", 1)
+    version = project.update_gold(record.id, [dict(record.gold[0], 竞品信息="微盛")], record.version)
+    project.save_summary(record.id, "重新生成", "offline", "m", "p", overwrite_edits=True)
+    undo_last_edit(project, project.get_record("train", 1))
+    assert project.get_record("train", 1).version == version + 1
+    with pytest.raises(NotFoundError, match="no edit to undo"):
+        undo_last_edit(project, project.get_record("train", 1))
+    assert project.get_record("train", 1).summary.current == "重新生成"  # type: ignore[union-attr]
+
+
+def test_accepting_saves_the_typed_text_first_even_when_its_own_save_ran_already(project: ProjectStore) -> None:
+    Job(project, OfflineBackend(), JobSpec("summarize", "train")).run()
+    record = project.get_record("train", 1)
+    editor = RecordEditor(project, record)
+    typed = FormValues("按快捷键前打的字", [dict(record.gold[0], **{"基本信息-邮箱": "a@example.com"})])
+    editor.save(FormValues(summary=typed.summary))  # the box's own callback, in the same run
+    editor.set_status(ReviewStatus.ACCEPTED, typed)
+    saved = project.get_record("train", 1)
+    assert saved.summary.current == "按快捷键前打的字"  # type: ignore[union-attr]
+    assert saved.gold[0]["基本信息-邮箱"] == "a@example.com"
+    assert saved.status == ReviewStatus.ACCEPTED
+    assert [h.target for h in project.history_of(record.id)] == ["summary", "gold", "status"]
+
+
+def test_a_refused_edit_keeps_the_text_that_was_not_saved(project: ProjectStore) -> None:
+    Job(project, OfflineBackend(), JobSpec("summarize", "train")).run()
+    record = project.get_record("train", 1)
+    project.edit_summary(record.id, "另一个标签页先保存了", 1)  # another tab
+    with pytest.raises(UnsavedEditConflict) as refused:
+        RecordEditor(project, record).set_status(ReviewStatus.ACCEPTED, FormValues("我的改写"))
+    assert (refused.value.unsaved.target, refused.value.unsaved.text) == ("summary", "我的改写")
+    assert "changed elsewhere" in refused.value.unsaved.message
     assert project.get_record("train", 1).status == ReviewStatus.PENDING
 
 
