@@ -46,8 +46,19 @@ def _registry(url: str) -> JobRegistry:
 
 
 def project_store() -> ProjectStore:
-    """The project database of this server process (ROLEEXT_DB, else ./roleext.db)."""
-    return _store(database_url())
+    """The project database of this server process (ROLEEXT_DB, else ./roleext.db).
+
+    A database that cannot be opened (a folder, a file that is not SQLite, a missing driver)
+    stops the page with the reason, never a traceback."""
+    from roleext.errors import RoleextError
+
+    try:
+        return _store(database_url())
+    except RoleextError as exc:
+        st.error(f"The project database cannot be opened: {escape_markdown(str(exc))}. "
+                 "Set ROLEEXT_DB to another path and restart the app.")
+        st.stop()
+        raise  # st.stop() raises; this line only tells the type checker so
 
 
 def job_registry() -> JobRegistry:

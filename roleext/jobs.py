@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
@@ -23,8 +23,10 @@ from roleext.errors import BackendError, RoleextError, UnusableAnswerError
 from roleext.io import Split
 from roleext.ledger import HEARTBEAT, Ledger, TaskKind, cache_key
 from roleext.matching import chat_hash
+from roleext.progress import Progress
 from roleext.project import InputSource, Record
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT, prompt_hash
+from roleext.ratelimit import shared_limiter
 from roleext.redaction import get_logger, redact
 from roleext.store import ProjectStore
 from roleext.tasks import CallKind, TaskOptions, infer_record, summarize_record
@@ -61,91 +63,6 @@ class JobSpec:
     backoff_max: float = 8.0
 
 
-@dataclass
-class Progress:
-    """A job's counters; `snapshot()` hands out copies so readers never see a torn state."""
-
-    total: int = 0
-    done: int = 0
-    failed: int = 0
-    skipped: int = 0
-    kept: int = 0
-    """Records left alone because a person edited their output (see JobSpec.overwrite_edits)."""
-    cached: int = 0
-    calls: int = 0
-    tokens: int = 0
-    started: float = field(default_factory=time.monotonic)
-    ended: float | None = None
-    finished: bool = False
-    cancelled: bool = False
-    stopped: str | None = None
-    errors: dict[int, str] = field(default_factory=dict)
-
-    @property
-    def elapsed(self) -> float:
-        return (self.ended if self.ended is not None else time.monotonic()) - self.started
-
-    @property
-    def eta(self) -> float | None:
-        handled = self.done + self.failed
-        remaining = self.total - handled
-        if not handled or remaining <= 0:
-            return None
-        return self.elapsed / handled * remaining
-
-    def line(self, kind: str, split: str) -> str:
-        eta = f", ETA {self.eta:.0f} s" if self.eta is not None and not self.finished else ""
-        kept = f", {self.kept} kept (edited by a person)" if self.kept else ""
-        return (f"{kind} {split}: {self.done}/{self.total} done, {self.failed} failed, "
-                f"{self.skipped} already done{kept}, {self.calls} calls, {self.cached} from cache, "
-                f"{self.tokens} tokens, {self.elapsed:.1f} s{eta}")
-
-
-RATE_MARGIN = 0.02
-"""Starts are spaced this much wider than 1/qps: connection set-up varies by a few
-milliseconds, and a server counting arrivals in a sliding second refuses the request that
-lands early (measured in benchmarks/batch.py: 20 of 200 refused without a margin)."""
-
-
-class RateLimiter:
-    """Spaces request starts at least (1 + RATE_MARGIN)/qps apart across all threads.
-
-    Jobs of one process that call the same provider share one limiter (`shared_limiter`):
-    each joins with its own qps and the strictest of those still running applies, so two
-    jobs never double the traffic a provider allows.
-    """
-
-    def __init__(self, qps: float | None = None) -> None:
-        self._intervals: dict[int, float] = {}
-        self._next = 0.0
-        self._lock = threading.Lock()
-        if qps:
-            self.join(0, qps)
-
-    @property
-    def interval(self) -> float:
-        return max(self._intervals.values(), default=0.0)
-
-    def join(self, token: int, qps: float | None) -> None:
-        with self._lock:
-            self._intervals[token] = (1.0 + RATE_MARGIN) / qps if qps else 0.0
-
-    def leave(self, token: int) -> None:
-        with self._lock:
-            self._intervals.pop(token, None)
-
-    def acquire(self) -> None:
-        with self._lock:
-            interval = self.interval
-            if not interval:
-                return
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + interval
-        if slot > now:
-            time.sleep(slot - now)
-
-
 @dataclass(frozen=True)
 class OutputState:
     """A record's summary (or prediction) as a job sees it."""
@@ -153,16 +70,6 @@ class OutputState:
     missing: bool
     edited: bool
     stale: bool
-
-
-_LIMITERS: dict[str, RateLimiter] = {}
-_LIMITERS_LOCK = threading.Lock()
-
-
-def shared_limiter(provider: str) -> RateLimiter:
-    """This process's rate limiter for a provider."""
-    with _LIMITERS_LOCK:
-        return _LIMITERS.setdefault(provider, RateLimiter())
 
 
 DOWN_AFTER = 3

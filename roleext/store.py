@@ -35,12 +35,11 @@ from roleext.migrations import migrate
 from roleext.project import (
     HistoryEntry,
     ImportReport,
-    Prediction,
     Record,
     RecordInfo,
     ReviewStatus,
-    Summary,
 )
+from roleext.rows import history_entry, record_from_row, record_query
 from roleext.schema import Customer
 
 __all__ = ["ProjectStore", "chat_hash", "database_url", "default_author"]
@@ -70,11 +69,6 @@ _EDITABLE: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "summaries": ("edited_text", "summary", _as_text),
     "predictions": ("corrected", "prediction", json.loads),
 }
-
-
-def _stale(made_from: str | None, chat: str) -> bool:
-    """Output made from another chat than the record's current one (NULL: made before m004)."""
-    return made_from is not None and made_from != chat
 
 
 class ProjectStore:
@@ -174,53 +168,17 @@ class ProjectStore:
 
     # --- reading ----------------------------------------------------------------------
 
-    def _record_query(self) -> Any:
-        r, s, p = self.records, self.summaries, self.predictions
-        return (
-            select(
-                r,
-                s.c.text.label("s_text"), s.c.edited_text.label("s_edited"),
-                s.c.backend.label("s_backend"), s.c.model.label("s_model"),
-                s.c.prompt_hash.label("s_prompt"), s.c.version.label("s_version"),
-                s.c.chat_hash.label("s_chat"), p.c.chat_hash.label("p_chat"),
-                p.c.raw_output.label("p_raw"), p.c.parsed.label("p_parsed"),
-                p.c.corrected.label("p_corrected"), p.c.backend.label("p_backend"),
-                p.c.model.label("p_model"), p.c.error.label("p_error"),
-                p.c.version.label("p_version"), p.c.changes.label("p_changes"),
-            )
-            .select_from(r.outerjoin(s, s.c.record_id == r.c.id).outerjoin(p, p.c.record_id == r.c.id))
-        )
-
-    @staticmethod
-    def _record_from_row(row: Row[Any]) -> Record:
-        summary = None
-        if row.s_version is not None:
-            summary = Summary(row.s_text, row.s_edited, row.s_backend, row.s_model,
-                              row.s_prompt, row.s_version, _stale(row.s_chat, row.chat_hash))
-        prediction = None
-        if row.p_version is not None:
-            prediction = Prediction(
-                row.p_raw, json.loads(row.p_parsed),
-                json.loads(row.p_corrected) if row.p_corrected is not None else None,
-                row.p_backend, row.p_model, row.p_error, row.p_version,
-                tuple(json.loads(row.p_changes)) if row.p_changes else (),
-                _stale(row.p_chat, row.chat_hash),
-            )
-        return Record(
-            id=row.id, split=row.split, index=row.idx, chat_text=row.chat_text,
-            gold=json.loads(row.gold), gold_imported=json.loads(row.gold_imported),
-            status=ReviewStatus(row.status), version=row.version,
-            summary=summary, prediction=prediction,
-        )
+    def _joined(self) -> Any:
+        return record_query(self.records, self.summaries, self.predictions)
 
     def get_record(self, split: Split, index: int) -> Record:
         """The record at a 1-based position of a split, with its summary and prediction."""
         r = self.records
         with self.engine.connect() as conn:
-            row = conn.execute(self._record_query().where(r.c.split == split, r.c.idx == index)).first()
+            row = conn.execute(self._joined().where(r.c.split == split, r.c.idx == index)).first()
         if row is None:
             raise NotFoundError(f"{split} has no record {index}")
-        return self._record_from_row(row)
+        return record_from_row(row)
 
     def iter_records(self, split: Split, batch: int = 500) -> Iterator[Record]:
         """Every positioned record of a split in file order, streamed in batches."""
@@ -229,14 +187,14 @@ class ProjectStore:
         while True:
             with self.engine.connect() as conn:
                 rows = conn.execute(
-                    self._record_query()
+                    self._joined()
                     .where(r.c.split == split, r.c.idx.is_not(None), r.c.idx > last)
                     .order_by(r.c.idx).limit(batch)
                 ).all()
             if not rows:
                 return
             for row in rows:
-                yield self._record_from_row(row)
+                yield record_from_row(row)
             last = rows[-1].idx
 
     def iter_all_chats(self) -> Iterator[str]:
@@ -290,12 +248,7 @@ class ProjectStore:
         h = self.history
         with self.engine.connect() as conn:
             rows = conn.execute(select(h).where(h.c.record_id == record_id).order_by(h.c.id)).all()
-        return [
-            HistoryEntry(row.id, row.record_id, row.target, row.author, row.at,
-                         json.loads(row.before) if row.before is not None else None,
-                         json.loads(row.after) if row.after is not None else None)
-            for row in rows
-        ]
+        return [history_entry(row) for row in rows]
 
     # --- edits ------------------------------------------------------------------------
 

@@ -297,3 +297,17 @@ def test_export_page_escapes_formula_cells_when_ticked(project_db: Path) -> None
     box.check().run()
     assert not at.exception
     assert any("'=1+1,-" in c.value for c in at.code)
+
+
+@pytest.mark.parametrize("kind", ["folder", "text file"])
+def test_a_database_that_cannot_be_opened_is_one_message(kind: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "db"
+    if kind == "folder":
+        target.mkdir()
+    else:
+        target.write_text("not a database", "utf-8")
+    monkeypatch.setenv("ROLEEXT_DB", str(target))
+    at = page("data").run()
+    assert not at.exception
+    assert at.error and at.error[0].value.startswith("The project database cannot be opened")

@@ -24,10 +24,11 @@ from roleext.backends import Completion, OfflineBackend, SparkBackend, SparkSett
 from roleext.errors import ConflictError, JobBusyError
 from roleext.exports import ExportReport, finetune_rows
 from roleext.io import load_chat_file
-from roleext.jobs import Job, JobSpec, shared_limiter
+from roleext.jobs import Job, JobSpec
 from roleext.matching import chat_hash
 from roleext.migrations import MIGRATIONS, migrations_table
 from roleext.project import ReviewStatus
+from roleext.ratelimit import shared_limiter
 from roleext.store import ProjectStore
 from tests import fake_spark
 from tests.fake_spark import FakeSpark
