@@ -100,6 +100,7 @@ class Job:
         self._streak: tuple[str, int] = ("", 0)
         self._thread: threading.Thread | None = None
         self.job_id: int | None = None
+        self._pending_records: list[Record] = []
         if spec.kind == "summarize":
             fill_template(spec.template, "")  # a template without {content}: refuse before any call
 
@@ -375,12 +376,14 @@ class JobRegistry:
         self._lock = threading.Lock()
 
     def start(self, key: str, job: Job) -> Job:
+        """Start `job` under `key`; refused while a job under that key (or, through the
+        database lease, any job on the same task and split) is running."""
         with self._lock:
             running = self._jobs.get(key)
             if running is not None and not running.snapshot().finished:
                 raise RoleextError("this job is already running; wait for it or cancel it")
+            job.start()  # JobBusyError here leaves the registry as it was
             self._jobs[key] = job
-        job.start()
         return job
 
     def get(self, key: str) -> Job | None:

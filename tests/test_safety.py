@@ -304,3 +304,17 @@ def test_jobs_of_one_process_share_the_providers_rate_limit(project: ProjectStor
     assert (train.wait(30).done, test.wait(30).done) == (10, 5)
     # 15 calls at 20 a second between them take 0.7 s; two separate limits would take 0.45 s.
     assert time.monotonic() - started >= 0.7
+
+
+def test_a_refused_start_leaves_the_app_free_to_start_again_later(project: ProjectStore) -> None:
+    from roleext.jobs import JobRegistry
+
+    registry = JobRegistry()
+    elsewhere = Job(ProjectStore(project.url), Slow(), JobSpec("summarize", "train", concurrency=1))
+    elsewhere.start()  # the command line, say
+    with pytest.raises(JobBusyError):
+        registry.start("summarize:train", Job(project, OfflineBackend(), JobSpec("summarize", "train")))
+    assert registry.get("summarize:train") is None
+    elsewhere.wait(30)
+    started = registry.start("summarize:train", Job(project, OfflineBackend(), JobSpec("summarize", "train")))
+    assert started.wait(30).finished
