@@ -118,8 +118,9 @@ def show_record_tasks(store: ProjectStore, kind: str, split: str) -> None:
     rows = []
     for info in store.list_records(split):  # type: ignore[arg-type]
         state = states.get(info.id)
+        stale = info.summary_stale if kind == "summarize" else info.prediction_stale
         rows.append({"record": info.index, "characters": info.chat_chars,
-                     "status": state.status if state else "not run",
+                     "status": "stale: the chat changed" if stale else state.status if state else "not run",
                      "what was done": (state.detail or "") if state else "",
                      "error": (state.error or "") if state else ""})
     with st.expander("Records: length, chunks and why", expanded=False):

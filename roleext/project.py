@@ -119,6 +119,8 @@ class RecordInfo:
     customers: int
     has_summary: bool
     has_prediction: bool
+    summary_stale: bool = False
+    prediction_stale: bool = False
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ def record_query(r: Table, s: Table, p: Table) -> Select[Any]:
     )
 
 
-def _stale(made_from: str | None, chat: str) -> bool:
+def stale(made_from: str | None, chat: str) -> bool:
     """Output made from another chat than the record's current one (NULL: made before m004)."""
     return made_from is not None and made_from != chat
 
@@ -42,7 +42,7 @@ def record_from_row(row: Row[Any]) -> Record:
     summary = None
     if row.s_version is not None:
         summary = Summary(row.s_text, row.s_edited, row.s_backend, row.s_model,
-                          row.s_prompt, row.s_version, _stale(row.s_chat, row.chat_hash))
+                          row.s_prompt, row.s_version, stale(row.s_chat, row.chat_hash))
     prediction = None
     if row.p_version is not None:
         prediction = Prediction(
@@ -50,7 +50,7 @@ def record_from_row(row: Row[Any]) -> Record:
             json.loads(row.p_corrected) if row.p_corrected is not None else None,
             row.p_backend, row.p_model, row.p_error, row.p_version,
             tuple(json.loads(row.p_changes)) if row.p_changes else (),
-            _stale(row.p_chat, row.chat_hash),
+            stale(row.p_chat, row.chat_hash),
         )
     return Record(
         id=row.id, split=row.split, index=row.idx, chat_text=row.chat_text,

@@ -39,7 +39,7 @@ from roleext.project import (
     RecordInfo,
     ReviewStatus,
 )
-from roleext.rows import history_entry, record_from_row, record_query
+from roleext.rows import history_entry, record_from_row, record_query, stale
 from roleext.schema import Customer
 
 __all__ = ["ProjectStore", "chat_hash", "database_url", "default_author"]
@@ -208,7 +208,8 @@ class ProjectStore:
         r, s, p = self.records, self.summaries, self.predictions
         query = (
             select(r.c.id, r.c.split, r.c.idx, r.c.status, func.length(r.c.chat_text).label("chars"),
-                   r.c.gold, s.c.record_id.label("s_id"), p.c.record_id.label("p_id"))
+                   r.c.gold, s.c.record_id.label("s_id"), p.c.record_id.label("p_id"),
+                   s.c.chat_hash.label("s_chat"), p.c.chat_hash.label("p_chat"), r.c.chat_hash)
             .select_from(r.outerjoin(s, s.c.record_id == r.c.id).outerjoin(p, p.c.record_id == r.c.id))
             .where(r.c.idx.is_not(None))
             .order_by(r.c.split.desc(), r.c.idx)
@@ -219,7 +220,8 @@ class ProjectStore:
             rows = conn.execute(query).all()
         return [
             RecordInfo(row.id, row.split, row.idx, ReviewStatus(row.status), row.chars,
-                       len(json.loads(row.gold)), row.s_id is not None, row.p_id is not None)
+                       len(json.loads(row.gold)), row.s_id is not None, row.p_id is not None,
+                       stale(row.s_chat, row.chat_hash), stale(row.p_chat, row.chat_hash))
             for row in rows
         ]
 

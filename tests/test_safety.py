@@ -153,6 +153,7 @@ def test_a_changed_chat_makes_its_summary_stale_until_summarized_again(
 
     stale = project.get_record("train", 4)
     assert stale.summary is not None and stale.summary.stale and stale.model_input("summary") is None
+    assert [i.index for i in project.list_records("train") if i.summary_stale] == [4]  # the pages' lists
     report = ExportReport("finetune")
     assert [n for n, _ in finetune_rows(project, report=report)] == [1, 2, 3, 5, 6, 7, 8, 9, 10]
     assert report.left_out == {"summary of an older chat: summarize again": 1}
@@ -161,6 +162,7 @@ def test_a_changed_chat_makes_its_summary_stale_until_summarized_again(
     assert (again.done, again.skipped) == (1, 9)
     fresh = project.get_record("train", 4).summary
     assert fresh is not None and not fresh.stale and "五万" in fresh.text
+    assert not any(i.summary_stale for i in project.list_records("train"))
 
 
 def test_inference_keeps_a_persons_correction_unless_told_to_overwrite(project: ProjectStore) -> None:
