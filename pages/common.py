@@ -13,7 +13,7 @@ import streamlit as st
 from roleext.backends import SPARK_MODELS
 from roleext.backends.choice import KEY_NAMES, BackendChoice, find_credentials
 from roleext.jobs import Estimate, Job, JobRegistry, estimate
-from roleext.markup import escape_markdown
+from roleext.markup import escape_markdown, plural
 from roleext.store import ProjectStore, database_url
 
 
@@ -134,8 +134,8 @@ def estimate_with_overwrite(job: Job, what: str) -> tuple[Job, Estimate]:
     plan = estimate(job)
     if plan.edited:
         overwrite = st.checkbox(
-            f"Also redo the {plan.edited} records whose {what} a person edited "
-            f"({plan.edited} edits replaced; each stays in the record's history)",
+            f"Also redo the {plural(plan.edited, 'record')} whose {what} a person edited "
+            f"({plural(plan.edited, 'edit')} replaced; each stays in the record's history)",
             key=f"{job.spec.kind}_{job.spec.split}_overwrite")
         if overwrite:
             job = Job(job.store, job.backend, replace(job.spec, overwrite_edits=True))

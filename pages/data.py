@@ -6,7 +6,8 @@ import streamlit as st
 from pages.common import project_store
 from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError
 from roleext.io import ChatFile, load_chat_file
-from roleext.markup import escape_markdown
+from roleext.markup import escape_markdown, plural
+from roleext.matching import ImportPlan
 from roleext.overview import length_histogram, split_overviews
 from roleext.sample import import_sample
 
@@ -26,11 +27,17 @@ def show_notes(chat_file: ChatFile) -> None:
             st.code("\n".join(str(problem) for problem in notes), language=None, wrap_lines=True)
 
 
-def do_import(chat_file: ChatFile, name: str, *, confirmed: bool = False, replace: bool = False) -> None:
+def do_import(chat_file: ChatFile, name: str, confirmed: ImportPlan | None = None) -> None:
+    """Import, or keep the store's refusal and preview for the person to confirm.
+
+    A confirmation carries the fingerprint of the preview it was given on: if the project
+    changed meanwhile, the store refuses again with the new preview."""
     try:
-        report = store.import_chat_file(chat_file, confirmed=confirmed, replace=replace)
-    except ImportRefusedError as exc:  # the store changed since the preview: show the new one
-        st.session_state["pending_import"] = (chat_file, name, exc.plan)
+        report = store.import_chat_file(
+            chat_file, confirmed=confirmed is not None, replace=confirmed is not None and confirmed.erases_gold,
+            preview=confirmed.fingerprint() if confirmed is not None else None)
+    except ImportRefusedError as exc:
+        st.session_state["pending_import"] = (chat_file, name, exc.plan, exc.reason)
         return
     st.session_state.pop("pending_import", None)
     st.session_state["import_done"] = f"{escape_markdown(name)}: {report.line()}"
@@ -44,31 +51,30 @@ if st.button("Import", type="primary", disabled=uploaded is None):
         chat_file = load_chat_file(uploaded.getvalue(),
                                    split=None if split_choice.startswith("guess") else split_choice)  # type: ignore[arg-type]
     except InvalidFileError as exc:
-        st.error(f"{escape_markdown(uploaded.name)} cannot be used: {len(exc.problems)} problems. "
+        st.error(f"{escape_markdown(uploaded.name)} cannot be used: {plural(len(exc.problems), 'problem')}. "
                  "Nothing was imported.")
         st.code("\n".join(str(problem) for problem in exc.problems[:50]), language=None, wrap_lines=True)
     except RoleextError as exc:
         st.error(escape_markdown(str(exc)))
     else:
         show_notes(chat_file)
-        plan = store.preview_import(chat_file)
-        if plan.erases_gold or plan.needs_confirmation:
-            st.session_state["pending_import"] = (chat_file, uploaded.name, plan)
-        else:
-            do_import(chat_file, uploaded.name)
+        do_import(chat_file, uploaded.name)
 
 pending = st.session_state.get("pending_import")
 if pending is not None:
-    chat_file, name, plan = pending
+    chat_file, name, plan, why = pending
     if plan.erases_gold:
         st.error(f"{escape_markdown(name)} has no gold: importing it over the {plan.split} split would erase "
                  "the gold of its records. Choose the split test, or replace the split on purpose.")
+    elif why == "preview outdated":
+        st.warning("The project changed since that preview (another tab or process): check this one.")
     else:
         st.warning(f"{escape_markdown(name)} would change what people curated. Check, then confirm.")
     st.code("\n".join(plan.preview()), language=None, wrap_lines=True)
     confirm, cancel = st.columns(2)
     if confirm.button("Replace the split's gold" if plan.erases_gold else "Confirm import"):
-        do_import(chat_file, name, confirmed=True, replace=plan.erases_gold)
+        st.session_state.pop("pending_import", None)
+        do_import(chat_file, name, confirmed=plan)
         st.rerun()
     if cancel.button("Cancel"):
         st.session_state.pop("pending_import", None)

@@ -36,6 +36,7 @@ from roleext.exports import (
 from roleext.io import guess_kind, load_chat_file, load_submission, parse_items, read_source, summarize_file
 from roleext.jobs import Job, JobSpec
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT
+from roleext.redaction import RedactingFilter
 from roleext.schema import Customer
 from roleext.scoring import baselines, format_report, score_predictions
 from roleext.store import ProjectStore
@@ -356,6 +357,7 @@ def logging_to_stderr(verbosity: int) -> Iterator[None]:
     saved = root.level, ours.level
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(LOG_FORMAT, datefmt="%H:%M:%S"))
+    handler.addFilter(RedactingFilter())  # every line printed, libraries' warnings included
     root.addHandler(handler)
     # Libraries stay at warnings even with -vv: their debug lines would carry chats and
     # Spark's signed URL (the API key, base64-encoded) into the log.

@@ -17,17 +17,20 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 
-from roleext.errors import UsageError
+from roleext.errors import RoleextError, UsageError
 
 DEFAULT_DB = "roleext.db"
 DB_ENV = "ROLEEXT_DB"
 WRITE_LOCK = 7_301_221
 """PostgreSQL advisory lock key every write transaction takes (SQLite has one writer anyway)."""
-SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
 """How long a writer waits for another process's write transaction before giving up."""
+
+
+class DatabaseBusyError(RoleextError):
+    """Another process held the write lock longer than BUSY_TIMEOUT_MS; nothing was written."""
 
 
 class DatabaseOpenError(UsageError):
@@ -44,15 +47,9 @@ def database_url(db: str | Path | None = None) -> str:
         raise DatabaseOpenError(f"{path} is a folder; give the project's database file (e.g. {path / DEFAULT_DB})")
     if not path.parent.is_dir():
         raise DatabaseOpenError(f"the folder {path.parent} of the database does not exist; create it first")
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
-    except FileNotFoundError:
-        header = b""  # a new project
-    except OSError as exc:
-        raise DatabaseOpenError(f"{path} cannot be read ({exc.strerror})") from None
-    if header and header != SQLITE_HEADER:
-        raise DatabaseOpenError(f"{path} is not a roleext database (not SQLite at all); give another path")
+    # Never open the file here to sniff it: closing any descriptor of a database file drops
+    # every POSIX lock this process holds on it, SQLite's included, and another process may
+    # then delete the WAL under a live connection. SQLite itself says "not a database".
     return f"sqlite:///{path}"
 
 
@@ -96,10 +93,20 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One transaction that holds the database's write lock from its first statement."""
-        with self._writer.begin() as conn:
-            if self.dialect == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
-            yield conn
+        try:
+            with self._writer.begin() as conn:
+                if self.dialect == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
+                yield conn
+        except DatabaseError as exc:
+            if "file is not a database" in str(exc):
+                raise DatabaseOpenError(f"{self.url.removeprefix('sqlite:///')} is not a roleext database "
+                                        "(not SQLite at all); give another path") from None
+            if not isinstance(exc, OperationalError) or "database is locked" not in str(exc):
+                raise
+            raise DatabaseBusyError(
+                f"the project database stayed busy for {BUSY_TIMEOUT_MS // 1000} s (another process is "
+                "writing a lot, e.g. a large import); nothing was saved, try again in a moment") from None
 
     def dispose(self) -> None:
         self.engine.dispose()

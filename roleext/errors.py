@@ -76,9 +76,11 @@ class ConflictError(RoleextError):
 class ImportRefusedError(RoleextError):
     """An import that would erase or change curated work without the user's say; `plan` previews it."""
 
-    def __init__(self, message: str, plan: ImportPlan) -> None:
+    def __init__(self, message: str, plan: ImportPlan,
+                 reason: Literal["erases gold", "needs confirmation", "preview outdated"]) -> None:
         super().__init__(message)
         self.plan = plan
+        self.reason = reason
 
 
 class JobBusyError(RoleextError):

@@ -165,18 +165,19 @@ class Job:
         return pending, len(records) - len(pending) - kept, kept
 
     def open(self) -> list[Record]:
-        """Choose the records and take the lease on (kind, split): its job row, touched while it runs."""
-        records = list(self.store.iter_records(self.spec.split))
-        pending, kept = self._pending(records)
+        """Take the lease on (kind, split), its job row touched while it runs, then choose the
+        records: chosen after the lease, no record another job just did is done again."""
+        description = f"{self.spec.kind} {self.spec.split} with {self.backend.name} {self.backend.model}"
+        self.job_id = self.ledger.open_job(self.spec.kind, self.spec.split, description, 0)
+        pending, skipped, kept = self.plan()
         with self._lock:
             self._progress.total = len(pending)
             self._progress.kept = kept
-            self._progress.skipped = len(records) - len(pending) - kept
-        description = f"{self.spec.kind} {self.spec.split} with {self.backend.name} {self.backend.model}"
-        self.job_id = self.ledger.open_job(self.spec.kind, self.spec.split, description, len(pending))
+            self._progress.skipped = skipped
+        self.ledger.report(self.job_id, total=len(pending))
         self._pending_records = pending
         log.info("%s: %d records to do, %d already done, %d kept as edited", description, len(pending),
-                 self._progress.skipped, kept)
+                 skipped, kept)
         return pending
 
     def run(self) -> Progress:
@@ -222,13 +223,25 @@ class Job:
         return final
 
     def _heartbeat(self, job_id: int, stop: threading.Event) -> None:
-        """Touch the job row so other processes see its lease is live, with the counters."""
+        """Touch the job row so other processes see its lease is live, with the counters.
+
+        A lease found taken (the row was marked interrupted while this process stalled)
+        cancels the job: another job may own the split now."""
         while not stop.wait(HEARTBEAT.total_seconds()):
             progress = self.snapshot()
             try:
-                self.ledger.report(job_id, done=progress.done, failed=progress.failed, tokens=progress.tokens)
+                held = self.ledger.beat(job_id, done=progress.done, failed=progress.failed,
+                                        tokens=progress.tokens)
             except Exception:  # a missed beat is retried at the next; the job goes on
                 log.warning("job %s: heartbeat failed", job_id, exc_info=True)
+                continue
+            if not held:
+                with self._lock:
+                    self._progress.stopped = self._progress.stopped or (
+                        "this job lost its lease (it stalled, and was marked interrupted); records "
+                        "finished so far are kept")
+                self._cancel.set()
+                return
 
     def _complete(self, kind: CallKind, prompt: str, content: str, chat: str) -> tuple[Completion, int, str]:
         """One call through the cache, the rate limiter and the retries; (answer, attempts made, cache key)."""
@@ -279,21 +292,27 @@ class Job:
             return completion
 
         made_from = chat_hash(record.chat_text)
+        overwrite = {"overwrite_edits": self.spec.overwrite_edits}
         try:
             if self.spec.kind == "summarize":
                 outcome = summarize_record(call, record, self.options, self.profile)
                 if not outcome.text.strip():
                     raise UnusableAnswerError("the model answered an empty summary")
+                base = record.summary.version if record.summary else None
                 saved = self.store.save_summary(
                     record.id, outcome.text, self.backend.name, self.backend.model,
-                    prompt_hash(self.spec.template), made_from, overwrite_edits=self.spec.overwrite_edits)
+                    prompt_hash(self.spec.template), made_from, base_version=base, **overwrite)
             else:
                 outcome = infer_record(call, record, self.options, self.profile)
+                unusable = outcome.parse_error or ("the answer holds no customer" if not outcome.customers else None)
+                if unusable and record.prediction is not None:  # never a bad answer over a usable one
+                    raise UnusableAnswerError(f"{unusable}; the answer began {outcome.text[:160]!r}")
+                base = record.prediction.version if record.prediction else None
                 saved = self.store.save_prediction(
                     record.id, outcome.text, outcome.customers, self.backend.name, self.backend.model,
-                    outcome.parse_error, outcome.changes, made_from, overwrite_edits=self.spec.overwrite_edits)
-                if saved and (outcome.parse_error or not outcome.customers):
-                    raise UnusableAnswerError(outcome.parse_error or "the answer holds no customer")
+                    outcome.parse_error, outcome.changes, made_from, base_version=base, **overwrite)
+                if unusable:  # stored above to be looked at: the record had no prediction yet
+                    raise UnusableAnswerError(unusable)
         except Exception as exc:  # a worker's error must end as this record's failure, never vanish
             if isinstance(exc, UnusableAnswerError):
                 for key in keys:  # so that --retry-failed asks the model again

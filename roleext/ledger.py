@@ -148,6 +148,14 @@ class Ledger:
         with self.write() as conn:
             conn.execute(update(self.jobs).where(self.jobs.c.id == job_id).values(**values, updated_at=_now()))
 
+    def beat(self, job_id: int, **values: Any) -> bool:
+        """A running job's heartbeat; False when its row is no longer running (lease lost)."""
+        j = self.jobs
+        with self.write() as conn:
+            result = conn.execute(update(j).where(j.c.id == job_id, j.c.status == "running")
+                                  .values(**values, updated_at=_now()))
+        return result.rowcount == 1
+
     def running_jobs(self) -> list[dict[str, Any]]:
         """Jobs of every process whose lease is live, newest first."""
         j = self.jobs

@@ -21,6 +21,7 @@ from rapidfuzz import fuzz
 
 from roleext.io import ChatFile, ChatRecord, Split
 from roleext.markup import plural
+from roleext.project import ImportReport
 from roleext.schema import Customer
 
 MatchedBy = Literal["hash", "similar", "position"]
@@ -141,27 +142,48 @@ class ImportPlan:
         return sum(u.chat_changed for u in self.updates)
 
     @property
+    def replaced_chats(self) -> list[RecordUpdate]:
+        """Records whose stored chat gives way to a different one at the same position: their
+        review, gold edits and summary would stay with a chat nobody reviewed."""
+        return [u for u in self.updates if u.matched_by == "position" and u.chat_changed]
+
+    @property
     def erases_gold(self) -> bool:
         """A file with no gold at all over a split that has some: almost always the wrong file."""
         return self.split_has_gold and not self.file_has_gold
 
     @property
     def needs_confirmation(self) -> bool:
-        """The import would change or erase gold, or take records out of the split."""
-        return bool(self.gold_records_changed or self.detached)
+        """The import would change or erase gold, put another chat in a record's place, or
+        take records out of the split."""
+        return bool(self.gold_records_changed or self.detached or self.replaced_chats)
+
+    def fingerprint(self) -> str:
+        """What a person confirms: the same fingerprint means the same destructive changes, so
+        a confirmation given on a preview is not applied to a plan that changed since."""
+        parts = [self.split, str(self.erases_gold),
+                 *(f"g{u.row.id}:{u.row.gold}>{u.gold}" for u in self.updates if u.gold_changed),
+                 *(f"c{u.row.id}:{u.new_hash}" for u in self.replaced_chats),
+                 *(f"d{row.id}" for row in self.detached)]
+        return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
+
+    def report(self) -> ImportReport:
+        """What the import did (or would do), in counts."""
+        return ImportReport(self.split, len(self.inserts), len(self.updates), self.unchanged,
+                            len(self.detached), dict(self.matched_by), self.chats_changed)
 
     def preview(self) -> list[str]:
         """What a person confirms, one line each."""
-        how = ", ".join(f"{n} by {kind}" for kind, n in sorted(self.matched_by.items()))
-        lines = [f"{self.split}: {len(self.inserts)} added, {len(self.updates)} updated "
-                 f"({how or 'none matched'}), {self.unchanged} unchanged, "
-                 f"{len(self.detached)} no longer in the file"]
+        lines = [self.report().line()]
         if self.gold_records_changed:
+            which = ", ".join([str(u.record.index) for u in self.updates if u.gold_changed][:10])
+            more = ", ..." if self.gold_records_changed > 10 else ""
             lines.append(f"gold changes in {plural(self.gold_records_changed, 'record')} "
-                         f"({plural(self.gold_values_changed, 'field value')})")
-        if self.chats_changed:
-            lines.append(f"{plural(self.chats_changed, 'chat')} changed: their summaries and predictions "
-                         "become stale")
+                         f"({plural(self.gold_values_changed, 'field value')}): {which}{more}")
+        if self.replaced_chats:
+            shown = ", ".join(str(u.record.index) for u in self.replaced_chats[:10])
+            lines.append(f"records {shown}: a different chat at the same position takes over the stored "
+                         "record (its review status and gold edits stay; the old chat is kept in history)")
         if self.detached:
             shown = ", ".join(str(row.index) for row in self.detached[:10])
             more = f" and {len(self.detached) - 10} more" if len(self.detached) > 10 else ""

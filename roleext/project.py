@@ -147,8 +147,12 @@ class ImportReport:
     detached: int
     matched_by: dict[str, int] = field(default_factory=dict)
     """How updated records were recognised: by hash, similar chat, or position."""
+    chats_changed: int = 0
+    """Updated records whose chat changed: their summary and prediction are now stale."""
 
     def line(self) -> str:
         how = ", ".join(f"{n} by {kind}" for kind, n in sorted(self.matched_by.items()) if n)
+        stale = (f"; {self.chats_changed} changed {'chat' if self.chats_changed == 1 else 'chats'}: "
+                 "summarize and infer them again") if self.chats_changed else ""
         return (f"{self.split}: {self.added} added, {self.updated} updated{f' ({how})' if how else ''}, "
-                f"{self.unchanged} unchanged, {self.detached} no longer in the file")
+                f"{self.unchanged} unchanged, {self.detached} no longer in the file{stale}")

@@ -53,20 +53,13 @@ def default_author() -> str:
         return "unknown"
 
 
-_dumps = dumps
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _as_text(value: str) -> str:
-    return value
-
-
 # For each table with a reviewer's edit: its column, its history target, how to read it.
 _EDITABLE: dict[str, tuple[str, str, Callable[[str], Any]]] = {
-    "summaries": ("edited_text", "summary", _as_text),
+    "summaries": ("edited_text", "summary", str),
     "predictions": ("corrected", "prediction", json.loads),
 }
 
@@ -104,20 +97,17 @@ class ProjectStore:
                   for row in rows]
         return plan_import(stored, chat_file, lambda rid: str(self._record_value(conn, rid, "chat_text")))
 
-    def preview_import(self, chat_file: ChatFile) -> ImportPlan:
-        """What importing the file would do, changing nothing: for a person to confirm."""
-        with self.engine.connect() as conn:
-            return self._plan(conn, chat_file)
-
     def import_chat_file(self, chat_file: ChatFile, author: str | None = None, *,
-                         confirmed: bool = False, replace: bool = False) -> ImportReport:
+                         confirmed: bool = False, replace: bool = False,
+                         preview: str | None = None) -> ImportReport:
         """Make the split hold the file's records, matching stored ones (see `roleext.matching`).
 
         A stored record the file holds again keeps its id, review, summary and prediction;
         one the file no longer holds is kept without a position, so nothing is lost. Gold a
         person edited is kept; untouched gold follows the file. An import that would change
         gold or take records out of the split needs `confirmed`; a file with no gold over a
-        split with gold needs `replace`. Plan and writes happen under one write lock, and
+        split with gold needs `replace`. `preview` is the fingerprint of the plan a person
+        confirmed: if the plan changed since, nothing is written. Plan and writes happen under one write lock, and
         every record the import changes gets a new version and a history row, so an editor
         who opened it before gets a conflict rather than a silent revert.
         """
@@ -130,10 +120,17 @@ class ProjectStore:
                 raise ImportRefusedError(
                     f"refused: this file has no gold, and importing it over the {chat_file.split} split "
                     f"would erase the gold of {len(plan.updates) + len(plan.detached)} records; import it "
-                    "as test, or pass --replace to make it replace them", plan)
+                    "as test, or pass --replace to make it replace them", plan, "erases gold")
+            if preview is not None and plan.fingerprint() != preview:
+                raise ImportRefusedError("not imported: the project changed since the preview you "
+                                         "confirmed; check the new preview", plan, "preview outdated")
             if plan.needs_confirmation and not (confirmed or replace):
                 raise ImportRefusedError(
-                    "not imported, it needs a confirmation: " + "; ".join(plan.preview()[1:]), plan)
+                    "not imported, it needs a confirmation: " + "; ".join(plan.preview()[1:]), plan,
+                    "needs confirmation")
+            # Read before the updates below: a replaced chat's text lives on in history.
+            old_chats = {u.row.id: self._record_value(conn, u.row.id, "chat_text")
+                         for u in plan.updates if u.chat_changed}
             moved = [row.id for row in plan.detached] + [u.row.id for u in plan.updates if u.moved]
             if moved:  # free the positions first: (split, idx) is unique
                 conn.execute(update(r).where(r.c.id.in_(moved)).values(idx=None, updated_at=now))
@@ -146,25 +143,25 @@ class ProjectStore:
                         updated_at=bindparam("b_now"),
                     ),
                     [{"b_id": u.row.id, "b_idx": u.record.index, "b_chat": u.record.chat_text,
-                      "b_hash": u.new_hash, "b_imported": _dumps(u.record.infos), "b_gold": u.gold,
+                      "b_hash": u.new_hash, "b_imported": dumps(u.record.infos), "b_gold": u.gold,
                       "b_bump": int(u.content_changed), "b_now": now} for u in plan.updates],
                 )
+            history = [self._history_row(
+                u.row.id, "import", author, now,
+                {"chat_hash": u.row.chat_hash, "gold": json.loads(u.row.gold),
+                 **({"chat_text": old_chats[u.row.id]} if u.chat_changed else {})},
+                {"chat_hash": u.new_hash, "gold": json.loads(u.gold), "matched_by": u.matched_by},
+            ) for u in plan.updates if u.content_changed or u.gold_imported_changed]
             if plan.inserts:
                 conn.execute(insert(r), [{
                     "split": chat_file.split, "idx": rec.index, "chat_text": rec.chat_text,
-                    "chat_hash": chat_hash(rec.chat_text), "gold_imported": _dumps(rec.infos),
-                    "gold": _dumps(rec.infos), "status": ReviewStatus.PENDING.value, "version": 1,
+                    "chat_hash": chat_hash(rec.chat_text), "gold_imported": dumps(rec.infos),
+                    "gold": dumps(rec.infos), "status": ReviewStatus.PENDING.value, "version": 1,
                     "created_at": now, "updated_at": now,
                 } for rec in plan.inserts])
-            history = [self._history_row(
-                u.row.id, "import", author, now,
-                {"chat_hash": u.row.chat_hash, "gold": json.loads(u.row.gold)},
-                {"chat_hash": u.new_hash, "gold": json.loads(u.gold), "matched_by": u.matched_by},
-            ) for u in plan.updates if u.content_changed or u.gold_imported_changed]
             if history:
                 conn.execute(insert(self.history), history)
-        return ImportReport(chat_file.split, len(plan.inserts), len(plan.updates), plan.unchanged,
-                            len(plan.detached), dict(plan.matched_by))
+        return plan.report()
 
     # --- reading ----------------------------------------------------------------------
 
@@ -181,21 +178,24 @@ class ProjectStore:
         return record_from_row(row)
 
     def iter_records(self, split: Split, batch: int = 500) -> Iterator[Record]:
-        """Every positioned record of a split in file order, streamed in batches."""
+        """Every positioned record of a split in file order, streamed in batches.
+
+        All batches are read in one transaction (one snapshot), so an import that moves
+        records meanwhile can neither repeat nor skip one in an export."""
         r = self.records
         last = 0
-        while True:
-            with self.engine.connect() as conn:
+        with self.engine.connect() as conn:
+            while True:
                 rows = conn.execute(
                     self._joined()
                     .where(r.c.split == split, r.c.idx.is_not(None), r.c.idx > last)
                     .order_by(r.c.idx).limit(batch)
                 ).all()
-            if not rows:
-                return
-            for row in rows:
-                yield record_from_row(row)
-            last = rows[-1].idx
+                if not rows:
+                    return
+                for row in rows:
+                    yield record_from_row(row)
+                last = rows[-1].idx
 
     def iter_all_chats(self) -> Iterator[str]:
         """Every chat of the project (both splits): what staff and boilerplate are learnt from."""
@@ -257,8 +257,8 @@ class ProjectStore:
     def _history_row(self, record_id: int, target: str, author: str, at: datetime,
                      before: Any, after: Any) -> dict[str, Any]:
         return {"record_id": record_id, "target": target, "author": author, "at": at,
-                "before": None if before is None else _dumps(before),
-                "after": None if after is None else _dumps(after)}
+                "before": None if before is None else dumps(before),
+                "after": None if after is None else dumps(after)}
 
     def _guarded_update(self, conn: Connection, table: Table, key: Any, record_id: int,
                         expected_version: int, what: str, values: dict[str, Any]) -> int:
@@ -286,18 +286,23 @@ class ProjectStore:
         return value
 
     def _save_generated(self, table: Table, record_id: int, values: dict[str, Any], after: Any,
-                        overwrite_edits: bool) -> bool:
+                        overwrite_edits: bool, base_version: int | None) -> bool:
         """Insert or overwrite a job's output row; False (nothing written) where a person's
-        edit is there and `overwrite_edits` is off. An edit that is replaced goes to history."""
+        edit is there and `overwrite_edits` is off, or the edit is newer than `base_version`
+        (the version the job planned on: an edit saved while it ran was never confirmed away).
+        An edit that is replaced goes to history."""
         column, target, decode = _EDITABLE[table.name]
         now = _now()
         with self.write() as conn:
-            old = conn.execute(select(table.c[column]).where(table.c.record_id == record_id)).first()
+            if values["chat_hash"] is None:
+                values = {**values, "chat_hash": self._record_value(conn, record_id, "chat_hash")}
+            old = conn.execute(select(table.c[column], table.c.version).where(table.c.record_id == record_id)).first()
             if old is None:
                 conn.execute(insert(table).values(record_id=record_id, version=1, created_at=now,
                                                   updated_at=now, **values))
                 return True
-            if old[0] is not None and not overwrite_edits:
+            edited = old[0] is not None
+            if edited and (not overwrite_edits or (base_version is not None and old.version != base_version)):
                 return False
             conn.execute(update(table).where(table.c.record_id == record_id)
                          .values(version=table.c.version + 1, updated_at=now, **values))
@@ -307,30 +312,27 @@ class ProjectStore:
         return True
 
     def save_summary(self, record_id: int, text: str, backend: str, model: str, prompt_hash: str,
-                     chat_hash: str | None = None, *, overwrite_edits: bool = False) -> bool:
-        """Store a generated summary of the chat with `chat_hash`; False if a person's edit was kept."""
+                     chat_hash: str | None = None, *, overwrite_edits: bool = False,
+                     base_version: int | None = None) -> bool:
+        """Store a generated summary of the chat with `chat_hash` (default: the record's now);
+        False if a person's edit was kept."""
         return self._save_generated(self.summaries, record_id, {
             "text": text, "edited_text": None, "backend": backend, "model": model,
-            "prompt_hash": prompt_hash, "chat_hash": chat_hash or self._chat_hash(record_id)},
-            after=text, overwrite_edits=overwrite_edits)
+            "prompt_hash": prompt_hash, "chat_hash": chat_hash},
+            after=text, overwrite_edits=overwrite_edits, base_version=base_version)
 
     def save_prediction(self, record_id: int, raw_output: str, parsed: list[Customer],
                         backend: str, model: str, error: str | None = None,
                         changes: list[str] | None = None, chat_hash: str | None = None, *,
-                        overwrite_edits: bool = False) -> bool:
+                        overwrite_edits: bool = False, base_version: int | None = None) -> bool:
         """Store a model's answer for a record; False if a person's correction was kept."""
         return self._save_generated(self.predictions, record_id, {
-            "raw_output": raw_output, "parsed": _dumps(parsed), "corrected": None, "backend": backend,
-            "model": model, "error": error, "changes": _dumps(changes or []),
-            "chat_hash": chat_hash or self._chat_hash(record_id)},
-            after=parsed, overwrite_edits=overwrite_edits)
-
-    def _chat_hash(self, record_id: int) -> str:
-        with self.engine.connect() as conn:
-            return str(self._record_value(conn, record_id, "chat_hash"))
+            "raw_output": raw_output, "parsed": dumps(parsed), "corrected": None, "backend": backend,
+            "model": model, "error": error, "changes": dumps(changes or []), "chat_hash": chat_hash},
+            after=parsed, overwrite_edits=overwrite_edits, base_version=base_version)
 
     def _edit(self, table: Table, record_id: int, expected_version: int, target: str, what: str,
-              values: dict[str, Any], before: Callable[[Row[Any]], Any], after: Any,
+              values: Callable[[Row[Any]], dict[str, Any]], before: Callable[[Row[Any]], Any], after: Any,
               author: str | None) -> int:
         """Write a person's edit under the version guard, with its history row; the new version.
 
@@ -341,7 +343,7 @@ class ProjectStore:
             if old is None:
                 raise NotFoundError(f"no record with id {record_id}" if table is self.records
                                     else f"record id {record_id} has no {what} to edit yet")
-            version = self._guarded_update(conn, table, key, record_id, expected_version, what, values)
+            version = self._guarded_update(conn, table, key, record_id, expected_version, what, values(old))
             conn.execute(insert(self.history), self._history_row(
                 record_id, target, author or default_author(), _now(), before(old), after))
         return version
@@ -349,29 +351,34 @@ class ProjectStore:
     def update_gold(self, record_id: int, infos: list[Customer], expected_version: int,
                     author: str | None = None) -> int:
         """Replace a record's gold customers; returns the record's new version."""
-        return self._edit(self.records, record_id, expected_version, "gold", "gold", {"gold": _dumps(infos)},
-                          lambda old: json.loads(old.gold), infos, author)
+        return self._edit(self.records, record_id, expected_version, "gold", "gold",
+                          lambda _: {"gold": dumps(infos)}, lambda old: json.loads(old.gold), infos, author)
 
     def set_status(self, record_id: int, status: ReviewStatus, expected_version: int,
                    author: str | None = None) -> int:
         """Set a record's review status; returns the record's new version."""
         value = ReviewStatus(status).value
         return self._edit(self.records, record_id, expected_version, "status", "review status",
-                          {"status": value}, lambda old: old.status, value, author)
+                          lambda _: {"status": value}, lambda old: old.status, value, author)
 
     def edit_summary(self, record_id: int, text: str, expected_version: int,
                      author: str | None = None) -> int:
-        """Save a reviewer's edit of a summary; returns the summary's new version."""
+        """Save a reviewer's edit of a summary; returns the summary's new version.
+
+        Text equal to the generated summary is no edit (an undo back to it, say): the summary
+        then counts as generated again, and the next job may redo it."""
         return self._edit(self.summaries, record_id, expected_version, "summary", "summary",
-                          {"edited_text": text},
+                          lambda old: {"edited_text": None if text == old.text else text},
                           lambda old: old.edited_text if old.edited_text is not None else old.text,
                           text, author)
 
     def correct_prediction(self, record_id: int, infos: list[Customer], expected_version: int,
                            author: str | None = None) -> int:
-        """Save a reviewer's correction of a prediction; returns the prediction's new version."""
+        """Save a reviewer's correction of a prediction; returns the prediction's new version.
+
+        Customers equal to the parsed answer are no correction (as for summaries)."""
         return self._edit(self.predictions, record_id, expected_version, "prediction", "prediction",
-                          {"corrected": _dumps(infos)},
+                          lambda old: {"corrected": None if infos == json.loads(old.parsed) else dumps(infos)},
                           lambda old: json.loads(old.corrected if old.corrected is not None else old.parsed),
                           infos, author)
 

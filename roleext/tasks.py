@@ -8,7 +8,6 @@ down to a floor. `detail` says what was done, for the user to see beside the rec
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -24,9 +23,10 @@ from roleext.merging import merge_customers, merge_summaries
 from roleext.parsing import parse_output
 from roleext.project import InputSource, Record
 from roleext.prompts import MERGE_PROMPT
+from roleext.redaction import get_logger
 from roleext.schema import Customer
 
-log = logging.getLogger("roleext.tasks")
+log = get_logger("roleext.tasks")
 
 CallKind = Literal["summarize", "merge", "extract"]
 Call = Callable[[CallKind, str, str, str], Completion]

@@ -36,7 +36,7 @@ def test_a_reordered_file_with_one_corrected_chat_keeps_every_record(
     assert plan.matched_by == {"hash": 9, "similar": 1}
     corrected = next(u for u in plan.updates if u.matched_by == "similar")
     assert corrected.row.id == 105 and corrected.chat_changed and not corrected.gold_changed
-    assert "1 chat changed" in "\n".join(plan.preview())
+    assert "1 changed chat: summarize and infer them again" in plan.preview()[0]
     assert not plan.needs_confirmation
 
 
@@ -88,3 +88,20 @@ def test_a_test_file_over_test_is_no_erasure(sample_records: list[dict[str, Any]
     rows, chats = stored(records)
     plan = plan_import(rows, chat_file([{**r, "infos": []} for r in records], "test"), chats.__getitem__)
     assert plan.erases_gold is split_has_gold
+
+
+def test_a_different_chat_at_the_same_position_needs_confirmation(sample_records: list[dict[str, Any]]) -> None:
+    rows, chats = stored(sample_records[:3])
+    other = [sample_records[0], sample_records[1], sample_records[7]]  # record 3 is another chat
+    plan = plan_import(rows, chat_file(other), chats.__getitem__)
+    assert [u.row.id for u in plan.replaced_chats] == [103]
+    assert plan.needs_confirmation
+    assert "records 3: a different chat at the same position" in "\n".join(plan.preview())
+
+
+def test_the_fingerprint_changes_when_what_would_be_lost_changes(sample_records: list[dict[str, Any]]) -> None:
+    rows, chats = stored(sample_records)
+    before = plan_import(rows, chat_file(sample_records[:9]), chats.__getitem__)
+    again = plan_import(rows, chat_file(sample_records[:9]), chats.__getitem__)
+    fewer = plan_import(rows, chat_file(sample_records[:8]), chats.__getitem__)
+    assert before.fingerprint() == again.fingerprint() != fewer.fingerprint()

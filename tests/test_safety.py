@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, insert, text
 
 import roleext.store
 from roleext.backends import Completion, OfflineBackend, SparkBackend, SparkSettings
-from roleext.errors import ConflictError, JobBusyError
+from roleext.errors import ConflictError, ImportRefusedError, JobBusyError
 from roleext.exports import ExportReport, finetune_rows
 from roleext.io import load_chat_file
 from roleext.jobs import Job, JobSpec
@@ -169,12 +169,13 @@ def test_inference_keeps_a_persons_correction_unless_told_to_overwrite(project: 
     Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat")).run()
     record = project.get_record("train", 2)
     assert record.prediction is not None
-    project.correct_prediction(record.id, record.gold, record.prediction.version, author="ann")
+    mine = [dict(record.prediction.parsed[0], 竞品信息="微盛")]
+    project.correct_prediction(record.id, mine, record.prediction.version, author="ann")
 
     rerun = Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat", instruction="抽取")).run()
     assert (rerun.done, rerun.kept) == (9, 1) and "1 kept (edited by a person)" in rerun.line("infer", "train")
     kept = project.get_record("train", 2).prediction
-    assert kept is not None and kept.infos == record.gold
+    assert kept is not None and kept.infos == mine
 
     forced = Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat", instruction="抽取",
                                                      overwrite_edits=True)).run()
@@ -182,7 +183,33 @@ def test_inference_keeps_a_persons_correction_unless_told_to_overwrite(project: 
     replaced = project.get_record("train", 2).prediction
     assert replaced is not None and replaced.corrected is None
     assert [(h.target, h.author, h.before) for h in project.history_of(record.id)][-1] == (
-        "prediction", "generated", record.gold)
+        "prediction", "generated", mine)
+
+
+def test_an_edit_back_to_the_generated_text_is_no_edit(project: ProjectStore) -> None:
+    Job(project, OfflineBackend(), JobSpec("summarize", "train")).run()
+    summary = project.get_record("train", 1).summary
+    assert summary is not None
+    version = project.edit_summary(project.get_record("train", 1).id, "改过的摘要", summary.version)
+    project.edit_summary(project.get_record("train", 1).id, summary.text, version)  # an undo, say
+    back = project.get_record("train", 1).summary
+    assert back is not None and not back.edited
+    assert Job(project, OfflineBackend(), JobSpec("summarize", "train")).plan()[2] == 0  # nothing kept
+
+
+def test_an_edit_saved_while_an_overwriting_run_works_is_kept(project: ProjectStore) -> None:
+    Job(project, OfflineBackend(), JobSpec("summarize", "train")).run()
+    record = project.get_record("train", 1)
+    assert record.summary is not None
+    project.edit_summary(record.id, "第一次改", record.summary.version)
+    planned = project.get_record("train", 1).summary
+    assert planned is not None
+    project.edit_summary(record.id, "跑的时候又改了", planned.version)  # after the job chose its records
+    saved = project.save_summary(record.id, "新生成", "offline", "m", "p", overwrite_edits=True,
+                                 base_version=planned.version)
+    assert not saved
+    after = project.get_record("train", 1).summary
+    assert after is not None and after.current == "跑的时候又改了"
 
 
 class Prose(OfflineBackend):
@@ -320,3 +347,64 @@ def test_a_refused_start_leaves_the_app_free_to_start_again_later(project: Proje
     elsewhere.wait(30)
     started = registry.start("summarize:train", Job(project, OfflineBackend(), JobSpec("summarize", "train")))
     assert started.wait(30).finished
+
+
+def test_naming_the_database_again_never_drops_sqlites_locks(tmp_path: Path, sample_train: Path) -> None:
+    """Pages resolve the database URL on every run. Opening and closing the file to sniff
+    it released this process's POSIX locks, so another process closing its connection
+    deleted the WAL under the live one and later saves were lost (and the file corrupted)."""
+    path = tmp_path / "shared.db"
+    app = ProjectStore(path)
+    app.import_chat_file(load_chat_file(sample_train))
+    with app.engine.connect() as conn:  # the app holds a connection, as a server does
+        conn.execute(text("SELECT count(*) FROM records")).scalar()
+        for _ in range(3):
+            roleext.store.database_url(path)  # what every page run does
+        code = f"from roleext.store import ProjectStore; s = ProjectStore({str(path)!r}); s.count('train'); s.close()"
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+        assert Path(f"{path}-wal").exists()  # the CLI's exit did not take the app's WAL away
+    record = app.get_record("train", 2)
+    app.set_status(record.id, ReviewStatus.REJECTED, record.version)
+    app.close()
+    with create_engine(f"sqlite:///{path}").connect() as check:
+        assert check.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    assert ProjectStore(path).get_record("train", 2).status == ReviewStatus.REJECTED
+
+
+def test_a_confirmation_given_on_an_outdated_preview_writes_nothing(
+        project: ProjectStore, sample_records: list[dict[str, Any]]) -> None:
+    changed = copy.deepcopy(sample_records)
+    changed[2]["infos"][0]["客户购买阶段"] = "赢单"
+    with pytest.raises(ImportRefusedError) as shown:
+        project.import_chat_file(file_of(changed))
+    seen = shown.value.plan.fingerprint()
+    # Meanwhile the file changes again (or another tab edits): record 5's gold would change too.
+    changed[4]["infos"][0]["客户购买阶段"] = "赢单"
+    with pytest.raises(ImportRefusedError, match="changed since the preview") as outdated:
+        project.import_chat_file(file_of(changed), confirmed=True, preview=seen)
+    assert outdated.value.reason == "preview outdated"
+    assert all(project.get_record("train", n).gold[0]["客户购买阶段"] != "赢单" for n in (3, 5))
+    project.import_chat_file(file_of(changed), confirmed=True, preview=outdated.value.plan.fingerprint())
+    assert project.get_record("train", 5).gold[0]["客户购买阶段"] == "赢单"
+
+
+def test_an_unusable_answer_never_replaces_a_usable_prediction(project: ProjectStore) -> None:
+    Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat")).run()
+    before = project.get_record("train", 1).prediction
+    progress = Job(project, Prose(), JobSpec("infer", "train", input_source="chat", instruction="再来")).run()
+    assert progress.failed == 10 and "the answer began '好的" in progress.errors[1]
+    after = project.get_record("train", 1).prediction
+    assert before is not None and after is not None and after.infos == before.infos and after.infos
+
+
+def test_a_job_that_lost_its_lease_stops(project: ProjectStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    import roleext.jobs
+
+    monkeypatch.setattr(roleext.jobs, "HEARTBEAT", timedelta(seconds=0.1))
+    job = Job(project, Slow(), JobSpec("summarize", "train", concurrency=1))
+    job.start()
+    with project.engine.begin() as conn:  # as another process does with a job it took for dead
+        conn.execute(text("UPDATE jobs SET status = 'interrupted' WHERE id = :id"), {"id": job.job_id})
+    progress = job.wait(30)
+    assert progress.stopped is not None and "lost its lease" in progress.stopped
+    assert progress.done < 10
