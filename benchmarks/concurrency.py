@@ -1,8 +1,11 @@
 """N processes on one project for a while: import + summarize + infer + reviewer edits at once.
 
-Each process loops: re-import the train file (unchanged, so nothing may move), start a
-summarize and an infer job (a second job on a busy split is refused, which is expected),
-and save gold edits on the records it owns (a conflict is expected, a silent loss is not).
+Each process loops: re-import the train file, alternating between two versions whose gold
+differs on every record (so every import really writes, under the same lock as the edits:
+an import that read a row before an edit committed would write the file's gold over it),
+start a summarize and an infer job (a second job on a busy split is
+refused, which is expected), and save gold edits on the records it owns, which every
+import's plan must keep (a conflict is expected, a silent loss is not).
 At the end it checks the project: records lost or duplicated, edits lost, and provider
 calls per record (every record summarized and inferred exactly once across all processes).
 Target (issue 8): 0 failed, 0 lost, 0 duplicated, calls per record 1.0.
@@ -18,6 +21,7 @@ import json
 import multiprocessing
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -45,42 +49,52 @@ class CountingBackend(OfflineBackend):
     def __init__(self) -> None:
         super().__init__()
         self.calls = {"summarize": 0, "extract": 0}
+        self._lock = threading.Lock()  # jobs call from several threads
+
+    def _count(self, kind: str) -> None:
+        with self._lock:
+            self.calls[kind] += 1
+        time.sleep(CALL_SECONDS)
 
     def summarize(self, chat: str, template: str, *, timeout: float | None = None) -> Completion:
-        self.calls["summarize"] += 1
-        time.sleep(CALL_SECONDS)
+        self._count("summarize")
         return super().summarize(chat, template, timeout=timeout)
 
     def extract(self, model_input: str, chat: str, instruction: str | None = None, *,
                 timeout: float | None = None) -> Completion:
-        self.calls["extract"] += 1
-        time.sleep(CALL_SECONDS)
+        self._count("extract")
         return super().extract(model_input, chat, instruction, timeout=timeout)
 
 
-def train_file(records: int) -> bytes:
-    """`records` distinct chats with gold, made from the project's sample."""
+UNEDITED_EVERY = 5
+"""Every fifth record is edited by nobody: imports change its gold back and forth."""
+
+
+def train_file(records: int, version: int) -> bytes:
+    """`records` distinct chats with gold, made from the project's sample; the two versions
+    differ in one gold value of every record."""
     sample = json.loads(SAMPLE_TRAIN.read_text("utf-8"))
     out = []
     for n in range(records):
         record = copy.deepcopy(sample[n % len(sample)])
         record["chat_text"] += f"\n王勇7：第{n}号群，收到"
+        record["infos"][0]["竞品信息"] = f"第{version}版"
         out.append(record)
     return json.dumps(out, ensure_ascii=False).encode()
 
 
-def worker(db: str, data: bytes, me: int, processes: int, seconds: float, results: Any) -> None:
+def worker(db: str, files: list[bytes], me: int, processes: int, seconds: float, results: Any) -> None:
     outcome: dict[str, Any] = {"worker": me, "failed": None, "jobs": 0, "refused": 0, "imports": 0,
                                "edits": {}, "conflicts": 0, "calls": {}}
     try:
         store = ProjectStore(db)
         backend = CountingBackend()
-        chat_file = load_chat_file(data, split="train")
+        versions = [load_chat_file(data, split="train") for data in files]
         deadline = time.monotonic() + seconds
         round_ = 0
         while time.monotonic() < deadline:
             round_ += 1
-            store.import_chat_file(chat_file)
+            store.import_chat_file(versions[(round_ + me) % 2], confirmed=True)
             outcome["imports"] += 1
             for kind in ("summarize", "infer"):
                 try:
@@ -90,7 +104,7 @@ def worker(db: str, data: bytes, me: int, processes: int, seconds: float, result
                 except JobBusyError:
                     outcome["refused"] += 1
             for record in store.iter_records("train"):
-                if record.index % processes != me:
+                if (record.index - 1) % UNEDITED_EVERY == 0 or record.index % processes != me:
                     continue
                 gold = copy.deepcopy(record.gold)
                 gold[0]["跟进计划-具体事项"] = f"worker {me} round {round_}"
@@ -113,11 +127,11 @@ def main() -> None:
     args = parser.parse_args()
 
     db = str(Path(tempfile.mkdtemp(prefix="roleext-concurrency-")) / "project.db")
-    data = train_file(args.records)
+    files = [train_file(args.records, version) for version in (1, 2)]
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     started = time.monotonic()
-    workers = [context.Process(target=worker, args=(db, data, n, args.processes, args.seconds, results))
+    workers = [context.Process(target=worker, args=(db, files, n, args.processes, args.seconds, results))
                for n in range(args.processes)]
     for process in workers:
         process.start()
@@ -146,6 +160,9 @@ def main() -> None:
     print(f"records: {len(positioned)} of {args.records}, lost: {args.records - len(positioned)}, "
           f"duplicated: {rows - args.records}")
     print(f"summaries: {summaries}, predictions: {predictions} (of {args.records} each)")
+    flips = sum(1 for r in positioned if (r.index - 1) % UNEDITED_EVERY == 0
+                and r.gold[0]["竞品信息"] in ("第1版", "第2版"))
+    print(f"gold following the file on unedited records: {flips} of {len(positioned[::UNEDITED_EVERY])}")
     print(f"reviewer edits saved: {sum(len(o['edits']) for o in outcomes)} (last per record checked), "
           f"conflicts: {sum(o['conflicts'] for o in outcomes)}, edits lost: {edits_lost}")
     print(f"provider calls: summarize {calls['summarize']}, infer {calls['extract']}; calls per record: "

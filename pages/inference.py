@@ -19,6 +19,7 @@ from roleext.errors import RoleextError
 from roleext.exports import export_submission
 from roleext.jobs import Job, JobSpec
 from roleext.markup import escape_markdown
+from roleext.review import RecordEditor
 
 store = project_store()
 st.title("Inference")
@@ -84,7 +85,7 @@ if with_prediction:
     with parsed_column:
         st.caption("Parsed fields (corrections are saved at once)")
         customers_editor(prediction.infos, f"pred_{record.id}_{prediction.version}",
-                         lambda customers: store.correct_prediction(record.id, customers, prediction.version))
+                         RecordEditor(store, record).correct_prediction)
 
 buffer = io.BytesIO()
 try:

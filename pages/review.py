@@ -84,7 +84,7 @@ def go_next() -> None:
 
 def undo() -> None:
     editor.save(in_form())  # text typed before the click is the newest edit, so the one undone
-    flash("info", editor.undo())
+    flash("info", escape_markdown(editor.undo()))
 
 
 def set_status(status: ReviewStatus) -> None:

@@ -120,6 +120,8 @@ def next_undo(history: list[HistoryEntry]) -> HistoryEntry | None:
     undone: set[int] = set()
     replaced: set[str] = set()
     for entry in reversed(history):
+        if entry.target == "import" and entry.before["gold"] != entry.after["gold"]:
+            replaced.add("gold")  # undoing an older gold edit would silently revert the import
         if entry.target not in UNDOABLE or entry.target in replaced:
             continue
         if entry.author == "generated":
@@ -307,6 +309,19 @@ class RecordEditor:
             text = json.dumps(customers, ensure_ascii=False, indent=2)
             raise UnsavedEditConflict(UnsavedEdit(record.split, record.index, "gold", text, str(exc))) from exc
         self.record = replace(record, gold=customers, version=version)
+
+    def correct_prediction(self, customers: list[Customer]) -> None:
+        """Save a correction of the prediction; a conflict keeps the correction to re-apply."""
+        record, prediction = self.record, self.record.prediction
+        if prediction is None:
+            raise RoleextError(f"{record.split} record {record.index} has no prediction to correct")
+        try:
+            version = self.store.correct_prediction(record.id, customers, prediction.version, self.author)
+        except ConflictError as exc:
+            text = json.dumps(customers, ensure_ascii=False, indent=2)
+            raise UnsavedEditConflict(UnsavedEdit(record.split, record.index, "prediction", text,
+                                                  str(exc))) from exc
+        self.record = replace(record, prediction=replace(prediction, corrected=customers, version=version))
 
     def set_status(self, status: ReviewStatus, form: FormValues) -> None:
         """Save what the form holds first, then the status: a shortcut never loses typed text."""

@@ -275,8 +275,8 @@ class ProjectStore:
             raise NotFoundError(f"the {what} of record id {record_id} does not exist")
         raise ConflictError(
             f"the {what} was changed elsewhere (another tab or process) since you opened it "
-            f"(your version {expected_version}, now {current}); reload to see that change, "
-            "then apply yours again"
+            f"(your version {expected_version}, now {current}); the page now shows that change: "
+            "apply yours again"
         )
 
     def _record_value(self, conn: Connection, record_id: int, column: str) -> Any:

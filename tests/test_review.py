@@ -206,3 +206,34 @@ def test_credentials_say_where_they_were_found_and_stay_out_of_reprs() -> None:
         {"SPARK_API_KEY": "env-key-1234"}, {"SPARK_API_SECRET": "sec-5678"})
     assert choice.api_key == "env-key-1234" and choice.api_secret == "sec-5678"
     assert "env-key-1234" not in repr(choice) and "sec-5678" not in repr(choice)
+
+
+def test_a_refused_prediction_correction_keeps_what_was_typed(project: ProjectStore) -> None:
+    Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat")).run()
+    record = project.get_record("train", 1)
+    assert record.prediction is not None
+    other_tab = RecordEditor(project, record)
+    this_tab = RecordEditor(project, record)
+    other_tab.correct_prediction([dict(record.prediction.parsed[0], 竞品信息="微盛")])
+    mine = [dict(record.prediction.parsed[0], 竞品信息="企微管家")]
+    with pytest.raises(UnsavedEditConflict) as refused:
+        this_tab.correct_prediction(mine)
+    assert refused.value.unsaved.target == "prediction" and "企微管家" in refused.value.unsaved.text
+    stored = project.get_record("train", 1).prediction
+    assert stored is not None and stored.infos[0]["竞品信息"] == "微盛"
+
+
+def test_undo_never_reverts_gold_behind_an_import_that_changed_it(
+        project: ProjectStore, sample_train: Path) -> None:
+    import json
+
+    record = project.get_record("train", 1)
+    version = project.update_gold(record.id, [dict(record.gold[0], 竞品信息="微盛")], record.version)
+    project.update_gold(record.id, record.gold, version)  # and back: the gold is the file's again
+    records = json.loads(sample_train.read_text("utf-8"))
+    records[0]["infos"][0]["客户购买阶段"] = "赢单"
+    project.import_chat_file(load_chat_file(json.dumps(records, ensure_ascii=False).encode()), confirmed=True)
+    assert project.get_record("train", 1).gold[0]["客户购买阶段"] == "赢单"
+    with pytest.raises(NotFoundError, match="no edit to undo"):
+        undo_last_edit(project, project.get_record("train", 1))
+    assert project.get_record("train", 1).gold[0]["客户购买阶段"] == "赢单"
