@@ -40,7 +40,7 @@ def do_import(chat_file: ChatFile, name: str, confirmed: ImportPlan | None = Non
         st.session_state["pending_import"] = (chat_file, name, exc.plan, exc.reason)
         return
     st.session_state.pop("pending_import", None)
-    st.session_state["import_done"] = f"{escape_markdown(name)}: {report.line()}"
+    st.session_state["import_done"] = (f"{escape_markdown(name)}: {report.line()}", chat_file)
 
 
 # Only this button imports: changing the split or any other widget never does.
@@ -57,7 +57,6 @@ if st.button("Import", type="primary", disabled=uploaded is None):
     except RoleextError as exc:
         st.error(escape_markdown(str(exc)))
     else:
-        show_notes(chat_file)
         do_import(chat_file, uploaded.name)
 
 pending = st.session_state.get("pending_import")
@@ -82,7 +81,10 @@ if pending is not None:
 
 done = st.session_state.pop("import_done", None)
 if done:
-    st.success(done)
+    st.success(done[0])
+    show_notes(done[1])  # the file's warnings and lints stay in view after a confirmation
+elif pending is not None:
+    show_notes(pending[0])
 
 if st.button("Load sample data", help="ten train chats with gold and five test chats written for roleext"):
     try:

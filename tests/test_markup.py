@@ -106,4 +106,4 @@ def test_data_page_shows_hostile_keys_and_lints_as_text(hostile_db: ProjectStore
     assert any(IMAGE in c.value for c in at.code)  # the lint, beside the preview
     next(b for b in at.button if b.label == "Confirm import").click().run()  # it replaces the gold
     assert_nothing_renders(at)
-    assert at.success
+    assert at.success and any(IMAGE in c.value for c in at.code)  # and still, after the confirmation
