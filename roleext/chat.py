@@ -6,6 +6,7 @@ not start so continue the previous message (multi-line messages and quotes).
 
 from __future__ import annotations
 
+import html
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -19,6 +20,32 @@ _QUOTE_REPLY = re.compile(r'这是一条引用/回复消息：\s*["“](.*?)["�
 _QUOTE_CORNER = re.compile(r"「([^」]*)」\s*(?:-\s*){3,}", re.S)
 _QUOTED_SPEAKER = re.compile(r"^\s*[^\s：:]{1,24}[：:]\s*")
 _VENDOR_INTRO = re.compile(r"^我是.{0,12}(?:企微管家|巨石蓝海)")
+
+_NAME = r"[A-Za-z_:][A-Za-z0-9_:.-]*"
+# Some exports double every quote; a value is bounded so a hostile chat cannot make us rescan it.
+_VALUE = r"""(?:""(?:[^"]|""){0,50000}""|"[^"]{0,50000}"|'[^']{0,50000}')"""
+_ORPHAN_ATTRIBUTES = re.compile(rf'"*\s+data-[\w-]+={_VALUE}(?:\s+{_NAME}={_VALUE})*\s*>?')
+"""The inside of a pasted link whose `<a href="` was lost: `url" data-sheet-href='...' style="..." >`.
+Its values copy whole stretches of chat, with other speakers' pseudonyms, over many lines."""
+_HTML_TAG = re.compile(
+    rf"""</?(?:a|abbr|b|blockquote|br|code|div|em|font|h[1-6]|hr|i|img|li|ol|p|pre|s|span|strong|sub|sup|"""
+    rf"""table|tbody|td|th|thead|tr|u|ul)(?:\s+{_NAME}(?:\s*=\s*(?:{_VALUE}|[^\s"'>]+))?)*\s*/?>""",
+    re.IGNORECASE)
+_LINE_BREAKING_TAG = re.compile(r"</?(?:br|p|div|li|tr|h[1-6]|blockquote|pre|hr)\b", re.IGNORECASE)
+_ENTITY = re.compile(r"&(?:nbsp|amp|lt|gt|quot|apos|#\d{1,7}|#[xX][0-9a-fA-F]{1,6});")
+
+
+def strip_markup(chat_text: str) -> str:
+    """The chat without HTML that rode along with pasted links: tags, attribute runs, entities.
+
+    Only known HTML tag names count as tags, so `<2024-01-01 16:46:49>` in an alert stays.
+    """
+    if "=" not in chat_text and "<" not in chat_text and "&" not in chat_text:
+        return chat_text
+    text = _ORPHAN_ATTRIBUTES.sub("\n", chat_text)
+    text = _HTML_TAG.sub(lambda m: "\n" if _LINE_BREAKING_TAG.match(m.group(0)) else "", text)
+    return _ENTITY.sub(lambda m: " " if m.group(0) == "&nbsp;" else html.unescape(m.group(0)), text)
+
 
 @dataclass(frozen=True)
 class Message:

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from roleext.chat import Message, clean_messages, parse_messages, render
+from roleext.chat import Message, clean_messages, parse_messages, render, strip_markup
 
 STAFF_MIN_CHATS = 3
 STAFF_SHARE = 0.04
@@ -63,7 +63,7 @@ def learn_profile(chats: Iterable[str]) -> ChatProfile:
     texts: Counter[str] = Counter()
     for chat in chats:
         count += 1
-        messages = parse_messages(chat)
+        messages = parse_messages(strip_markup(chat))
         speakers.update({m.speaker for m in messages if m.speaker})
         texts.update({m.text.strip() for m in clean_messages(messages)
                       if len(m.text.strip()) >= BOILERPLATE_MIN_CHARS})
@@ -72,8 +72,8 @@ def learn_profile(chats: Iterable[str]) -> ChatProfile:
 
 
 def clean_chat(chat_text: str, profile: ChatProfile | None = None) -> CleanChat:
-    """Placeholders, recalled messages, repeated quotes and the project's boilerplate removed."""
-    everything = clean_messages(parse_messages(chat_text))
+    """Markup, placeholders, recalled messages, repeated quotes and the project's boilerplate removed."""
+    everything = clean_messages(parse_messages(strip_markup(chat_text)))
     messages = everything
     if profile is not None and profile.boilerplate:
         messages = [m for m in everything if m.text.strip() not in profile.boilerplate]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from roleext.chat import Message, parse_messages, self_introduced_staff, speaker_counts, squash
+from roleext.chat import Message, parse_messages, self_introduced_staff, speaker_counts, squash, strip_markup
 from roleext.digest import EMAIL, PHONE
 from roleext.schema import NAME_FIELD, Customer, prior_customer
 
@@ -35,7 +35,7 @@ def extract_customers(chat_text: str, staff: Iterable[str] = ()) -> list[Custome
 
     `staff` are speakers known to be the vendor's (see `cleaning.learn_profile`).
     """
-    messages = parse_messages(chat_text)
+    messages = parse_messages(strip_markup(chat_text))  # a pasted link's markup copies other speakers
     customer = prior_customer()
     name = guess_customer(messages, staff)
     customer[NAME_FIELD] = name
