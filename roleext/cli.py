@@ -180,6 +180,8 @@ def backend_from_args(args: argparse.Namespace) -> Backend:
         domain=args.domain, patch_id=args.patch_id, transport=args.transport,
         app_id=args.app_id or "", api_key=args.api_key or "", api_secret=args.api_secret or "",
         base_url=args.base_url)
+    for problem in choice.warnings():
+        print(f"warning: {problem}", file=sys.stderr)
     return choice.with_credentials(os.environ).build()
 
 

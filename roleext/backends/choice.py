@@ -13,7 +13,7 @@ from typing import Any, Literal
 from roleext.backends.base import Backend
 from roleext.backends.offline import OfflineBackend
 from roleext.backends.openai_compat import OpenAICompatBackend, OpenAISettings
-from roleext.backends.spark import SparkBackend, SparkSettings
+from roleext.backends.spark import SparkBackend, SparkSettings, spark_warnings
 from roleext.errors import RoleextError
 
 BackendKind = Literal["offline", "spark", "openai"]
@@ -21,6 +21,14 @@ KEY_NAMES: dict[str, tuple[str, ...]] = {
     "spark": ("SPARK_APP_ID", "SPARK_API_KEY", "SPARK_API_SECRET"),
     "openai": ("OPENAI_API_KEY",),
 }
+SECRET_KEY_NAMES: frozenset[str] = frozenset({"SPARK_API_KEY", "SPARK_API_SECRET", "OPENAI_API_KEY"})
+"""Keys typed into a password field and never shown. SPARK_APP_ID only names the app (it is
+sent in clear in every request's header), so it is typed and shown as text."""
+
+
+def is_secret(name: str) -> bool:
+    """Whether a key of KEY_NAMES is hidden (password field, never echoed) or shown."""
+    return name in SECRET_KEY_NAMES
 
 
 def find_credentials(names: tuple[str, ...], env: Mapping[str, str],
@@ -46,7 +54,7 @@ class BackendChoice:
     domain: str | None = None
     patch_id: str | None = None
     transport: Literal["direct", "sdk"] = "direct"
-    app_id: str = field(default="", repr=False)
+    app_id: str = ""  # not a secret: see SECRET_KEY_NAMES
     api_key: str = field(default="", repr=False)
     api_secret: str = field(default="", repr=False)
     base_url: str | None = None
@@ -62,12 +70,20 @@ class BackendChoice:
             return replace(self, api_key=self.api_key or found.get("OPENAI_API_KEY", ""))
         return self
 
+    def spark_settings(self) -> SparkSettings:
+        """The Spark settings this choice stands for: blank fields fall back to the model's."""
+        return SparkSettings(
+            app_id=self.app_id, api_key=self.api_key, api_secret=self.api_secret,
+            model=self.model or "lite", url=self.spark_url or None, domain=self.domain or None,
+            patch_id=self.patch_id or None, timeout=self.timeout, transport=self.transport)
+
+    def warnings(self) -> list[str]:
+        """What the user should check before starting a job: a URL and a model that disagree."""
+        return spark_warnings(self.spark_settings()) if self.kind == "spark" else []
+
     def build(self) -> Backend:
         if self.kind == "spark":
-            return SparkBackend(SparkSettings(
-                app_id=self.app_id, api_key=self.api_key, api_secret=self.api_secret,
-                model=self.model or "lite", url=self.spark_url or None, domain=self.domain or None,
-                patch_id=self.patch_id or None, timeout=self.timeout, transport=self.transport))
+            return SparkBackend(self.spark_settings())
         if self.kind == "openai":
             if not self.base_url or not self.model:
                 raise RoleextError("an OpenAI-compatible backend needs a base URL and a model")

@@ -134,6 +134,38 @@ class SparkSettings:
         return check_spark_url(url), domain
 
 
+def _model_at_path(url: str) -> str | None:
+    """The base model whose chat path the URL uses, on any host (a fine-tuned service's URL
+    keeps its base's `/v3.1/chat`); None for a path no base model uses."""
+    path = urlparse(url.strip()).path.rstrip("/")
+    return next((name for name, m in SPARK_MODELS.items() if urlparse(m.url).path == path), None)
+
+
+def spark_warnings(settings: SparkSettings) -> list[str]:
+    """What the form's URL, model and domain say that disagrees, before any request is sent.
+
+    A URL typed without a domain takes the model's domain: `/v3.5/chat` (Max) with model
+    lite silently sends domain `lite`. Unknown paths and service ids are not judged.
+    """
+    known = SPARK_MODELS.get(settings.model.lower())
+    url = settings.url or (known.url if known else "")
+    domain = settings.domain or (known.domain if known else "")
+    served = _model_at_path(url) if url else None
+    spoken = next((name for name, m in SPARK_MODELS.items() if m.domain == domain), None)
+    warnings = []
+    if served and spoken and served != spoken:
+        source = "typed" if settings.domain else f"model {settings.model}'s"
+        warnings.append(
+            f"The URL's path {urlparse(url).path} is Spark {served}'s (domain {SPARK_MODELS[served].domain}), "
+            f"but the domain sent is {domain} ({source}). Choose model {served}, or make the URL and "
+            "the domain belong to the same model.")
+    if settings.patch_id and not settings.domain:
+        warnings.append(
+            f"A fine-tuned model (resource id {settings.patch_id}) is called with its service id as the "
+            f"domain (older services: patch or patchv3); with the domain blank, {domain or 'nothing'} is sent.")
+    return warnings
+
+
 class SparkBackend(Backend):
     """Spark chat over websocket; one fresh connection (and SDK client) per call."""
 
