@@ -121,6 +121,8 @@ class RecordInfo:
     has_prediction: bool
     summary_stale: bool = False
     prediction_stale: bool = False
+    names: tuple[str, ...] = ()
+    """The gold customers' names, in order (empty names included): how lists label the record."""
 
 
 @dataclass(frozen=True)

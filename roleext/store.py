@@ -40,7 +40,7 @@ from roleext.project import (
     ReviewStatus,
 )
 from roleext.rows import history_entry, record_from_row, record_query, stale
-from roleext.schema import Customer
+from roleext.schema import NAME_FIELD, Customer
 
 __all__ = ["ProjectStore", "chat_hash", "database_url", "default_author"]
 
@@ -218,11 +218,13 @@ class ProjectStore:
             query = query.where(r.c.split == split)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
+        infos = [json.loads(row.gold) for row in rows]
         return [
             RecordInfo(row.id, row.split, row.idx, ReviewStatus(row.status), row.chars,
-                       len(json.loads(row.gold)), row.s_id is not None, row.p_id is not None,
-                       stale(row.s_chat, row.chat_hash), stale(row.p_chat, row.chat_hash))
-            for row in rows
+                       len(gold), row.s_id is not None, row.p_id is not None,
+                       stale(row.s_chat, row.chat_hash), stale(row.p_chat, row.chat_hash),
+                       tuple(str(customer.get(NAME_FIELD, "")) for customer in gold))
+            for row, gold in zip(rows, infos, strict=True)
         ]
 
     def search_records(self, text: str, split: Split | None = None) -> set[int]:
