@@ -80,7 +80,7 @@ def test_review_accept_saves_the_status_and_moves_on(project_db: Path) -> None:
     accept.click().run()
     assert not at.exception
     assert store.get_record("train", 1).status == ReviewStatus.ACCEPTED
-    assert at.sidebar.selectbox(key="review_record").value == 2
+    assert at.sidebar.selectbox(key="review_record_train").value == 2
 
 
 def test_review_summary_edit_is_saved_at_once_with_history(project_db: Path) -> None:
@@ -131,7 +131,7 @@ def test_review_accept_saves_what_was_typed_with_the_same_key_press(project_db: 
     assert saved.gold[0]["基本信息-邮箱"] == "typed@example.com"
     assert saved.status == ReviewStatus.ACCEPTED
     assert [h.target for h in store.history_of(record.id)] == ["summary", "gold", "status"]
-    assert at.sidebar.selectbox(key="review_record").value == 2
+    assert at.sidebar.selectbox(key="review_record_train").value == 2
 
 
 def test_review_a_conflict_keeps_the_unsaved_text_on_screen_until_dismissed(project_db: Path) -> None:
