@@ -15,7 +15,7 @@ from pages.common import (
     show_flashes,
 )
 from roleext.chatview import chat_html
-from roleext.evaluation import compare_prediction, comparison_rows
+from roleext.evaluation import compare_prediction, comparison_rows, wrong_fields_line
 from roleext.exports import MAX_ROW_CHARS
 from roleext.markup import escape_markdown, plural
 from roleext.project import Record, ReviewStatus
@@ -69,7 +69,8 @@ if not infos:
 
 record_key = f"review_record_{split}"  # one box a split, so it never shows the other split's record
 target = st.session_state.pop("review_target", None)  # set by "Next", a link or the Evaluate page
-remembered = st.session_state.get(record_key, last.index if last is not None and last.split == split else None)
+places = st.session_state.setdefault("review_places", {})  # the last record of each split, kept across pages
+remembered = st.session_state.get(record_key, places.get(split))
 opened = opening_record(infos, target if target is not None else remembered)
 if target is not None and opened.index != target:
     st.warning(f"The {split} split has no record {target}{' matching the filters' if statuses else ''}: "
@@ -82,6 +83,7 @@ with st.sidebar:
     done = sum(i.status == ReviewStatus.ACCEPTED for i in infos)
     st.caption(f"{done} of {len(infos)} accepted")
 
+places[split] = index
 address = st.session_state["review_address"] = RecordAddress(split, index)
 if wanted != address:
     st.query_params.from_dict(address.query())  # a new browser history entry: Back returns here
@@ -133,13 +135,13 @@ def show_prediction(record: Record) -> None:
         st.caption("This record has no gold to compare the prediction with.")
         st.code(json.dumps(record.prediction.infos, ensure_ascii=False, indent=2), language="json")
         return
-    wrong = [c for c in comparisons if c.wrong]
-    named = "、".join(f"{c.field} (customer {c.customer})" for c in wrong)
+    wrong = sum(c.wrong for c in comparisons)
+    named = escape_markdown(wrong_fields_line(comparisons))
     st.markdown(f"**Prediction** ({escape_markdown(record.prediction.model)}): "
-                f"{plural(len(wrong), 'wrong field')}{': ' + escape_markdown(named) if wrong else ''}")
+                f"{plural(wrong, 'wrong field')}{': ' + named if wrong else ''}")
     table = pd.DataFrame(comparison_rows(comparisons))
     st.dataframe(table.style.apply(lambda row: [WRONG_STYLE if row["wrong"] else ""] * len(row), axis=1),
-                 hide_index=True, width="stretch", key=f"review_prediction_{record.id}")
+                 hide_index=True, width="stretch")
 
 
 SHORTCUTS = {"accept": "Alt+A", "fix": "Alt+F", "reject": "Alt+X", "next": "Alt+N"}

@@ -60,6 +60,12 @@ def compare_prediction(record: Record) -> list[FieldComparison]:
 
 def comparison_rows(comparisons: list[FieldComparison]) -> list[dict[str, str]]:
     """The comparison as a table a reviewer reads: values as text, wrong fields marked."""
-    return [{"customer": str(c.customer), "field": c.field, "gold": value_text(c.gold),
+    return [{"wrong": WRONG_MARK if c.wrong else "", "field": c.field, "gold": value_text(c.gold),
              "prediction": value_text(c.predicted), "points": f"{c.earned:.2g} of {c.possible}",
-             "wrong": WRONG_MARK if c.wrong else ""} for c in comparisons]
+             "customer": str(c.customer)} for c in comparisons]
+
+
+def wrong_fields_line(comparisons: list[FieldComparison]) -> str:
+    """The wrong fields in one line, naming the customer only where the record has several."""
+    several = len({c.customer for c in comparisons}) > 1
+    return "、".join(f"{c.field} (customer {c.customer})" if several else c.field for c in comparisons if c.wrong)
