@@ -73,8 +73,7 @@ places = st.session_state.setdefault("review_places", {})  # the last record of 
 remembered = st.session_state.get(record_key, places.get(split))
 opened = opening_record(infos, target if target is not None else remembered)
 if target is not None and opened.index != target:
-    st.warning(f"The {split} split has no record {target}{' matching the filters' if statuses else ''}: "
-               f"showing record {opened.index}.")
+    st.warning(f"There is no {split} record {target} in this list: showing {split} record {opened.index}.")
 st.session_state[record_key] = opened.index
 by_index = {i.index: i for i in infos}
 with st.sidebar:

@@ -169,6 +169,9 @@ def test_review_history_counts_and_undoes_one_edit_per_click(project_db: Path) -
     at = page("review").run()
     at.text_area(key=f"summary_{record.id}_1").set_value("第一次改写").run()
     assert any(e.label == "History (1 edit)" for e in at.expander)
+    history = next(d.value for d in at.dataframe if "before" in d.value.columns)
+    assert history["what"][0] == "summary edit" and history["after"][0] == "第一次改写"
+    assert history["before"][0].startswith("【事实摘录】 发言人：李娜3")  # what it was, whitespace folded
     at.text_input(key=f"gold_{record.id}_1_0_基本信息-邮箱").set_value("a@example.com").run()
     next(b for b in at.button if b.label.startswith("Undo")).click().run()
     assert store.get_record("train", 1).gold == record.gold
@@ -398,7 +401,7 @@ def test_review_opens_the_record_its_url_names_and_the_url_follows(project_db: P
     at.query_params.update(split="test", record="99")
     at.run()
     assert not at.exception
-    assert "The test split has no record 99" in at.warning[0].value
+    assert at.warning[0].value == "There is no test record 99 in this list: showing test record 1."
 
 
 def test_a_link_opens_its_record_even_when_the_filters_hide_it(project_db: Path) -> None:

@@ -97,7 +97,13 @@ def test_the_whole_workflow_in_a_browser(app_url: str, page: Page, tmp_path: Pat
     page.get_by_role("button", name="Accept").click()
     page.wait_for_function(IDLE)
     shoot(page, "3-review")
+    until(lambda: page.url.endswith("/review?split=train&record=2"))  # Accept moved on to the next record
     page.reload()
+    page.wait_for_function(IDLE, timeout=30_000)
+    expect(page.get_by_role("combobox", name="Record")).to_have_value("train 2 · pending")  # the URL kept it
+    page.wait_for_function(IDLE, timeout=30_000)  # the run after the reload has finished, not just begun
+    page.go_back()
+    expect(page.get_by_role("combobox", name="Record")).to_have_value("train 1 · accepted", timeout=30_000)
     page.wait_for_function(IDLE, timeout=30_000)
     expect(page.get_by_label("Summary (saved when you leave the box)")).to_have_value(
         "浏览器里审核过的摘要：李娜3询价会话存档", timeout=30_000)
