@@ -104,7 +104,8 @@ st.dataframe(pd.DataFrame([vars(o) for o in split_overviews(infos)]).rename(colu
     "over_limit": "over 8,000 characters", "median_chars": "median characters"}), hide_index=True)
 st.subheader("Chat lengths (characters)")
 histogram = length_histogram(infos)
-st.bar_chart(pd.DataFrame(histogram).T, x_label="characters", y_label="chats", stack=True)
+st.bar_chart(pd.DataFrame(histogram).T, x_label="characters", y_label="chats", stack=True,
+             sort=False)  # the bins in numeric order, not "10000-11999" before "2000-3999"
 with st.expander("All records"):
     st.dataframe(pd.DataFrame([{"split": r.split, "record": r.index, "characters": r.chat_chars,
                                 "customers": r.customers, "status": r.status.value,

@@ -1,5 +1,7 @@
 """Review: the chat, the editable summary and the editable gold side by side; saved at once."""
 
+import json
+
 import pandas as pd
 import streamlit as st
 
@@ -13,24 +15,45 @@ from pages.common import (
     show_flashes,
 )
 from roleext.chatview import chat_html
+from roleext.evaluation import compare_prediction, comparison_rows, wrong_fields_line
 from roleext.exports import MAX_ROW_CHARS
 from roleext.markup import escape_markdown, plural
-from roleext.project import ReviewStatus
+from roleext.project import Record, ReviewStatus
 from roleext.review import (
     FormValues,
+    RecordAddress,
     RecordEditor,
     RecordFilter,
     filter_records,
     history_rows,
     next_undo,
     next_unreviewed,
+    opening_record,
+    record_address,
     record_warnings,
 )
 from roleext.support import gold_values
 
+WRONG_STYLE = "background-color: rgba(255, 75, 75, 0.18)"
+
 store = project_store()
 st.title("Review")
 show_flashes()
+
+# The URL names the record (?split=train&record=19): a bookmark, a shared link, the back button
+# and the Evaluate page all open a record through it. It wins only when it changed since this
+# session last wrote it; otherwise the widgets below decide and the URL follows them.
+last = st.session_state.get("review_address")
+wanted = record_address(st.query_params.to_dict())
+if wanted is not None and wanted != last:
+    st.session_state["review_split"] = wanted.split
+    st.session_state["review_target"] = wanted.index
+    shown = RecordFilter(wanted.split, tuple(st.session_state.get("review_status", ())),
+                         st.session_state.get("review_search", ""), st.session_state.get("review_warnings", False))
+    if wanted.index not in [i.index for i in filter_records(store, shown)]:
+        st.session_state.update(review_status=[], review_search="", review_warnings=False)
+elif last is not None and "review_split" not in st.session_state:
+    st.session_state["review_split"] = last.split  # back from another page: where the reviewer was
 
 with st.sidebar:
     st.subheader("Records")
@@ -44,18 +67,25 @@ if not infos:
     st.info("No record matches: import data on the Data page, or loosen the filters.")
     st.stop()
 
-target = st.session_state.pop("review_target", None)  # set by "Next" or by the Evaluate page
-if target is not None:
-    st.session_state["review_record"] = target
-if st.session_state.get("review_record") not in [i.index for i in infos]:
-    st.session_state["review_record"] = infos[0].index
+record_key = f"review_record_{split}"  # one box a split, so it never shows the other split's record
+target = st.session_state.pop("review_target", None)  # set by "Next", a link or the Evaluate page
+places = st.session_state.setdefault("review_places", {})  # the last record of each split, kept across pages
+remembered = st.session_state.get(record_key, places.get(split))
+opened = opening_record(infos, target if target is not None else remembered)
+if target is not None and opened.index != target:
+    st.warning(f"There is no {split} record {target} in this list: showing {split} record {opened.index}.")
+st.session_state[record_key] = opened.index
 by_index = {i.index: i for i in infos}
 with st.sidebar:
-    index = st.selectbox("Record", list(by_index), key="review_record",
+    index = st.selectbox("Record", list(by_index), key=record_key,
                          format_func=lambda n: f"{split} {n} · {by_index[n].status.value}")
     done = sum(i.status == ReviewStatus.ACCEPTED for i in infos)
     st.caption(f"{done} of {len(infos)} accepted")
 
+places[split] = index
+address = st.session_state["review_address"] = RecordAddress(split, index)
+if wanted != address:
+    st.query_params.from_dict(address.query())  # a new browser history entry: Back returns here
 
 record = store.get_record(split, index)
 editor = st.session_state.get("review_editor")
@@ -91,6 +121,26 @@ def set_status(status: ReviewStatus) -> None:
     editor.set_status(status, in_form())
     if status != ReviewStatus.NEEDS_FIX:
         go_next()
+
+
+def show_prediction(record: Record) -> None:
+    """The model's answer beside the gold, the fields it got wrong highlighted (on from Evaluate)."""
+    if record.prediction is None:
+        return
+    if not st.toggle("Show the prediction beside the gold", key="review_show_prediction"):
+        return
+    comparisons = compare_prediction(record)
+    if not comparisons:
+        st.caption("This record has no gold to compare the prediction with.")
+        st.code(json.dumps(record.prediction.infos, ensure_ascii=False, indent=2), language="json")
+        return
+    wrong = sum(c.wrong for c in comparisons)
+    named = escape_markdown(wrong_fields_line(comparisons))
+    st.markdown(f"**Prediction** ({escape_markdown(record.prediction.model)}): "
+                f"{plural(wrong, 'wrong field')}{': ' + named if wrong else ''}")
+    table = pd.DataFrame(comparison_rows(comparisons))
+    st.dataframe(table.style.apply(lambda row: [WRONG_STYLE if row["wrong"] else ""] * len(row), axis=1),
+                 hide_index=True, width="stretch")
 
 
 SHORTCUTS = {"accept": "Alt+A", "fix": "Alt+F", "reject": "Alt+X", "next": "Alt+N"}
@@ -130,6 +180,7 @@ with edit_column:
         with st.expander(plural(len(warnings), "warning"), expanded=True):
             st.markdown("\n".join(f"- {escape_markdown(str(w))}" for w in warnings))
 
+    show_prediction(record)
     st.subheader("Gold customers")
     customers_editor(record.gold, gold_key, lambda customers: editor.save(FormValues(gold=customers)))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,7 +16,7 @@ from roleext.errors import ConflictError, NotFoundError, Problem, RoleextError
 from roleext.io import Split
 from roleext.lint import lint_customer
 from roleext.project import HistoryEntry, Record, RecordInfo, ReviewStatus
-from roleext.schema import FIELDS, NAME_FIELD, Customer, Field, complete_customer
+from roleext.schema import FIELDS, NAME_FIELD, Customer, Field, complete_customer, value_text
 from roleext.store import ProjectStore, default_author
 from roleext.support import unsupported
 
@@ -82,13 +83,41 @@ def _holds(record: Record, text: str) -> bool:
 
 
 def next_unreviewed(infos: list[RecordInfo], current: RecordInfo | None) -> RecordInfo | None:
-    """The first pending or needs-fix record after `current` (wrapping), or None when all are done."""
-    todo = (ReviewStatus.PENDING, ReviewStatus.NEEDS_FIX)
+    """The first pending record after `current` (wrapping), or None when none is left.
+
+    A needs-fix record has been reviewed: the reviewer finds it again by its status filter."""
     start = infos.index(current) + 1 if current in infos else 0
     for info in infos[start:] + infos[:start]:
-        if info.status in todo and info != current:
+        if info.status == ReviewStatus.PENDING and info != current:
             return info
     return None
+
+
+def opening_record(infos: list[RecordInfo], wanted: int | None = None) -> RecordInfo:
+    """The record Review shows: `wanted` when listed, else the first pending one, else the first."""
+    for info in infos:
+        if info.index == wanted:
+            return info
+    return next((i for i in infos if i.status == ReviewStatus.PENDING), infos[0])
+
+
+@dataclass(frozen=True)
+class RecordAddress:
+    """Where a record lives, as the Review page's URL says it: `?split=train&record=19`."""
+
+    split: Split
+    index: int
+
+    def query(self) -> dict[str, str]:
+        return {"split": self.split, "record": str(self.index)}
+
+
+def record_address(query: Mapping[str, str]) -> RecordAddress | None:
+    """The record a URL's query names, or None when it names none (or nothing valid)."""
+    split, record = query.get("split"), query.get("record", "")
+    if split not in ("train", "test") or not record.isascii() or not record.isdigit():
+        return None
+    return RecordAddress("train" if split == "train" else "test", int(record))
 
 
 # --- edits and undo -------------------------------------------------------------------
@@ -175,12 +204,6 @@ def _text_change(before: str, after: str, context: int = 15) -> tuple[str, str]:
             _clip(head + after[start:len(after) - end] + tail))
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, list):
-        return "、".join(str(v) for v in value) or "(empty)"
-    return str(value) if value not in (None, "") else "(empty)"
-
-
 def _customers_change(before: list[Customer], after: list[Customer]) -> tuple[str, str]:
     """Only the fields that changed, customer by customer: `customer 1 基本信息-邮箱: x`."""
     old: list[str] = []
@@ -189,14 +212,14 @@ def _customers_change(before: list[Customer], after: list[Customer]) -> tuple[st
         was = before[number - 1] if number <= len(before) else None
         now = after[number - 1] if number <= len(after) else None
         if was is None or now is None:
-            name = _show((was or now or {}).get(NAME_FIELD, ""))
+            name = value_text((was or now or {}).get(NAME_FIELD, ""))
             (new if was is None else old).append(f"customer {number} ({name})")
             (old if was is None else new).append(f"customer {number}: none")
             continue
         for spec in FIELDS:
             if was.get(spec.name, spec.empty()) != now.get(spec.name, spec.empty()):
-                old.append(f"customer {number} {spec.name}: {_show(was.get(spec.name))}")
-                new.append(f"customer {number} {spec.name}: {_show(now.get(spec.name))}")
+                old.append(f"customer {number} {spec.name}: {value_text(was.get(spec.name))}")
+                new.append(f"customer {number} {spec.name}: {value_text(now.get(spec.name))}")
     return _clip("; ".join(old) or "(no change)"), _clip("; ".join(new) or "(no change)")
 
 
@@ -220,7 +243,7 @@ def history_rows(history: list[HistoryEntry]) -> list[dict[str, str]]:
         elif entry.target == "summary":
             before, after = _text_change(entry.before or "", entry.after or "")
         else:
-            before, after = _show(entry.before), _show(entry.after)
+            before, after = value_text(entry.before), value_text(entry.after)
         rows.append({"#": str(entry.id), "when": f"{entry.at:%Y-%m-%d %H:%M:%S}", "who": who, "what": what,
                      "before": before, "after": after})
     return rows

@@ -95,6 +95,17 @@ def prior_customer() -> Customer:
     return customer
 
 
+VALUE_SEPARATOR = "、"
+"""Items of a list value as a Chinese reader writes them: 价格、工时."""
+
+
+def value_text(value: object, empty: str = "(empty)") -> str:
+    """A field value as text a person reads: list items joined with 、, `empty` for nothing."""
+    if isinstance(value, list):
+        return VALUE_SEPARATOR.join(str(v) for v in value) or empty
+    return str(value) if value not in (None, "") else empty
+
+
 def complete_customer(values: Customer) -> Customer:
     """All 21 keys in canonical order, taking values from `values` and empty elsewhere."""
     customer = empty_customer()

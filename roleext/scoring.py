@@ -45,6 +45,23 @@ class Mistake:
     possible: int
 
 
+@dataclass(frozen=True)
+class FieldComparison:
+    """One field of one gold customer beside the prediction scored against it."""
+
+    customer: int
+    field: str
+    gold: str | list[str]
+    predicted: str | list[str]
+    earned: float
+    possible: int
+
+    @property
+    def wrong(self) -> bool:
+        """The prediction lost points on this field (a near miss of a similarity field too)."""
+        return self.earned < self.possible
+
+
 @dataclass
 class FieldScore:
     """A field's share of the final score: mean points earned against its weight."""
@@ -112,6 +129,16 @@ def pair_customers(gold: list[Customer], predicted: list[Customer]) -> list[Cust
     return [p if p is not None else empty_customer() for p in paired]
 
 
+def compare_customers(gold: list[Customer], predicted: list[Customer]) -> list[FieldComparison]:
+    """Every field of every gold customer beside its paired prediction, in schema order."""
+    out = []
+    for number, (gold_c, pred_c) in enumerate(zip(gold, pair_customers(gold, predicted), strict=True), start=1):
+        for spec in FIELDS:
+            g, p = gold_c.get(spec.name, spec.empty()), pred_c.get(spec.name, spec.empty())
+            out.append(FieldComparison(number, spec.name, g, p, field_points(spec, g, p), spec.weight))
+    return out
+
+
 def score_predictions(gold: Mapping[int, list[Customer]],
                       predicted: Mapping[int, list[Customer]]) -> ScoreReport:
     """Score predictions (by 1-based index) against gold; records without gold are skipped."""
@@ -125,19 +152,16 @@ def score_predictions(gold: Mapping[int, list[Customer]],
             continue
         share = 1.0 / len(gold_customers)
         total = 0.0
-        pairs = pair_customers(gold_customers, predicted.get(index, []))
-        for number, (gold_c, pred_c) in enumerate(zip(gold_customers, pairs, strict=True), start=1):
-            for spec in FIELDS:
-                g, p = gold_c.get(spec.name, spec.empty()), pred_c.get(spec.name, spec.empty())
-                points = field_points(spec, g, p)
-                total += points * share
-                row = table[spec.name]
-                row.earned += points * share
-                row.customers += 1
-                if points >= spec.weight:
-                    row.exact += 1
-                else:
-                    mistakes.append(Mistake(index, number, spec.name, g, p, points, spec.weight))
+        for cell in compare_customers(gold_customers, predicted.get(index, [])):
+            total += cell.earned * share
+            row = table[cell.field]
+            row.earned += cell.earned * share
+            row.customers += 1
+            if cell.wrong:
+                mistakes.append(Mistake(index, cell.customer, cell.field, cell.gold, cell.predicted, cell.earned,
+                                        cell.possible))
+            else:
+                row.exact += 1
         record_scores[index] = total
     count = len(record_scores)
     for row in table.values():

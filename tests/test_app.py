@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -80,7 +81,7 @@ def test_review_accept_saves_the_status_and_moves_on(project_db: Path) -> None:
     accept.click().run()
     assert not at.exception
     assert store.get_record("train", 1).status == ReviewStatus.ACCEPTED
-    assert at.sidebar.selectbox(key="review_record").value == 2
+    assert at.sidebar.selectbox(key="review_record_train").value == 2
 
 
 def test_review_summary_edit_is_saved_at_once_with_history(project_db: Path) -> None:
@@ -131,7 +132,7 @@ def test_review_accept_saves_what_was_typed_with_the_same_key_press(project_db: 
     assert saved.gold[0]["基本信息-邮箱"] == "typed@example.com"
     assert saved.status == ReviewStatus.ACCEPTED
     assert [h.target for h in store.history_of(record.id)] == ["summary", "gold", "status"]
-    assert at.sidebar.selectbox(key="review_record").value == 2
+    assert at.sidebar.selectbox(key="review_record_train").value == 2
 
 
 def test_review_a_conflict_keeps_the_unsaved_text_on_screen_until_dismissed(project_db: Path) -> None:
@@ -168,6 +169,9 @@ def test_review_history_counts_and_undoes_one_edit_per_click(project_db: Path) -
     at = page("review").run()
     at.text_area(key=f"summary_{record.id}_1").set_value("第一次改写").run()
     assert any(e.label == "History (1 edit)" for e in at.expander)
+    history = next(d.value for d in at.dataframe if "before" in d.value.columns)
+    assert history["what"][0] == "summary edit" and history["after"][0] == "第一次改写"
+    assert history["before"][0].startswith("【事实摘录】 发言人：李娜3")  # what it was, whitespace folded
     at.text_input(key=f"gold_{record.id}_1_0_基本信息-邮箱").set_value("a@example.com").run()
     next(b for b in at.button if b.label.startswith("Undo")).click().run()
     assert store.get_record("train", 1).gold == record.gold
@@ -311,3 +315,136 @@ def test_a_database_that_cannot_be_opened_is_one_message(kind: str, tmp_path: Pa
     at = page("data").run()
     assert not at.exception
     assert at.error and at.error[0].value.startswith("The project database cannot be opened")
+
+
+# --- from a number to the record behind it ---------------------------------------------
+
+def app() -> AppTest:
+    """The whole app through app.py's navigation, so pages can switch to each other."""
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+
+
+def record_box(at: AppTest, split: str) -> str:
+    """The Review record box as the reviewer reads it (its shown label)."""
+    box = at.sidebar.selectbox(key=f"review_record_{split}")
+    return box.options[box.index]  # type: ignore[index]
+
+
+def bars(at: AppTest, position: int = 0) -> list[str]:
+    """A chart's categories in the order Vega-Lite draws them."""
+    from streamlit import dataframe_util
+
+    chart = at.get("vega_lite_chart")[position]
+    encoding = json.loads(chart.proto.spec)["encoding"]
+    axis = next(encoding[a] for a in ("x", "y") if encoding[a]["type"] in ("nominal", "ordinal"))
+    data = dataframe_util.convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
+    values = list(dict.fromkeys(data[axis["field"]]))
+    sort = axis.get("sort", "ascending")
+    if isinstance(sort, list):
+        return [v for v in sort if v in values]
+    return values if sort is None else sorted(values)
+
+
+def test_a_mistake_clicked_on_evaluate_opens_review_beside_the_prediction(project_db: Path) -> None:
+    loaded(project_db, infer=True)
+    at = app()
+    at.switch_page("pages/evaluate.py").run()
+    mistakes = next(d for d in at.dataframe if d.key == "evaluate_mistakes").value
+    row = next(i for i, record in enumerate(mistakes["record"]) if record != 1)  # not where Review opens anyway
+    record, field = int(mistakes["record"][row]), mistakes["field"][row]
+    at.session_state["evaluate_mistakes"] = {"selection": {"rows": [row], "columns": []}}  # the click
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Review"
+    assert at.query_params == {"split": "train", "record": str(record)}
+    assert record_box(at, "train").startswith(f"train {record} ")
+    assert at.toggle(key="review_show_prediction").value
+    beside = next(d.value for d in at.dataframe if "wrong" in d.value.columns)
+    marked = set(beside[beside["wrong"] == "✗"]["field"])
+    assert field in marked
+    assert set(mistakes[mistakes["record"] == record]["field"]) == marked
+    assert any("wrong field" in m.value and "Prediction" in m.value for m in at.markdown)
+
+
+def test_evaluate_chart_and_tables_follow_the_schema_and_read_as_text(project_db: Path) -> None:
+    from roleext.schema import FIELD_NAMES
+
+    loaded(project_db, infer=True)
+    at = page("evaluate").run()
+    assert not at.exception
+    assert bars(at) == list(FIELD_NAMES)
+    labels = json.loads(at.get("vega_lite_chart")[0].proto.spec)["encoding"]["y"]["axis"]
+    assert labels["labelLimit"] == 0  # whole names: three bars no longer all read "下一步跟进计划-…"
+    assert list(at.dataframe[0].value["field"]) == list(FIELD_NAMES)
+    mistakes = at.dataframe[1].value
+    assert "王勇7、李娜3" in set(mistakes["gold"])
+    assert not any(str(v).startswith("[") for v in [*mistakes["gold"], *mistakes["predicted"]])
+
+
+def test_review_opens_the_record_its_url_names_and_the_url_follows(project_db: Path) -> None:
+    loaded(project_db)
+    at = page("review")
+    at.query_params.update(split="train", record="3")
+    at.run()
+    assert not at.exception
+    assert record_box(at, "train").startswith("train 3 ")
+    next(b for b in at.button if b.label == "Next unreviewed").click().run()
+    assert record_box(at, "train").startswith("train 4 ")
+    assert at.query_params == {"split": "train", "record": "4"}
+    at.query_params.update(record="3")  # the browser's back button
+    at.run()
+    assert record_box(at, "train").startswith("train 3 ")
+    at.query_params.update(split="test", record="2")  # a link a teammate shared
+    at.run()
+    assert at.sidebar.selectbox(key="review_split").value == "test"
+    assert record_box(at, "test").startswith("test 2 ")
+    at.query_params.update(split="test", record="99")
+    at.run()
+    assert not at.exception
+    assert at.warning[0].value == "There is no test record 99 in this list: showing test record 1."
+
+
+def test_a_link_opens_its_record_even_when_the_filters_hide_it(project_db: Path) -> None:
+    loaded(project_db)
+    at = page("review").run()
+    at.sidebar.multiselect(key="review_status").set_value([ReviewStatus.ACCEPTED]).run()
+    at.query_params.update(split="train", record="5")
+    at.run()
+    assert record_box(at, "train").startswith("train 5 ")
+    assert at.sidebar.multiselect(key="review_status").value == []
+
+
+def test_review_opens_at_the_first_pending_record_and_next_skips_needs_fix(project_db: Path) -> None:
+    store = loaded(project_db)
+    for index, status in ((1, ReviewStatus.ACCEPTED), (2, ReviewStatus.NEEDS_FIX), (4, ReviewStatus.NEEDS_FIX)):
+        record = store.get_record("train", index)
+        store.set_status(record.id, status, record.version)
+    at = page("review").run()
+    assert record_box(at, "train").startswith("train 3 ")
+    assert at.query_params == {"split": "train", "record": "3"}
+    next(b for b in at.button if b.label == "Next unreviewed").click().run()
+    assert record_box(at, "train").startswith("train 5 ")
+
+
+def test_review_record_box_follows_the_split(project_db: Path) -> None:
+    loaded(project_db)
+    at = page("review").run()
+    at.sidebar.selectbox(key="review_record_train").set_value(4).run()
+    at.sidebar.selectbox(key="review_split").set_value("test").run()
+    assert not at.exception
+    assert record_box(at, "test") == "test 1 · pending"
+    assert not any(box.key == "review_record_train" for box in at.sidebar.selectbox)
+    assert at.query_params == {"split": "test", "record": "1"}
+    at.sidebar.selectbox(key="review_split").set_value("train").run()
+    assert record_box(at, "train").startswith("train 4 ")  # each split keeps its place
+
+
+def test_data_histogram_bins_are_in_numeric_order(project_db: Path, write_json: Callable[..., Path]) -> None:
+    from roleext.io import load_chat_file
+
+    store = ProjectStore(project_db)
+    chats = [{"chat_text": "王勇7：" + "好" * n, "infos": []} for n in (500, 2_500, 10_500)]
+    store.import_chat_file(load_chat_file(write_json(chats, "test_data.json"), split="test"))
+    at = page("data").run()
+    assert not at.exception
+    assert bars(at) == ["0-1999", "2000-3999", "4000-5999", "6000-7999", "8000-9999", "10000-11999"]

@@ -19,7 +19,7 @@ from roleext.backends import OfflineBackend
 from roleext.jobs import Job, JobSpec
 from roleext.project import ReviewStatus
 from roleext.sample import SAMPLE_TEST, SAMPLE_TRAIN, import_sample
-from roleext.schema import SUBMISSION_SCHEMA
+from roleext.schema import FIELD_NAMES, SUBMISSION_SCHEMA
 from roleext.store import ProjectStore
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, IDLE, ROOT, streamlit_server
 
@@ -97,7 +97,13 @@ def test_the_whole_workflow_in_a_browser(app_url: str, page: Page, tmp_path: Pat
     page.get_by_role("button", name="Accept").click()
     page.wait_for_function(IDLE)
     shoot(page, "3-review")
+    until(lambda: page.url.endswith("/review?split=train&record=2"))  # Accept moved on to the next record
     page.reload()
+    page.wait_for_function(IDLE, timeout=30_000)
+    expect(page.get_by_role("combobox", name="Record")).to_have_value("train 2 · pending")  # the URL kept it
+    page.wait_for_function(IDLE, timeout=30_000)  # the run after the reload has finished, not just begun
+    page.go_back()
+    expect(page.get_by_role("combobox", name="Record")).to_have_value("train 1 · accepted", timeout=30_000)
     page.wait_for_function(IDLE, timeout=30_000)
     expect(page.get_by_label("Summary (saved when you leave the box)")).to_have_value(
         "浏览器里审核过的摘要：李娜3询价会话存档", timeout=30_000)
@@ -175,5 +181,60 @@ def test_a_shortcut_pressed_while_typing_saves_the_text_first(browser: Browser, 
         until(lambda: store.get_record("train", 2).status == ReviewStatus.NEEDS_FIX)
         assert store.get_record("train", 2).gold[0]["基本信息-邮箱"] == "typed@example.com"
         expect(page.get_by_text("needs-fix", exact=True)).to_be_visible()
+        context.close()
+    store.close()
+
+
+def record_box(page: Page) -> str:
+    """What the sidebar's Record box shows."""
+    return page.get_by_role("combobox", name="Record").input_value()
+
+
+def test_records_have_addresses_and_evaluate_opens_them(browser: Browser, tmp_path: Path) -> None:
+    """?split=&record= opens a record, navigating updates it, Back goes back; Evaluate rows open Review."""
+    store = ProjectStore(tmp_path / "nav.db")
+    import_sample(store)
+    Job(store, OfflineBackend(), JobSpec("summarize", "train")).run()
+    Job(store, OfflineBackend(), JobSpec("infer", "train")).run()
+    with streamlit_server(tmp_path / "nav.db", tmp_path / "streamlit.log") as url:
+        context = browser.new_context(viewport={"width": 1500, "height": 1000})
+        page = context.new_page()
+        visit(page, f"{url}/review?split=train&record=3")
+        until(lambda: "train 3" in record_box(page))
+        page.get_by_role("button", name="Next unreviewed").click()
+        page.wait_for_function(IDLE)
+        until(lambda: "train 4" in record_box(page) and page.url.endswith("record=4"))
+        page.go_back()
+        until(lambda: "train 3" in record_box(page) and page.url.endswith("split=train&record=3"))
+
+        page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Split").click()
+        page.get_by_role("option", name="test").click()
+        page.wait_for_function(IDLE)
+        until(lambda: "test 1" in record_box(page))  # never "train 3" under the test split
+        assert "train" not in record_box(page) and page.url.endswith("split=test&record=1")
+
+        visit(page, f"{url}/evaluate")
+        labels = page.locator('[data-testid="stVegaLiteChart"] svg text')
+        expect(labels.filter(has_text=FIELD_NAMES[-1])).to_have_count(1)
+        labels = labels.all_text_contents()
+        assert [t for t in labels if t in FIELD_NAMES] == list(FIELD_NAMES)  # whole names, schema order
+        mistakes = page.locator('[data-testid="stDataFrame"]').last
+        mistakes.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)  # the grid draws its canvas after the element appears
+
+        def click_first_mistake() -> bool:
+            box = mistakes.bounding_box()
+            if "/review" not in page.url and box is not None:
+                page.mouse.click(box["x"] + 18, box["y"] + 35 * 1.5)  # the first row's selection box
+                page.wait_for_timeout(500)
+            return "/review" in page.url
+
+        until(click_first_mistake)
+        until(lambda: page.url.endswith("split=train&record=1"))  # from test 1
+        until(lambda: record_box(page).startswith("train 1 "))
+        page.wait_for_function(IDLE, timeout=30_000)
+        expect(page.get_by_text("Show the prediction beside the gold")).to_be_visible()
+        expect(page.get_by_text("wrong field", exact=False).first).to_be_visible()
+        shoot(page, "7-review-from-evaluate")
         context.close()
     store.close()

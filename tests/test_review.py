@@ -14,6 +14,7 @@ from roleext.jobs import Job, JobRegistry, JobSpec
 from roleext.project import ReviewStatus
 from roleext.review import (
     FormValues,
+    RecordAddress,
     RecordEditor,
     RecordFilter,
     UnsavedEditConflict,
@@ -21,7 +22,9 @@ from roleext.review import (
     filter_records,
     history_rows,
     next_unreviewed,
+    opening_record,
     options_for,
+    record_address,
     record_warnings,
     to_form,
     undo_last_edit,
@@ -74,6 +77,26 @@ def test_next_unreviewed_skips_done_records_and_wraps(project: ProjectStore) -> 
         project.set_status(record.id, ReviewStatus.REJECTED, record.version)
     done = project.list_records("train")
     assert next_unreviewed(done, done[0]) is None
+
+
+def test_next_unreviewed_means_pending_and_review_opens_at_the_first_one(project: ProjectStore) -> None:
+    for index, status in ((1, ReviewStatus.ACCEPTED), (2, ReviewStatus.NEEDS_FIX), (4, ReviewStatus.NEEDS_FIX)):
+        record = project.get_record("train", index)
+        project.set_status(record.id, status, record.version)
+    infos = project.list_records("train")
+    assert next_unreviewed(infos, infos[0]).index == 3  # type: ignore[union-attr]
+    assert next_unreviewed(infos, infos[2]).index == 5  # type: ignore[union-attr]  # needs-fix 4 was reviewed
+    assert opening_record(infos).index == 3
+    assert opening_record(infos, 4).index == 4  # a record asked for by name opens whatever its status
+    assert opening_record(infos, 99).index == 3
+
+
+def test_a_url_query_names_a_record_or_nothing() -> None:
+    assert record_address({"split": "test", "record": "19"}) == RecordAddress("test", 19)
+    assert RecordAddress("train", 7).query() == {"split": "train", "record": "7"}
+    for query in ({}, {"split": "train"}, {"split": "dev", "record": "1"}, {"split": "train", "record": "x"},
+                  {"split": "train", "record": "-1"}, {"split": "train", "record": "١"}):
+        assert record_address(query) is None
 
 
 def test_undo_walks_back_one_edit_per_click_newest_first(project: ProjectStore) -> None:

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from roleext.evaluation import field_rows, mistake_rows
 from roleext.io import load_chat_file
-from roleext.schema import FIELDS, MAX_RECORD_SCORE, empty_customer
-from roleext.scoring import baselines, field_points, score_predictions
+from roleext.schema import FIELD_NAMES, FIELDS, MAX_RECORD_SCORE, empty_customer
+from roleext.scoring import baselines, compare_customers, field_points, score_predictions
 
 
 def gold_of(path: Path) -> dict[int, list[dict[str, Any]]]:
@@ -94,3 +95,26 @@ def test_field_table_adds_up_to_the_score(sample_train: Path) -> None:
     gold = gold_of(sample_train)
     report = score_predictions(gold, {i: [json.loads(json.dumps(empty_customer()))] for i in gold})
     assert sum(f.earned for f in report.fields) == pytest.approx(report.score)
+
+
+def test_compare_customers_marks_exactly_the_fields_that_lost_points(sample_train: Path) -> None:
+    gold = gold_of(sample_train)[1]
+    predicted = copy.deepcopy(gold)
+    predicted[0]["购买异议点"] = ["工时"]  # gold: 价格
+    predicted[0]["下一步跟进计划-具体事项"] = gold[0]["下一步跟进计划-具体事项"] + "吧"
+    cells = compare_customers(gold, predicted)
+    assert [c.field for c in cells] == list(FIELD_NAMES) * len(gold)
+    wrong = [c.field for c in cells if c.wrong]
+    assert gold[0]["购买异议点"] == ["价格"]
+    assert wrong == ["购买异议点", "下一步跟进计划-具体事项"]  # a near miss of a similarity field too
+    report = score_predictions({1: gold}, {1: predicted})
+    assert [m.field for m in report.mistakes] == wrong  # the score and the comparison agree
+
+
+def test_evaluate_tables_follow_the_schema_and_read_as_text() -> None:
+    gold = {1: [dict(empty_customer(), **{"购买异议点": ["价格", "工时"], "基本信息-姓名": "李娜3"})]}
+    report = score_predictions(gold, {1: [empty_customer()]})
+    assert [row["field"] for row in field_rows(report)] == list(FIELD_NAMES)
+    rows = mistake_rows(report)
+    assert [(r["field"], r["gold"], r["predicted"]) for r in rows] == [
+        ("基本信息-姓名", "李娜3", "(empty)"), ("购买异议点", "价格、工时", "(empty)")]
