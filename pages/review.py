@@ -13,7 +13,7 @@ from pages.common import (
     show_flashes,
 )
 from roleext.chatview import chat_html
-from roleext.exports import MAX_ROW_CHARS
+from roleext.exports import row_length
 from roleext.markup import escape_markdown, plural
 from roleext.project import ReviewStatus
 from roleext.review import (
@@ -123,7 +123,7 @@ with edit_column:
         st.text_area("Summary (saved when you leave the box)", summary.current, height=260, key=summary_key,
                      on_change=save_or_flash, args=(lambda: editor.save(in_form()),))
         made_by = escape_markdown(f"{summary.backend} {summary.model}")
-        st.caption(f"{len(summary.current):,} / {MAX_ROW_CHARS:,} characters · {made_by}")
+        st.caption(f"{row_length(record, summary.current)} · {made_by}")
 
     warnings = record_warnings(record)
     if warnings:
