@@ -57,7 +57,9 @@ def start_button(job: Job, key: str, label: str, records: int) -> None:
     """Start `job` in the server process under `key`; a refusal (the split is busy) is one line."""
     from roleext.errors import RoleextError
 
-    if st.button(label, type="primary", disabled=records == 0):
+    running = job_registry().get(key)
+    busy = running is not None and not running.snapshot().finished
+    if st.button(label, type="primary", disabled=records == 0 or busy):
         try:
             job_registry().start(key, job)
         except RoleextError as exc:

@@ -124,6 +124,7 @@ def test_a_running_job_shows_on_every_split_and_cancel_leaves_a_label(project_db
     at.number_input(key="summarize_concurrency").set_value(1).run()
     next(b for b in at.button if b.label == "Start").click().run()
     assert not at.exception
+    assert next(b for b in at.button if b.label == "Start").disabled  # one job per split
 
     at.radio(key="summarize_split").set_value("test").run()  # the running train job stays in view
     assert any(t.startswith("summarize train: ") for t in progress_texts(at))
