@@ -60,7 +60,8 @@ if tab_jsonl.open:
             st.json([json.loads(line) for line in first if line], expanded=False)
             st.download_button("Download train.jsonl",
                                file_builder(lambda out: export_train_jsonl(store, out, **options)),  # type: ignore[arg-type]
-                               "train.jsonl", "application/jsonl")
+                               "train.jsonl", "application/jsonl",
+                               on_click="ignore")
 if tab_alpaca.open:
     with tab_alpaca:
         preview = Preview(0)
@@ -73,7 +74,8 @@ if tab_alpaca.open:
             st.download_button("Download roleext_train.json",
                                file_builder(lambda out: export_alpaca(store, out, instruction=instruction,
                                                                       source=source)),  # type: ignore[arg-type]
-                               "roleext_train.json", "application/json")
+                               "roleext_train.json", "application/json",
+                               on_click="ignore")
             st.caption("Add this entry to LLaMA-Factory's data/dataset_info.json:")
             st.json(alpaca_dataset_info("roleext_train.json"))
 if tab_csv.open:
@@ -93,4 +95,5 @@ if tab_csv.open:
             st.download_button("Download test.csv",
                                file_builder(lambda out: export_test_csv(store, out, source=source,  # type: ignore[arg-type]
                                                                         escape_formulas=escape)),
-                               "test.csv", "text/csv")
+                               "test.csv", "text/csv",
+                               on_click="ignore")

@@ -99,5 +99,6 @@ else:
     empty = report.left_out[EMPTY_TEMPLATE]
     st.download_button(f"Download submit.json ({report.rows - empty} predicted, {empty} empty templates)",
                        file_builder(lambda out: export_submission(store, out, split)),  # type: ignore[arg-type]
-                       "submit.json", "application/json", type="primary" if report.rows > empty else "secondary")
+                       "submit.json", "application/json", type="primary" if report.rows > empty else "secondary",
+                               on_click="ignore")
     st.caption(" · ".join(report.lines()))

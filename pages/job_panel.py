@@ -18,6 +18,8 @@ from roleext.jobs import Job
 from roleext.markup import escape_markdown
 
 _SEEN_RUNNING = "_jobs_seen_running"
+IDLE_REFRESH = 5.0
+"""Seconds between looks for a job started elsewhere (another tab, the command line)."""
 
 
 def jobs_panel(page_key: str) -> None:
@@ -27,8 +29,11 @@ def jobs_panel(page_key: str) -> None:
     """
     registry = job_registry()
     store = project_store()
+    running = (any(not job.snapshot().finished for job in registry.jobs().values())
+               or bool(registry.elsewhere(store)))
 
-    @st.fragment(run_every=1.0)
+    # Every second while a job runs; otherwise often enough to notice one started elsewhere.
+    @st.fragment(run_every=1.0 if running else IDLE_REFRESH)
     def live() -> None:
         running_ids = set()
         for key, job in sorted(registry.jobs().items()):
