@@ -100,5 +100,5 @@ else:
     st.download_button(f"Download submit.json ({report.rows - empty} predicted, {empty} empty templates)",
                        file_builder(lambda out: export_submission(store, out, split)),  # type: ignore[arg-type]
                        "submit.json", "application/json", type="primary" if report.rows > empty else "secondary",
-                               on_click="ignore")
+                       on_click="ignore")
     st.caption(" · ".join(report.lines()))
