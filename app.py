@@ -2,7 +2,10 @@
 
 import streamlit as st
 
+from pages.session_settings import keep_settings
+
 st.set_page_config(page_title="roleext", layout="wide")
+keep_settings()  # before any page draws: what the user set on the page they left is kept
 
 pages = [
     st.Page("pages/data.py", title="Data", icon=":material/upload_file:", default=True),

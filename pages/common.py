@@ -10,8 +10,9 @@ from typing import Any
 
 import streamlit as st
 
+from pages.session_settings import kept
 from roleext.backends import SPARK_MODELS
-from roleext.backends.choice import KEY_NAMES, BackendChoice, find_credentials
+from roleext.backends.choice import KEY_NAMES, BackendChoice, find_credentials, is_secret
 from roleext.jobs import Estimate, Job, JobRegistry, estimate
 from roleext.markup import escape_markdown, plural
 from roleext.store import ProjectStore, database_url
@@ -74,7 +75,7 @@ def _secrets() -> dict[str, Any]:
 
 def backend_form(prefix: str, default_model: str = "lite") -> BackendChoice:
     """Backend, model and keys. Typed keys stay in this session; found keys are named, not shown."""
-    kind = st.selectbox("Backend", ["offline", "spark", "openai"], key=f"{prefix}_kind",
+    kind = st.selectbox("Backend", ["offline", "spark", "openai"], key=kept(f"{prefix}_kind", "offline"),
                         format_func={"offline": "Offline (built in, no key)", "spark": "iFlytek Spark",
                                      "openai": "OpenAI-compatible server"}.get)
     choice = BackendChoice(kind=kind)
@@ -85,28 +86,35 @@ def backend_form(prefix: str, default_model: str = "lite") -> BackendChoice:
         st.caption("Keys found: " + ", ".join(f"{name} ({where})" for name, (_, where) in found.items()))
     if kind == "spark":
         models = list(SPARK_MODELS)
-        choice.model = st.selectbox("Model", models, index=models.index(default_model) if default_model in models
-                                    else 0, key=f"{prefix}_model")
-        choice.spark_url = st.text_input("URL (blank: from the model)", key=f"{prefix}_url")
-        choice.domain = st.text_input("Domain or service id (blank: from the model)", key=f"{prefix}_domain")
-        choice.patch_id = st.text_input("Resource id (patch_id) of a fine-tuned model", key=f"{prefix}_patch")
+        choice.model = st.selectbox("Model", models, key=kept(f"{prefix}_model", default_model
+                                                              if default_model in models else models[0]))
+        choice.spark_url = st.text_input("URL (blank: from the model)", key=kept(f"{prefix}_url", ""))
+        choice.domain = st.text_input("Domain or service id (blank: from the model)",
+                                      key=kept(f"{prefix}_domain", ""))
+        choice.patch_id = st.text_input("Resource id (patch_id) of a fine-tuned model",
+                                        key=kept(f"{prefix}_patch", ""))
         for name, attr in zip(KEY_NAMES["spark"], ("app_id", "api_key", "api_secret"), strict=True):
-            typed = st.text_input(name, type="password", key=f"{prefix}_{attr}",
+            typed = st.text_input(name, type="password" if is_secret(name) else "default",
+                                  key=kept(f"{prefix}_{attr}", ""),
                                   placeholder="found" if name in found else "")
             setattr(choice, attr, typed)
     else:
-        choice.base_url = st.text_input("Base URL", "http://127.0.0.1:8000/v1", key=f"{prefix}_base")
-        choice.model = st.text_input("Model", key=f"{prefix}_omodel")
-        choice.api_key = st.text_input("OPENAI_API_KEY", type="password", key=f"{prefix}_key",
+        choice.base_url = st.text_input("Base URL", key=kept(f"{prefix}_base", "http://127.0.0.1:8000/v1"))
+        choice.model = st.text_input("Model", key=kept(f"{prefix}_omodel", ""))
+        choice.api_key = st.text_input("OPENAI_API_KEY", type="password", key=kept(f"{prefix}_key", ""),
                                        placeholder="found" if found else "")
-    return choice.with_credentials(os.environ, _secrets())
+    choice = choice.with_credentials(os.environ, _secrets())
+    for problem in choice.warnings():
+        st.warning(escape_markdown(problem))
+    return choice
 
 
 def fit_options(prefix: str) -> dict[str, Any]:
     """The context budget override and chunk overlap, for the job pages' sidebars."""
-    chars = st.number_input("Characters per request (0: from the model's context)", 0, 500_000, 0, step=1000,
-                            key=f"{prefix}_max_input")
-    overlap = st.number_input("Messages repeated between chunks of a long chat", 0, 20, 2, key=f"{prefix}_overlap")
+    chars = st.number_input("Characters per request (0: from the model's context)", 0, 500_000, step=1000,
+                            key=kept(f"{prefix}_max_input", 0))
+    overlap = st.number_input("Messages repeated between chunks of a long chat", 0, 20,
+                              key=kept(f"{prefix}_overlap", 2))
     return {"max_input_chars": int(chars) or None, "overlap": int(overlap)}
 
 
@@ -136,51 +144,11 @@ def estimate_with_overwrite(job: Job, what: str) -> tuple[Job, Estimate]:
         overwrite = st.checkbox(
             f"Also redo the {plural(plan.edited, 'record')} whose {what} a person edited "
             f"({plural(plan.edited, 'edit')} replaced; each stays in the record's history)",
-            key=f"{job.spec.kind}_{job.spec.split}_overwrite")
+            key=kept(f"{job.spec.kind}_{job.spec.split}_overwrite", False))
         if overwrite:
             job = Job(job.store, job.backend, replace(job.spec, overwrite_edits=True))
             plan = estimate(job)
     return job, plan
-
-
-def job_controls(job: Job, key: str, start_label: str, records: int) -> None:
-    """Start a job in the server process, then show its live progress with a Cancel button.
-
-    The job lives in the process-wide registry, so leaving the page or refreshing the
-    browser neither stops it nor hides its progress.
-    """
-    from roleext.errors import RoleextError
-
-    registry = job_registry()
-    if st.button(start_label, type="primary", disabled=records == 0):
-        try:
-            registry.start(key, job)
-        except RoleextError as exc:
-            st.error(escape_markdown(str(exc)))
-
-    @st.fragment(run_every=1.0)
-    def live() -> None:
-        running = registry.get(key)
-        if running is None:
-            return
-        show_progress(running, running.spec.kind, running.spec.split)
-        if not running.snapshot().finished and st.button("Cancel", key=f"{key}_cancel"):
-            running.cancel()
-
-    live()
-
-
-def show_progress(job: Job, kind: str, split: str) -> None:
-    """A live progress bar with counts, ETA and failures; refreshed by the caller's fragment."""
-    progress = job.snapshot()
-    handled = progress.done + progress.failed
-    st.progress(handled / progress.total if progress.total else 1.0, text=progress.line(kind, split))
-    if progress.stopped:
-        st.error(f"Stopped: {escape_markdown(progress.stopped)}")
-    if progress.errors:
-        with st.expander(f"{len(progress.errors)} failed records", expanded=progress.finished):
-            for index, error in sorted(progress.errors.items()):
-                st.markdown(f"record {index}: {escape_markdown(error)}")
 
 
 def flash(kind: str, message: str) -> None:

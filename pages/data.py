@@ -47,6 +47,7 @@ def do_import(chat_file: ChatFile, name: str, confirmed: ImportPlan | None = Non
 if st.button("Import", type="primary", disabled=uploaded is None):
     assert uploaded is not None
     st.session_state.pop("pending_import", None)
+    st.session_state.pop("import_done", None)
     try:
         chat_file = load_chat_file(uploaded.getvalue(),
                                    split=None if split_choice.startswith("guess") else split_choice)  # type: ignore[arg-type]
@@ -79,7 +80,7 @@ if pending is not None:
         st.session_state.pop("pending_import", None)
         st.rerun()
 
-done = st.session_state.pop("import_done", None)
+done = st.session_state.get("import_done")  # kept until the next import: a rerun must not hide it
 if done:
     st.success(done[0])
     show_notes(done[1])  # the file's warnings and lints stay in view after a confirmation

@@ -1,7 +1,5 @@
 """Inference: run the fine-tuned model (or any backend), inspect and correct, download submit.json."""
 
-import io
-
 import pandas as pd
 import streamlit as st
 
@@ -10,14 +8,16 @@ from pages.common import (
     customers_editor,
     estimate_with_overwrite,
     fit_options,
-    job_controls,
     project_store,
     show_flashes,
     show_record_tasks,
 )
+from pages.job_panel import jobs_panel, start_button
+from pages.session_settings import kept
 from roleext.errors import RoleextError
-from roleext.exports import export_submission
+from roleext.exports import EMPTY_TEMPLATE, Preview, export_submission, file_builder
 from roleext.jobs import Job, JobSpec
+from roleext.labels import record_label
 from roleext.markup import escape_markdown
 from roleext.review import RecordEditor
 
@@ -25,8 +25,9 @@ store = project_store()
 st.title("Inference")
 show_flashes()
 
-split = st.radio("Run over", ["test", "train"], horizontal=True,
+split = st.radio("Run over", ["test", "train"], horizontal=True, key=kept("infer_split", "test"),
                  format_func={"test": "the test split", "train": "the train split (to score it)"}.get)
+jobs_panel(f"infer:{split}")
 if not store.count(split):
     st.info(f"The {split} split is empty: import it on the Data page first.")
     st.stop()
@@ -35,14 +36,16 @@ with st.sidebar:
     st.subheader("Model")
     st.caption("A fine-tuned Spark model: resource id as patch_id, service id as domain, URL from its card.")
     choice = backend_form("infer", default_model="pro")
-    concurrency = st.number_input("Concurrent calls", 1, 32, 4, key="infer_concurrency")
-    qps = st.number_input("Requests per second at most (0: no limit)", 0.0, 100.0, 0.0, key="infer_qps")
+    concurrency = st.number_input("Concurrent calls", 1, 32, key=kept("infer_concurrency", 4))
+    qps = st.number_input("Requests per second at most (0: no limit)", 0.0, 100.0, key=kept("infer_qps", 0.0))
     fitting = fit_options("infer")
-    collapse = st.checkbox("Merge the customers of a chunked record into one")
-source = st.radio("The model reads", ["summary", "chat"], horizontal=True,
+    collapse = st.checkbox("Merge the customers of a chunked record into one", key=kept("infer_collapse", False))
+source = st.radio("The model reads", ["summary", "chat"], horizontal=True, key=kept("infer_source", "summary"),
                   format_func={"summary": "the record's summary", "chat": "the raw chat"}.get)
-instruction = st.text_input("Instruction sent before the input (a fine-tuned model needs none)")
-drop = st.checkbox("Drop names, phones, e-mails and addresses the chat does not contain", value=True)
+instruction = st.text_input("Instruction sent before the input (a fine-tuned model needs none)",
+                            key=kept("infer_instruction", ""))
+drop = st.checkbox("Drop names, phones, e-mails and addresses the chat does not contain",
+                   key=kept("infer_drop", True))
 
 try:
     job = Job(store, choice.build(), JobSpec("infer", split, concurrency=int(concurrency), qps=qps or None,
@@ -52,9 +55,10 @@ except RoleextError as exc:
     st.warning(escape_markdown(str(exc)))
     st.stop()
 job, plan = estimate_with_overwrite(job, "prediction")
-kept = f", {plan.edited} corrected by a person and kept" if plan.edited and not job.spec.overwrite_edits else ""
-st.write(f"This run: **{plan.records}** records, {plan.already_done} already done with these settings{kept}.")
-job_controls(job, f"infer:{split}", "Run inference", plan.records)
+kept_edits = (f", {plan.edited} corrected by a person and kept" if plan.edited and not job.spec.overwrite_edits
+              else "")
+st.write(f"This run: **{plan.records}** records, {plan.already_done} already done with these settings{kept_edits}.")
+start_button(job, f"infer:{split}", "Run inference", plan.records)
 show_record_tasks(store, "infer", split)
 
 records = [r for r in store.iter_records(split)]
@@ -68,7 +72,8 @@ st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 with_prediction = [r for r in records if r.prediction is not None]
 if with_prediction:
-    chosen = st.selectbox("Inspect record", [r.index for r in with_prediction])
+    labels = {r.index: record_label(r) for r in with_prediction}
+    chosen = st.selectbox("Inspect record", list(labels), format_func=labels.__getitem__)
     record = next(r for r in with_prediction if r.index == chosen)
     prediction = record.prediction
     assert prediction is not None
@@ -87,13 +92,15 @@ if with_prediction:
         customers_editor(prediction.infos, f"pred_{record.id}_{prediction.version}",
                          RecordEditor(store, record).correct_prediction)
 
-buffer = io.BytesIO()
-try:
-    report = export_submission(store, buffer, split)  # type: ignore[arg-type]
+try:  # checked now, for the label; the file itself is built from the store when clicked
+    report = export_submission(store, Preview(0), split)  # type: ignore[arg-type]
 except RoleextError as exc:
     st.download_button("Download submit.json", b"", "submit.json", disabled=True)
     st.error(f"submit.json does not validate: {escape_markdown(str(exc))}")
 else:
-    st.download_button("Download submit.json", buffer.getvalue(), "submit.json", "application/json",
-                       type="primary")
+    empty = report.left_out[EMPTY_TEMPLATE]
+    st.download_button(f"Download submit.json ({report.rows - empty} predicted, {empty} empty templates)",
+                       file_builder(lambda out: export_submission(store, out, split)),  # type: ignore[arg-type]
+                       "submit.json", "application/json", type="primary" if report.rows > empty else "secondary",
+                       on_click="ignore")
     st.caption(" · ".join(report.lines()))

@@ -16,7 +16,8 @@ from pages.common import (
 )
 from roleext.chatview import chat_html
 from roleext.evaluation import compare_prediction, comparison_rows, wrong_fields_line
-from roleext.exports import MAX_ROW_CHARS
+from roleext.exports import row_length
+from roleext.labels import record_label
 from roleext.markup import escape_markdown, plural
 from roleext.project import Record, ReviewStatus
 from roleext.review import (
@@ -78,7 +79,7 @@ st.session_state[record_key] = opened.index
 by_index = {i.index: i for i in infos}
 with st.sidebar:
     index = st.selectbox("Record", list(by_index), key=record_key,
-                         format_func=lambda n: f"{split} {n} · {by_index[n].status.value}")
+                         format_func=lambda n: record_label(by_index[n]))
     done = sum(i.status == ReviewStatus.ACCEPTED for i in infos)
     st.caption(f"{done} of {len(infos)} accepted")
 
@@ -173,7 +174,7 @@ with edit_column:
         st.text_area("Summary (saved when you leave the box)", summary.current, height=260, key=summary_key,
                      on_change=save_or_flash, args=(lambda: editor.save(in_form()),))
         made_by = escape_markdown(f"{summary.backend} {summary.model}")
-        st.caption(f"{len(summary.current):,} / {MAX_ROW_CHARS:,} characters · {made_by}")
+        st.caption(f"{row_length(record, summary.current)} · {made_by}")
 
     warnings = record_warnings(record)
     if warnings:

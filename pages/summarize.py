@@ -6,10 +6,11 @@ from pages.common import (
     backend_form,
     estimate_with_overwrite,
     fit_options,
-    job_controls,
     project_store,
     show_record_tasks,
 )
+from pages.job_panel import jobs_panel, start_button
+from pages.session_settings import kept
 from roleext.errors import RoleextError
 from roleext.jobs import Job, JobSpec
 from roleext.markup import escape_markdown
@@ -18,7 +19,8 @@ from roleext.prompts import DEFAULT_SUMMARY_PROMPT
 store = project_store()
 st.title("Summarize")
 
-split = st.radio("Split", ["train", "test"], horizontal=True)
+split = st.radio("Split", ["train", "test"], horizontal=True, key=kept("summarize_split", "train"))
+jobs_panel(f"summarize:{split}")
 if not store.count(split):
     st.info(f"The {split} split is empty: import it on the Data page first.")
     st.stop()
@@ -26,16 +28,18 @@ if not store.count(split):
 with st.sidebar:
     st.subheader("Backend")
     choice = backend_form("summarize")
-    concurrency = st.number_input("Concurrent calls", 1, 32, 4)
-    qps = st.number_input("Requests per second at most (0: no limit)", 0.0, 100.0, 0.0)
-    retry_failed = st.checkbox("Only retry the records that failed")
+    concurrency = st.number_input("Concurrent calls", 1, 32, key=kept("summarize_concurrency", 4))
+    qps = st.number_input("Requests per second at most (0: no limit)", 0.0, 100.0,
+                          key=kept("summarize_qps", 0.0))
+    retry_failed = st.checkbox("Only retry the records that failed", key=kept("summarize_retry_failed", False))
     fitting = fit_options("summarize")
 
-template = st.text_area("Summary prompt ({content} is the chat)", DEFAULT_SUMMARY_PROMPT, height=260,
+template = st.text_area("Summary prompt ({content} is the chat)", height=260,
+                        key=kept("summarize_prompt", DEFAULT_SUMMARY_PROMPT),
                         disabled=choice.kind == "offline",
                         help="The offline backend writes an evidence-preserving digest instead.")
-prepend = st.checkbox("Put the offline facts block in front of each LLM summary", value=True,
-                      disabled=choice.kind == "offline",
+prepend = st.checkbox("Put the offline facts block in front of each LLM summary",
+                      key=kept("summarize_prepend", True), disabled=choice.kind == "offline",
                       help="Keeps names, phones and addresses that an LLM summary tends to drop.")
 
 try:
@@ -55,9 +59,9 @@ if choice.kind != "offline" and st.button("Test the connection"):
         st.error(escape_markdown(str(exc)))
 
 job, plan = estimate_with_overwrite(job, "summary")
-kept = f", {plan.edited} edited by a person and kept" if plan.edited and not job.spec.overwrite_edits else ""
+kept_edits = f", {plan.edited} edited by a person and kept" if plan.edited and not job.spec.overwrite_edits else ""
 st.write(f"This run: **{plan.records}** records ({plan.characters:,} characters of input), "
-         f"{plan.already_done} already done with these settings{kept}.")
+         f"{plan.already_done} already done with these settings{kept_edits}.")
 
-job_controls(job, f"summarize:{split}", "Start", plan.records)
+start_button(job, f"summarize:{split}", "Start", plan.records)
 show_record_tasks(store, "summarize", split)

@@ -13,7 +13,7 @@ import json
 import math
 import statistics
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Literal
 
@@ -36,7 +36,8 @@ MIN_TRAIN_ROWS = 1_500
 """The platform refuses a training file with fewer rows (known from its error message)."""
 MAX_TRAIN_ROWS = 90_000_000
 MAX_ROW_CHARS = 8_000
-"""The platform refuses a test CSV row whose input and target together exceed this."""
+"""The platform refuses a row (a JSONL row, a test CSV row) whose fields together exceed this."""
+EMPTY_TEMPLATE = "no prediction: empty template written"
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """A spreadsheet may run a cell starting so as a formula (CSV injection); the platform reads text."""
@@ -85,6 +86,49 @@ class ExportReport:
         return out
 
 
+def row_chars(row: Mapping[str, str]) -> int:
+    """Characters of an exported row as the platform counts them: every field it holds.
+
+    The one measure of "too long": the JSONL, the CSV and the Review counter all use it."""
+    return sum(len(value) for value in row.values())
+
+
+def is_too_long(row: Mapping[str, str], max_chars: int = MAX_ROW_CHARS) -> bool:
+    """True when the platform refuses this row for its length."""
+    return row_chars(row) > max_chars
+
+
+def finetune_row(record: Record, text: str, instruction: str = DEFAULT_INSTRUCTION) -> dict[str, str]:
+    """The fine-tuning row of a train record: `text` in, its gold JSON out."""
+    return {"instruction": instruction, "input": text,
+            "output": json.dumps([complete_customer(c) for c in record.gold], ensure_ascii=False)}
+
+
+def csv_row(text: str) -> dict[str, str]:
+    """The test CSV row of a record: `text` in, the platform's `-` target."""
+    return {"input": text, "target": "-"}
+
+
+def row_length(record: Record, text: str, instruction: str = DEFAULT_INSTRUCTION) -> str:
+    """What Review shows under a summary: the characters of the row an export makes of it."""
+    row = finetune_row(record, text, instruction) if record.split == "train" else csv_row(text)
+    flag = " · too long: the platform refuses this row" if is_too_long(row) else ""
+    return f"{row_chars(row):,} / {MAX_ROW_CHARS:,} characters in the exported row{flag}"
+
+
+def _flag_long(report: ExportReport, index: int, row: Mapping[str, str], max_chars: int) -> None:
+    chars = row_chars(row)
+    report.row_chars.append(chars)
+    if chars > max_chars:
+        report.over_limit.append(index)
+
+
+def _long_rows_problem(report: ExportReport, max_chars: int) -> None:
+    if report.over_limit:
+        report.problems.append(f"{len(report.over_limit)} rows exceed {max_chars} characters; the "
+                               "platform refuses them: shorten those summaries")
+
+
 def _eligible(store: ProjectStore, split: Split, source: InputSource,
               report: ExportReport) -> Iterator[tuple[Record, str]]:
     for record in store.iter_records(split):
@@ -108,8 +152,7 @@ def finetune_rows(store: ProjectStore, *, instruction: str = DEFAULT_INSTRUCTION
         if not record.gold:
             report.left_out["no gold customers"] += 1
             continue
-        row = {"instruction": instruction, "input": text,
-               "output": json.dumps([complete_customer(c) for c in record.gold], ensure_ascii=False)}
+        row = finetune_row(record, text, instruction)
         errors = list(_ROW_VALIDATOR.iter_errors(row))
         if errors:  # pragma: no cover - rows are built from validated parts
             raise ExportError(f"record {record.index}: the row is invalid: {errors[0].message}")
@@ -130,27 +173,27 @@ def export_train_jsonl(store: ProjectStore, out: BinaryIO, *, repeat: Repeat = "
                        min_rows: int = MIN_TRAIN_ROWS, max_chars: int = MAX_ROW_CHARS) -> ExportReport:
     """Write the fine-tuning JSONL, repeated to the platform's minimum row count.
 
-    The store is read once to count rows and once per repeat to write, so memory stays
-    flat however large the project.
+    The store is read once: the unique rows are kept, encoded, and written as many times as
+    the repeat asks, so a large chat is read and serialized once however many rows it makes.
     """
     report = ExportReport("fine-tuning JSONL")
-    lengths = {}
+    lines = []
     for index, row in finetune_rows(store, instruction=instruction, source=source, report=report):
-        lengths[index] = len(row["instruction"]) + len(row["input"]) + len(row["output"])
-    _require_rows(len(lengths), "train", source, report)
-    report.records = len(lengths)
-    report.repeat = resolve_repeat(repeat, len(lengths), min_rows)
+        _flag_long(report, index, row, max_chars)
+        lines.append(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
+    _require_rows(len(lines), "train", source, report)
+    report.records = len(lines)
+    report.repeat = resolve_repeat(repeat, len(lines), min_rows)
     for _ in range(report.repeat):
-        for _, row in finetune_rows(store, instruction=instruction, source=source):
-            out.write(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
-            report.rows += 1
-    report.row_chars = list(lengths.values())
-    report.over_limit = [i for i, n in lengths.items() if n > max_chars]
+        for line in lines:
+            out.write(line)
+    report.rows = len(lines) * report.repeat
     if report.rows < min_rows:
         report.problems.append(f"{report.rows} rows is under the platform's minimum of {min_rows}; "
                                "use --repeat auto")
     if report.rows > MAX_TRAIN_ROWS:
         report.problems.append(f"{report.rows} rows is over the platform's maximum of {MAX_TRAIN_ROWS}")
+    _long_rows_problem(report, max_chars)
     return report
 
 
@@ -202,18 +245,14 @@ def export_test_csv(store: ProjectStore, out: BinaryIO, *, source: InputSource =
             report.formula_like.append(record.index)
             if escape_formulas:
                 model_input = escape_formula(model_input)
-        writer.writerow([model_input, "-"])
+        row = csv_row(model_input)
+        writer.writerow([row["input"], row["target"]])
         report.rows += 1
-        chars = len(model_input) + 1
-        report.row_chars.append(chars)
-        if chars > max_chars:
-            report.over_limit.append(record.index)
+        _flag_long(report, record.index, row, max_chars)
     text.detach()
     report.records = report.rows
     _require_rows(report.rows, "test", source, report)
-    if report.over_limit:
-        report.problems.append(f"{len(report.over_limit)} rows exceed {max_chars} characters; the "
-                               "platform refuses them: shorten those summaries")
+    _long_rows_problem(report, max_chars)
     return report
 
 
@@ -224,7 +263,7 @@ def submission_entries(store: ProjectStore, split: Split = "test",
     for record in store.iter_records(split):
         infos: list[Customer] = record.prediction.infos if record.prediction else []
         if not infos:
-            report.left_out["no prediction: empty template written"] += 1
+            report.left_out[EMPTY_TEMPLATE] += 1
             infos = [empty_customer()]
         entry = {"infos": [complete_customer(c) for c in infos], "index": record.index}
         errors = list(_ENTRY_VALIDATOR.iter_errors(entry))
@@ -246,3 +285,27 @@ def export_submission(store: ProjectStore, out: BinaryIO, split: Split = "test")
     if not report.rows:
         raise ExportError(f"the {split} split holds no records; import {split} data first")
     return report
+
+
+def file_builder(export: Callable[[BinaryIO], object]) -> Callable[[], bytes]:
+    """A download's contents built when called: `export` writes the file from the store as it is then."""
+    def build() -> bytes:
+        buffer = io.BytesIO()
+        export(buffer)
+        return buffer.getvalue()
+
+    return build
+
+
+class Preview(io.BytesIO):
+    """A file that keeps only its first `limit` bytes: an export's report and first rows, not the file."""
+
+    def __init__(self, limit: int = 64_000) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def write(self, data: Any) -> int:
+        room = self.limit - self.tell()
+        if room > 0:
+            super().write(bytes(data)[:room])
+        return len(data)

@@ -13,6 +13,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import Any
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
@@ -408,3 +409,14 @@ class JobRegistry:
     def get(self, key: str) -> Job | None:
         with self._lock:
             return self._jobs.get(key)
+
+    def jobs(self) -> dict[str, Job]:
+        """Every job this process started, by key, finished ones included."""
+        with self._lock:
+            return dict(self._jobs)
+
+    def elsewhere(self, store: ProjectStore) -> list[dict[str, Any]]:
+        """Running jobs of the project that this registry does not hold: another server, the
+        command line. Their rows are their leases, so they are shown, never cancelled from here."""
+        mine = {job.job_id for job in self.jobs().values()}
+        return [row for row in Ledger(store).running_jobs() if row["id"] not in mine]

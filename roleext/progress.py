@@ -38,9 +38,17 @@ class Progress:
             return None
         return self.elapsed / handled * remaining
 
+    @property
+    def state(self) -> str:
+        """running, done, cancelled (by a person) or stopped (by the job: provider down, lease lost)."""
+        if not self.finished:
+            return "running"
+        return "stopped" if self.stopped else "cancelled" if self.cancelled else "done"
+
     def line(self, kind: str, split: str) -> str:
         eta = f", ETA {self.eta:.0f} s" if self.eta is not None and not self.finished else ""
         kept = f", {self.kept} kept (edited by a person)" if self.kept else ""
+        ended = f" · {self.state}" if self.state in ("cancelled", "stopped") else ""
         return (f"{kind} {split}: {self.done}/{self.total} done, {self.failed} failed, "
                 f"{self.skipped} already done{kept}, {self.calls} calls, {self.cached} from cache, "
-                f"{self.tokens} tokens, {self.elapsed:.1f} s{eta}")
+                f"{self.tokens} tokens, {self.elapsed:.1f} s{eta}{ended}")

@@ -295,7 +295,9 @@ def test_a_started_job_outlives_the_page_run(project_db: Path) -> None:
 def test_export_page_escapes_formula_cells_when_ticked(project_db: Path) -> None:
     store = loaded(project_db)
     store.save_summary(store.get_record("test", 1).id, "=1+1", "offline", "digest", "p1")
-    at = page("export").run()
+    at = page("export")
+    at.session_state["export_tab"] = "Test CSV"
+    at.run()
     assert any("records 1 (a spreadsheet may run them" in c.value for c in at.code)
     box = next(c for c in at.checkbox if c.label.startswith("Escape cells"))
     box.check().run()

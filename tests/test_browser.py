@@ -100,10 +100,10 @@ def test_the_whole_workflow_in_a_browser(app_url: str, page: Page, tmp_path: Pat
     until(lambda: page.url.endswith("/review?split=train&record=2"))  # Accept moved on to the next record
     page.reload()
     page.wait_for_function(IDLE, timeout=30_000)
-    expect(page.get_by_role("combobox", name="Record")).to_have_value("train 2 · pending")  # the URL kept it
+    expect(page.get_by_role("combobox", name="Record")).to_have_value("train 2 · 周军9 · pending")  # the URL kept it
     page.wait_for_function(IDLE, timeout=30_000)  # the run after the reload has finished, not just begun
     page.go_back()
-    expect(page.get_by_role("combobox", name="Record")).to_have_value("train 1 · accepted", timeout=30_000)
+    expect(page.get_by_role("combobox", name="Record")).to_have_value("train 1 · 李娜3 · accepted", timeout=30_000)
     page.wait_for_function(IDLE, timeout=30_000)
     expect(page.get_by_label("Summary (saved when you leave the box)")).to_have_value(
         "浏览器里审核过的摘要：李娜3询价会话存档", timeout=30_000)
@@ -236,5 +236,57 @@ def test_records_have_addresses_and_evaluate_opens_them(browser: Browser, tmp_pa
         expect(page.get_by_text("Show the prediction beside the gold")).to_be_visible()
         expect(page.get_by_text("wrong field", exact=False).first).to_be_visible()
         shoot(page, "7-review-from-evaluate")
+
+
+def test_settings_stay_and_a_finished_job_refreshes_its_page(browser: Browser, tmp_path: Path) -> None:
+    """Summarize → Data → Summarize keeps what was set; an inference job that ends redraws the
+    estimate, the Start button and the download, whose file is built when clicked."""
+    store = ProjectStore(tmp_path / "current.db")
+    import_sample(store)
+    Job(store, OfflineBackend(), JobSpec("summarize", "test")).run()
+    with streamlit_server(tmp_path / "current.db", tmp_path / "streamlit.log") as url:
+        context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
+        page = context.new_page()
+        navigation = page.locator('[data-testid="stSidebarNav"]')
+        visit(page, f"{url}/summarize")
+        page.get_by_role("combobox", name="Backend").click()
+        page.get_by_role("option", name="iFlytek Spark").click()
+        page.wait_for_function(IDLE)
+        page.get_by_label("URL (blank: from the model)").fill("wss://spark-api.xf-yun.com/v3.5/chat")
+        page.get_by_label("Resource id (patch_id) of a fine-tuned model").fill("patch-9")
+        page.get_by_label("Concurrent calls").fill("7")
+        page.get_by_label("Concurrent calls").press("Tab")
+        page.wait_for_function(IDLE)
+        navigation.get_by_role("link", name="Data").click()
+        expect(page.get_by_role("heading", name="Data")).to_be_visible(timeout=30_000)
+        page.wait_for_function(IDLE)
+        navigation.get_by_role("link", name="Summarize").click()
+        expect(page.get_by_role("heading", name="Summarize")).to_be_visible(timeout=30_000)
+        page.wait_for_function(IDLE)
+        expect(page.get_by_label("URL (blank: from the model)")).to_have_value(
+            "wss://spark-api.xf-yun.com/v3.5/chat")
+        expect(page.get_by_label("Resource id (patch_id) of a fine-tuned model")).to_have_value("patch-9")
+        expect(page.get_by_label("Concurrent calls")).to_have_value("7")
+
+        navigation.get_by_role("link", name="Inference").click()
+        expect(page.get_by_role("heading", name="Inference")).to_be_visible(timeout=30_000)
+        page.wait_for_function(IDLE)
+        expect(page.get_by_role("button", name="Download submit.json (0 predicted, 5 empty templates)")
+               ).to_be_visible()
+        page.get_by_role("button", name="Run inference").click()
+        expect(page.get_by_text("infer test: 5/5 done")).to_be_visible(timeout=60_000)
+        # no click since: the page redrew itself when the job ended
+        expect(page.get_by_text("This run: 0 records")).to_be_visible(timeout=10_000)
+        expect(page.get_by_role("button", name="Run inference")).to_be_disabled()
+        button = page.get_by_role("button", name="Download submit.json (5 predicted, 0 empty templates)")
+        expect(button).to_be_visible()
+        line = page.get_by_text("infer test: 5/5 done").inner_text()
+        time.sleep(2.5)
+        assert page.get_by_text("infer test: 5/5 done").inner_text() == line  # the clock stopped
+        shoot(page, "current-inference")
+        with page.expect_download() as download:
+            button.click()
+        submission = json.loads(Path(download.value.path()).read_text("utf-8"))
+        assert all(entry["infos"][0]["基本信息-姓名"] for entry in submission)
         context.close()
     store.close()

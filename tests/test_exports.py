@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
+from sqlalchemy import event
 
 from roleext.errors import ExportError
 from roleext.exports import (
@@ -20,6 +21,9 @@ from roleext.exports import (
     export_submission,
     export_test_csv,
     export_train_jsonl,
+    finetune_row,
+    row_chars,
+    row_length,
 )
 from roleext.io import load_chat_file
 from roleext.project import ReviewStatus
@@ -164,3 +168,40 @@ def test_submission_has_every_record_and_validates(project: ProjectStore) -> Non
 def test_submission_of_an_empty_split_is_refused(store: ProjectStore) -> None:
     with pytest.raises(ExportError, match="import test data first"):
         export_submission(store, io.BytesIO())
+
+
+def test_a_row_too_long_is_flagged_alike_in_the_jsonl_and_the_csv(project: ProjectStore) -> None:
+    """One measure, `row_chars`, for both files: 7,990 characters of summary make a JSONL row
+    over the limit (instruction and gold count too) and a CSV row under it."""
+    summarize_all(project, "train")
+    summarize_all(project, "test")
+    text = "摘" * 7_990
+    for split in ("train", "test"):
+        project.save_summary(project.get_record(split, 2).id, text, "offline", "digest", "p1")  # type: ignore[arg-type]
+    jsonl = export_train_jsonl(project, io.BytesIO(), repeat=1)
+    table = export_test_csv(project, io.BytesIO())
+    assert jsonl.over_limit == [2] and jsonl.problems == [
+        "10 rows is under the platform's minimum of 1500; use --repeat auto",
+        f"1 rows exceed {MAX_ROW_CHARS} characters; the platform refuses them: shorten those summaries"]
+    assert table.over_limit == [] and max(table.row_chars) == 7_991
+    train_row = finetune_row(project.get_record("train", 2), text)
+    assert row_chars(train_row) == max(jsonl.row_chars) > MAX_ROW_CHARS
+    assert row_length(project.get_record("train", 2), text).startswith(f"{row_chars(train_row):,} / 8,000")
+    assert "too long" not in row_length(project.get_record("test", 2), text)
+
+
+def test_a_repeated_jsonl_reads_the_store_once(project: ProjectStore) -> None:
+    """`--repeat auto` on a project with one big chat took 38 s: it re-read the store per repeat."""
+    summarize_all(project)
+    statements: list[str] = []
+    event.listen(project.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: statements.append(statement))
+
+    def reads(repeat: int) -> int:
+        statements.clear()
+        out = io.BytesIO()
+        report = export_train_jsonl(project, out, repeat=repeat)
+        assert report.rows == 10 * repeat == out.getvalue().count(b"\n")
+        return len(statements)
+
+    assert reads(1) == reads(150)

@@ -177,3 +177,19 @@ def test_an_unexpected_error_fails_its_record_instead_of_vanishing(project: Proj
     progress = Job(project, Broken(), JobSpec("summarize", "train")).run()
     assert (progress.done, progress.failed) == (9, 1)
     assert progress.errors[1] == "unexpected error (ValueError); see the log"
+
+
+def test_an_ended_job_says_how_it_ended_and_its_clock_stops(project: ProjectStore, spark: FakeSpark) -> None:
+    spark.delay = 0.2
+    job = Job(project, backend(spark), JobSpec("summarize", "train", concurrency=1))
+    job.start()
+    deadline = time.monotonic() + 10
+    while job.snapshot().done < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    job.cancel()
+    ended = job.wait(10)
+    assert ended.state == "cancelled" and ended.line("summarize", "train").endswith("· cancelled")
+    time.sleep(0.3)
+    assert job.snapshot().elapsed == ended.elapsed  # a 1.3 s job once read 84 s a minute later
+    done = Job(project, backend(spark), JobSpec("summarize", "train")).run()
+    assert done.state == "done" and "cancelled" not in done.line("summarize", "train")

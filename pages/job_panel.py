@@ -1,0 +1,100 @@
+"""The jobs of the project at the top of Summarize and Inference, live, and the Start button.
+
+Jobs run in the server process (or another one: a second server, the command line), so
+leaving a page or refreshing the browser neither stops a job nor hides it: every running job
+is shown on both pages, whatever split is selected, and the page redraws once when one ends
+so that its estimate, Start button and tables say what is true now.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import streamlit as st
+
+from pages.common import job_registry, project_store
+from roleext.jobs import Job
+from roleext.markup import escape_markdown
+
+_SEEN_RUNNING = "_jobs_seen_running"
+IDLE_REFRESH = 5.0
+"""Seconds between looks for a job started elsewhere (another tab, the command line)."""
+
+
+def jobs_panel(page_key: str) -> None:
+    """Every running job of the project, then this page's last job (`kind:split`) once it ended.
+
+    In-process jobs have a Cancel button; other processes' jobs are shown from their leases.
+    """
+    registry = job_registry()
+    store = project_store()
+    running = (any(not job.snapshot().finished for job in registry.jobs().values())
+               or bool(registry.elsewhere(store)))
+
+    # Every second while a job runs; otherwise often enough to notice one started elsewhere.
+    @st.fragment(run_every=1.0 if running else IDLE_REFRESH)
+    def live() -> None:
+        running_ids = set()
+        for key, job in sorted(registry.jobs().items()):
+            progress = job.snapshot()
+            if progress.finished and key != page_key:
+                continue
+            if not progress.finished:
+                running_ids.add(job.job_id)
+            show_progress(job)
+            if not progress.finished:
+                st.button("Cancel", key=f"{key}_cancel", on_click=job.cancel)
+        for row in registry.elsewhere(store):
+            running_ids.add(row["id"])
+            _show_lease(row)
+        seen: set[Any] = st.session_state.setdefault(_SEEN_RUNNING, set())
+        ended = seen - running_ids
+        seen.clear()
+        seen.update(running_ids)
+        if ended:  # a job this session watched has ended: redraw the page, once
+            st.rerun(scope="app")
+
+    live()
+
+
+def start_button(job: Job, key: str, label: str, records: int) -> None:
+    """Start `job` in the server process under `key`; a refusal (the split is busy) is one line."""
+    from roleext.errors import RoleextError
+
+    running = job_registry().get(key)
+    busy = running is not None and not running.snapshot().finished
+    if st.button(label, type="primary", disabled=records == 0 or busy):
+        try:
+            job_registry().start(key, job)
+        except RoleextError as exc:
+            st.error(escape_markdown(str(exc)))
+        else:
+            st.rerun()  # so the panel at the top shows it from its first second
+
+
+def show_progress(job: Job) -> None:
+    """A progress bar with counts, ETA and failures; once ended, it says how (done, cancelled, stopped)."""
+    progress = job.snapshot()
+    handled = progress.done + progress.failed
+    st.progress(handled / progress.total if progress.total else 1.0,
+                text=progress.line(job.spec.kind, job.spec.split))
+    if progress.stopped:
+        st.error(f"Stopped: {escape_markdown(progress.stopped)}")
+    if progress.errors:
+        with st.expander(f"{len(progress.errors)} failed records", expanded=progress.finished):
+            for index, error in sorted(progress.errors.items()):
+                st.markdown(f"record {index}: {escape_markdown(error)}")
+
+
+def _show_lease(row: dict[str, Any]) -> None:
+    """A job of another process, as its job row tells it."""
+    handled = (row["done"] or 0) + (row["failed"] or 0)
+    total = row["total"] or 0
+    started = row["created_at"]
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    elapsed = (datetime.now(UTC) - started).total_seconds()
+    text = (f"{row['kind']} {row['split']}: {row['done']}/{total} done, {row['failed']} failed, "
+            f"{elapsed:.0f} s · in another process ({row['owner']})")
+    st.progress(min(1.0, handled / total) if total else 0.0, text=text)  # our words, a host name and numbers

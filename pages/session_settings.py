@@ -1,0 +1,42 @@
+"""Settings a user made on a page, kept for the session when they visit another page and back.
+
+Streamlit forgets the state of a widget that a run does not draw, so going Summarize → Data
+→ Summarize reset the backend, the URL and the typed keys. Each kept widget's value is also
+copied into a plain session entry, which no page change drops, and handed back to the
+widget when Streamlit has forgotten it. Typed keys stay in this session like any value here;
+nothing in this module logs or stores anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+_KEPT = "_kept_settings"
+
+
+def _kept() -> dict[str, Any]:
+    kept: dict[str, Any] = st.session_state.setdefault(_KEPT, {})
+    return kept
+
+
+def keep_settings() -> None:
+    """Copy every kept widget's current value aside; app.py calls it first on every run, so a
+    value the user set just before leaving the page is kept too."""
+    kept = _kept()
+    for key in kept:
+        if key in st.session_state:
+            kept[key] = st.session_state[key]
+
+
+def kept(key: str, default: Any) -> str:
+    """The widget key `key`, its value restored if Streamlit forgot it (else `default`).
+
+    Pass no value, index or default to the widget itself: its value comes from here."""
+    values = _kept()
+    if key in st.session_state:
+        values[key] = st.session_state[key]
+    else:
+        st.session_state[key] = values.setdefault(key, default)
+    return key
