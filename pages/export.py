@@ -4,6 +4,8 @@ Only the open tab's export runs, into a preview that keeps the first rows; each 
 built from the store when its download button is clicked."""
 
 import json
+from collections.abc import Callable
+from typing import BinaryIO
 
 import streamlit as st
 
@@ -12,6 +14,7 @@ from pages.session_settings import kept
 from roleext.errors import RoleextError
 from roleext.exports import (
     MIN_TRAIN_ROWS,
+    ExportReport,
     Preview,
     alpaca_dataset_info,
     export_alpaca,
@@ -33,10 +36,20 @@ source = st.radio("The model reads", ["summary", "chat"], horizontal=True, key=k
 instruction = st.text_area("Fine-tuning instruction", height=90, key=kept("export_instruction", DEFAULT_INSTRUCTION))
 
 
-def show(report_lines: list[str], problems: list[str]) -> None:
-    st.code("\n".join(report_lines), language=None)
-    for problem in problems:
+def export_tab(export: Callable[[BinaryIO], ExportReport], preview: Preview, label: str, file_name: str,
+               mime: str) -> bool:
+    """Run `export` into the preview, show its report and a download built at click time;
+    False (with the reason shown) when there is nothing to export."""
+    try:
+        report = export(preview)
+    except RoleextError as exc:
+        st.info(escape_markdown(str(exc)))
+        return False
+    st.code("\n".join(report.lines()), language=None)
+    for problem in report.problems:
         st.warning(escape_markdown(problem))
+    st.download_button(label, file_builder(export), file_name, mime, on_click="ignore")
+    return True
 
 
 tab_jsonl, tab_alpaca, tab_csv = st.tabs(["Fine-tuning JSONL", "Alpaca (LLaMA-Factory)", "Test CSV"],
@@ -49,33 +62,15 @@ if tab_jsonl.open:
                                 disabled=auto)
         options = {"repeat": "auto" if auto else int(times), "instruction": instruction, "source": source}
         preview = Preview()
-        try:
-            report = export_train_jsonl(store, preview, **options)  # type: ignore[arg-type]
-        except RoleextError as exc:
-            st.info(escape_markdown(str(exc)))
-        else:
-            show(report.lines(), report.problems)
+        if export_tab(lambda out: export_train_jsonl(store, out, **options), preview,  # type: ignore[arg-type]
+                      "Download train.jsonl", "train.jsonl", "application/jsonl"):
             first = preview.getvalue().split(b"\n", 3)[:3]
             st.caption("First rows")
             st.json([json.loads(line) for line in first if line], expanded=False)
-            st.download_button("Download train.jsonl",
-                               file_builder(lambda out: export_train_jsonl(store, out, **options)),  # type: ignore[arg-type]
-                               "train.jsonl", "application/jsonl",
-                               on_click="ignore")
 if tab_alpaca.open:
     with tab_alpaca:
-        preview = Preview(0)
-        try:
-            report = export_alpaca(store, preview, instruction=instruction, source=source)  # type: ignore[arg-type]
-        except RoleextError as exc:
-            st.info(escape_markdown(str(exc)))
-        else:
-            show(report.lines(), report.problems)
-            st.download_button("Download roleext_train.json",
-                               file_builder(lambda out: export_alpaca(store, out, instruction=instruction,
-                                                                      source=source)),  # type: ignore[arg-type]
-                               "roleext_train.json", "application/json",
-                               on_click="ignore")
+        if export_tab(lambda out: export_alpaca(store, out, instruction=instruction, source=source),  # type: ignore[arg-type]
+                      Preview(0), "Download roleext_train.json", "roleext_train.json", "application/json"):
             st.caption("Add this entry to LLaMA-Factory's data/dataset_info.json:")
             st.json(alpaca_dataset_info("roleext_train.json"))
 if tab_csv.open:
@@ -84,16 +79,7 @@ if tab_csv.open:
                              key=kept("export_escape", False),
                              help="Off for the platform, which reads the text as it is.")
         preview = Preview()
-        try:
-            report = export_test_csv(store, preview, source=source, escape_formulas=escape)  # type: ignore[arg-type]
-        except RoleextError as exc:
-            st.info(escape_markdown(str(exc)))
-        else:
-            show(report.lines(), report.problems)
+        if export_tab(lambda out: export_test_csv(store, out, source=source, escape_formulas=escape),  # type: ignore[arg-type]
+                      preview, "Download test.csv", "test.csv", "text/csv"):
             st.caption("First rows")
             st.code("\n".join(preview.getvalue().decode("utf-8", "replace").splitlines()[:6]), language=None)
-            st.download_button("Download test.csv",
-                               file_builder(lambda out: export_test_csv(store, out, source=source,  # type: ignore[arg-type]
-                                                                        escape_formulas=escape)),
-                               "test.csv", "text/csv",
-                               on_click="ignore")

@@ -33,19 +33,6 @@ METHOD = (
 
 
 @dataclass(frozen=True)
-class Mistake:
-    """One field a prediction got (partly) wrong, for the user to open and inspect."""
-
-    index: int
-    customer: int
-    field: str
-    gold: str | list[str]
-    predicted: str | list[str]
-    earned: float
-    possible: int
-
-
-@dataclass(frozen=True)
 class FieldComparison:
     """One field of one gold customer beside the prediction scored against it."""
 
@@ -60,6 +47,13 @@ class FieldComparison:
     def wrong(self) -> bool:
         """The prediction lost points on this field (a near miss of a similarity field too)."""
         return self.earned < self.possible
+
+
+@dataclass(frozen=True)
+class Mistake(FieldComparison):
+    """A field a prediction got (partly) wrong, with its record, for the user to open and inspect."""
+
+    index: int
 
 
 @dataclass
@@ -158,8 +152,8 @@ def score_predictions(gold: Mapping[int, list[Customer]],
             row.earned += cell.earned * share
             row.customers += 1
             if cell.wrong:
-                mistakes.append(Mistake(index, cell.customer, cell.field, cell.gold, cell.predicted, cell.earned,
-                                        cell.possible))
+                mistakes.append(Mistake(cell.customer, cell.field, cell.gold, cell.predicted, cell.earned,
+                                        cell.possible, index))
             else:
                 row.exact += 1
         record_scores[index] = total
