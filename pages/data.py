@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from pages.common import project_store
+from pages.resources import project_store
 from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError
 from roleext.io import ChatFile, load_chat_file
 from roleext.markup import escape_markdown, plural

@@ -4,7 +4,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages.common import project_store
+from pages.resources import project_store
 from roleext.evaluation import evaluate, field_rows, mistake_rows
 from roleext.schema import MAX_RECORD_SCORE
 

@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 import streamlit as st
 
-from pages.common import project_store
+from pages.resources import project_store
 from pages.session_settings import kept
 from roleext.errors import RoleextError
 from roleext.exports import (

@@ -3,17 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from pages.common import (
-    backend_form,
-    customers_editor,
-    estimate_with_overwrite,
-    fit_options,
-    project_store,
-    show_flashes,
-    show_record_tasks,
-)
-from pages.job_panel import jobs_panel, start_button
+from pages.backend_form import backend_form, fit_options
+from pages.customers_editor import customers_editor
+from pages.job_panel import estimate_with_overwrite, jobs_panel, show_record_tasks, start_button
+from pages.resources import project_store
 from pages.session_settings import kept
+from pages.unsaved_edits import show_unsaved
 from roleext.errors import RoleextError
 from roleext.exports import EMPTY_TEMPLATE, Preview, export_submission, file_builder
 from roleext.jobs import Job, JobSpec
@@ -23,7 +18,7 @@ from roleext.review import RecordEditor
 
 store = project_store()
 st.title("Inference")
-show_flashes()
+show_unsaved()
 
 split = st.radio("Run over", ["test", "train"], horizontal=True, key=kept("infer_split", "test"),
                  format_func={"test": "the test split", "train": "the train split (to score it)"}.get)

@@ -8,14 +8,20 @@ so that its estimate, Start button and tables say what is true now.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import streamlit as st
 
-from pages.common import job_registry, project_store
-from roleext.jobs import Job
-from roleext.markup import escape_markdown
+from pages.resources import job_registry, project_store
+from pages.session_settings import kept
+from roleext.errors import RoleextError
+from roleext.io import Split
+from roleext.jobs import Estimate, Job, estimate
+from roleext.ledger import TaskKind, record_task_rows
+from roleext.markup import escape_markdown, plural
+from roleext.store import ProjectStore
 
 _SEEN_RUNNING = "_jobs_seen_running"
 IDLE_REFRESH = 5.0
@@ -60,8 +66,6 @@ def jobs_panel(page_key: str) -> None:
 
 def start_button(job: Job, key: str, label: str, records: int) -> None:
     """Start `job` in the server process under `key`; a refusal (the split is busy) is one line."""
-    from roleext.errors import RoleextError
-
     running = job_registry().get(key)
     busy = running is not None and not running.snapshot().finished
     if st.button(label, type="primary", disabled=records == 0 or busy):
@@ -71,6 +75,28 @@ def start_button(job: Job, key: str, label: str, records: int) -> None:
             st.error(escape_markdown(str(exc)))
         else:
             st.rerun()  # so the panel at the top shows it from its first second
+
+
+def estimate_with_overwrite(job: Job, what: str) -> tuple[Job, Estimate]:
+    """The job's estimate, and a checkbox to redo outputs a person edited (off: they are kept).
+
+    The checkbox says how many edits would go, so nobody overwrites work by accident."""
+    plan = estimate(job)
+    if plan.edited:
+        overwrite = st.checkbox(
+            f"Also redo the {plural(plan.edited, 'record')} whose {what} a person edited "
+            f"({plural(plan.edited, 'edit')} replaced; each stays in the record's history)",
+            key=kept(f"{job.spec.kind}_{job.spec.split}_overwrite", False))
+        if overwrite:
+            job = Job(job.store, job.backend, replace(job.spec, overwrite_edits=True))
+            plan = estimate(job)
+    return job, plan
+
+
+def show_record_tasks(store: ProjectStore, kind: TaskKind, split: Split) -> None:
+    """Per record: its length, and what the last job did to fit it (cleaning, chunks, why) or its error."""
+    with st.expander("Records: length, chunks and why", expanded=False):
+        st.dataframe(record_task_rows(store, kind, split), hide_index=True)
 
 
 def show_progress(job: Job) -> None:

@@ -5,15 +5,10 @@ import json
 import pandas as pd
 import streamlit as st
 
-from pages.common import (
-    commit_typing_on_shortcuts,
-    customers_editor,
-    customers_in_form,
-    flash,
-    project_store,
-    save_or_flash,
-    show_flashes,
-)
+from pages.customers_editor import customers_editor, customers_in_form
+from pages.resources import project_store
+from pages.shortcuts import commit_typing_on_shortcuts
+from pages.unsaved_edits import save_in_callback, show_unsaved
 from roleext.chatview import chat_html
 from roleext.evaluation import compare_prediction, comparison_rows, wrong_fields_line
 from roleext.exports import row_length
@@ -39,7 +34,7 @@ WRONG_STYLE = "background-color: rgba(255, 75, 75, 0.18)"
 
 store = project_store()
 st.title("Review")
-show_flashes()
+show_unsaved()
 
 # The URL names the record (?split=train&record=19): a bookmark, a shared link, the back button
 # and the Evaluate page all open a record through it. It wins only when it changed since this
@@ -108,14 +103,14 @@ def go_next() -> None:
     editor.save(in_form())
     upcoming = next_unreviewed(infos, by_index[index])
     if upcoming is None:
-        flash("success", "Every record in this list is reviewed.")
+        st.toast("Every record in this list is reviewed.", icon=":material/done_all:")
     else:
         st.session_state["review_target"] = upcoming.index
 
 
 def undo() -> None:
     editor.save(in_form())  # text typed before the click is the newest edit, so the one undone
-    flash("info", escape_markdown(editor.undo()))
+    st.toast(escape_markdown(editor.undo()), icon=":material/undo:")
 
 
 def set_status(status: ReviewStatus) -> None:
@@ -146,13 +141,13 @@ def show_prediction(record: Record) -> None:
 
 SHORTCUTS = {"accept": "Alt+A", "fix": "Alt+F", "reject": "Alt+X", "next": "Alt+N"}
 buttons = st.columns(5)
-buttons[0].button("Accept", type="primary", shortcut=SHORTCUTS["accept"], on_click=save_or_flash,
+buttons[0].button("Accept", type="primary", shortcut=SHORTCUTS["accept"], on_click=save_in_callback,
                   args=(lambda: set_status(ReviewStatus.ACCEPTED),))
-buttons[1].button("Needs fix", shortcut=SHORTCUTS["fix"], on_click=save_or_flash,
+buttons[1].button("Needs fix", shortcut=SHORTCUTS["fix"], on_click=save_in_callback,
                   args=(lambda: set_status(ReviewStatus.NEEDS_FIX),))
-buttons[2].button("Reject", shortcut=SHORTCUTS["reject"], on_click=save_or_flash,
+buttons[2].button("Reject", shortcut=SHORTCUTS["reject"], on_click=save_in_callback,
                   args=(lambda: set_status(ReviewStatus.REJECTED),))
-buttons[3].button("Next unreviewed", shortcut=SHORTCUTS["next"], on_click=save_or_flash, args=(go_next,))
+buttons[3].button("Next unreviewed", shortcut=SHORTCUTS["next"], on_click=save_in_callback, args=(go_next,))
 buttons[4].markdown(f"**{record.status.value}**")
 with st.sidebar:
     commit_typing_on_shortcuts(list(SHORTCUTS.values()))
@@ -172,7 +167,7 @@ with edit_column:
             st.warning("This summary was written for an earlier version of the chat (a re-import changed "
                        "it): summarize again, or edit it. Exports leave it out until then.")
         st.text_area("Summary (saved when you leave the box)", summary.current, height=260, key=summary_key,
-                     on_change=save_or_flash, args=(lambda: editor.save(in_form()),))
+                     on_change=save_in_callback, args=(lambda: editor.save(in_form()),))
         made_by = escape_markdown(f"{summary.backend} {summary.model}")
         st.caption(f"{row_length(record, summary.current)} · {made_by}")
 
@@ -192,4 +187,4 @@ with st.expander(f"History ({plural(len(history), 'edit')})"):
     undoable = next_undo(history)
     if undoable is not None:
         st.button(f"Undo #{undoable.id}, the {undoable.target} edit of {undoable.at:%H:%M:%S}",
-                  on_click=save_or_flash, args=(undo,))
+                  on_click=save_in_callback, args=(undo,))

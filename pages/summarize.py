@@ -2,14 +2,9 @@
 
 import streamlit as st
 
-from pages.common import (
-    backend_form,
-    estimate_with_overwrite,
-    fit_options,
-    project_store,
-    show_record_tasks,
-)
-from pages.job_panel import jobs_panel, start_button
+from pages.backend_form import backend_form, fit_options
+from pages.job_panel import estimate_with_overwrite, jobs_panel, show_record_tasks, start_button
+from pages.resources import project_store
 from pages.session_settings import kept
 from roleext.errors import RoleextError
 from roleext.jobs import Job, JobSpec

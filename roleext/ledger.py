@@ -18,6 +18,7 @@ from sqlalchemy import MetaData, Table, insert, select, update
 
 from roleext.database import upsert
 from roleext.errors import JobBusyError
+from roleext.io import Split
 from roleext.store import ProjectStore
 
 TaskKind = Literal["summarize", "infer"]
@@ -168,3 +169,19 @@ class Ledger:
         with self.engine.connect() as conn:
             rows = conn.execute(select(self.jobs).order_by(self.jobs.c.id.desc()).limit(limit)).all()
         return [dict(row._mapping) for row in rows]
+
+
+def record_task_rows(store: ProjectStore, kind: TaskKind, split: Split) -> list[dict[str, Any]]:
+    """Per record of `split`: its length, the last `kind` job's status ("stale: the chat changed"
+    when the chat changed since its output was made, "not run" when none ran), what it did to
+    fit the record (cleaning, chunks, why) and its error: the job pages' table."""
+    states = Ledger(store).states(kind)
+    rows = []
+    for info in store.list_records(split):
+        state = states.get(info.id)
+        stale = info.summary_stale if kind == "summarize" else info.prediction_stale
+        status = "stale: the chat changed" if stale else state.status if state else "not run"
+        rows.append({"record": info.index, "characters": info.chat_chars, "status": status,
+                     "what was done": (state.detail or "") if state else "",
+                     "error": (state.error or "") if state else ""})
+    return rows

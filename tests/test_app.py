@@ -114,7 +114,7 @@ def test_review_shows_a_conflict_instead_of_overwriting(project_db: Path) -> Non
     store.set_status(record.id, ReviewStatus.REJECTED, record.version)  # another tab
     next(b for b in at.button if b.label == "Accept").click().run()
     assert not at.exception
-    assert any("changed elsewhere" in e.value for e in at.error)
+    assert any("changed elsewhere" in t.value for t in at.toast)  # a refusal from a callback: a toast
     assert store.get_record("train", 1).status == ReviewStatus.REJECTED
 
 
@@ -175,6 +175,7 @@ def test_review_history_counts_and_undoes_one_edit_per_click(project_db: Path) -
     at.text_input(key=f"gold_{record.id}_1_0_基本信息-邮箱").set_value("a@example.com").run()
     next(b for b in at.button if b.label.startswith("Undo")).click().run()
     assert store.get_record("train", 1).gold == record.gold
+    assert any(t.value.startswith("undid the gold edit") for t in at.toast)
     next(b for b in at.button if b.label.startswith("Undo")).click().run()
     assert not at.exception
     assert store.get_record("train", 1).summary.current == record.summary.current  # type: ignore[union-attr]

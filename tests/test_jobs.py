@@ -193,3 +193,30 @@ def test_an_ended_job_says_how_it_ended_and_its_clock_stops(project: ProjectStor
     assert job.snapshot().elapsed == ended.elapsed  # a 1.3 s job once read 84 s a minute later
     done = Job(project, backend(spark), JobSpec("summarize", "train")).run()
     assert done.state == "done" and "cancelled" not in done.line("summarize", "train")
+
+
+def test_record_task_rows_say_per_record_what_the_last_job_did(project: ProjectStore) -> None:
+    """The job pages' table: not run, done, failed with its error, stale once the chat changed."""
+    import json
+
+    from roleext.ledger import record_task_rows
+
+    assert {row["status"] for row in record_task_rows(project, "summarize", "train")} == {"not run"}
+
+    class Broken(OfflineBackend):
+        def summarize(self, chat: str, template: str, *, timeout: float | None = None) -> Completion:
+            if "李娜3" in chat:
+                raise ValueError("bug")
+            return super().summarize(chat, template, timeout=timeout)
+
+    Job(project, Broken(), JobSpec("summarize", "train")).run()
+    rows = {row["record"]: row for row in record_task_rows(project, "summarize", "train")}
+    assert rows[1]["status"] == "failed" and rows[1]["error"] == "unexpected error (ValueError); see the log"
+    assert rows[2]["status"] == "done" and rows[2]["error"] == "" and rows[2]["characters"] > 0
+    assert {row["status"] for row in record_task_rows(project, "infer", "train")} == {"not run"}
+
+    records = [{"chat_text": r.chat_text, "infos": r.gold} for r in project.iter_records("train")]
+    records[3]["chat_text"] += "\n赵强8：补充一句，预算改成五万"
+    project.import_chat_file(load_chat_file(json.dumps(records, ensure_ascii=False).encode(), split="train"))
+    rows = {row["record"]: row for row in record_task_rows(project, "summarize", "train")}
+    assert rows[4]["status"] == "stale: the chat changed" and rows[5]["status"] == "done"
