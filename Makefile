@@ -19,7 +19,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy roleext
+	$(BIN)/mypy roleext app.py pages
 
 test: lint
 	$(BIN)/pytest

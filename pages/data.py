@@ -5,7 +5,7 @@ import streamlit as st
 
 from pages.resources import project_store
 from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError
-from roleext.io import ChatFile, load_chat_file
+from roleext.io import SPLITS, ChatFile, Split, load_chat_file
 from roleext.markup import escape_markdown, plural
 from roleext.matching import ImportPlan
 from roleext.overview import length_histogram, split_overviews
@@ -17,7 +17,9 @@ st.caption("Upload train.json (chats with gold infos) and test_data.json. A bad 
            "whole and nothing already stored changes.")
 
 uploaded = st.file_uploader("train.json or test_data.json (drag and drop works too)", type=["json", "jsonl"])
-split_choice = st.radio("Split", ["guess from the content", "train", "test"], horizontal=True)
+SPLIT_CHOICES: tuple[Split | None, ...] = (None, *SPLITS)  # None: guessed from the content
+split_choice = st.radio("Split", SPLIT_CHOICES, horizontal=True,
+                        format_func=lambda split: split or "guess from the content")
 
 
 def show_notes(chat_file: ChatFile) -> None:
@@ -50,7 +52,7 @@ if st.button("Import", type="primary", disabled=uploaded is None):
     st.session_state.pop("import_done", None)
     try:
         chat_file = load_chat_file(uploaded.getvalue(),
-                                   split=None if split_choice.startswith("guess") else split_choice)  # type: ignore[arg-type]
+                                   split=split_choice)
     except InvalidFileError as exc:
         st.error(f"{escape_markdown(uploaded.name)} cannot be used: {plural(len(exc.problems), 'problem')}. "
                  "Nothing was imported.")

@@ -6,11 +6,12 @@ import streamlit as st
 
 from pages.resources import project_store
 from roleext.evaluation import evaluate, field_rows, mistake_rows
+from roleext.io import SPLITS
 from roleext.schema import MAX_RECORD_SCORE
 
 store = project_store()
 st.title("Evaluate")
-split = st.radio("Split", ["train", "test"], horizontal=True)
+split = st.radio("Split", SPLITS, horizontal=True)
 result = evaluate(store, split)
 if result is None:
     st.info(f"No record of the {split} split has gold: import a train file and run inference on it.")

@@ -16,6 +16,7 @@ from roleext.exports import (
     MIN_TRAIN_ROWS,
     ExportReport,
     Preview,
+    Repeat,
     alpaca_dataset_info,
     export_alpaca,
     export_test_csv,
@@ -23,6 +24,7 @@ from roleext.exports import (
     file_builder,
 )
 from roleext.markup import escape_markdown
+from roleext.project import InputSource
 from roleext.prompts import DEFAULT_INSTRUCTION
 
 store = project_store()
@@ -31,8 +33,9 @@ if not store.list_records():
     st.info("No data yet: import files on the Data page first.")
     st.stop()
 
-source = st.radio("The model reads", ["summary", "chat"], horizontal=True, key=kept("export_source", "summary"),
-                  format_func={"summary": "the reviewed summary", "chat": "the raw chat"}.get)
+READS: dict[InputSource, str] = {"summary": "the reviewed summary", "chat": "the raw chat"}
+source = st.radio("The model reads", tuple(READS), horizontal=True, key=kept("export_source", "summary"),
+                  format_func=READS.__getitem__)
 instruction = st.text_area("Fine-tuning instruction", height=90, key=kept("export_instruction", DEFAULT_INSTRUCTION))
 
 
@@ -60,16 +63,17 @@ if tab_jsonl.open:
                            key=kept("export_auto", True))
         times = st.number_input("Repeat each record this many times", 1, 1000, key=kept("export_times", 1),
                                 disabled=auto)
-        options = {"repeat": "auto" if auto else int(times), "instruction": instruction, "source": source}
+        repeat: Repeat = "auto" if auto else int(times)
         preview = Preview()
-        if export_tab(lambda out: export_train_jsonl(store, out, **options), preview,  # type: ignore[arg-type]
+        if export_tab(lambda out: export_train_jsonl(store, out, repeat=repeat, instruction=instruction,
+                                                     source=source), preview,
                       "Download train.jsonl", "train.jsonl", "application/jsonl"):
             first = preview.getvalue().split(b"\n", 3)[:3]
             st.caption("First rows")
             st.json([json.loads(line) for line in first if line], expanded=False)
 if tab_alpaca.open:
     with tab_alpaca:
-        if export_tab(lambda out: export_alpaca(store, out, instruction=instruction, source=source),  # type: ignore[arg-type]
+        if export_tab(lambda out: export_alpaca(store, out, instruction=instruction, source=source),
                       Preview(0), "Download roleext_train.json", "roleext_train.json", "application/json"):
             st.caption("Add this entry to LLaMA-Factory's data/dataset_info.json:")
             st.json(alpaca_dataset_info("roleext_train.json"))
@@ -79,7 +83,7 @@ if tab_csv.open:
                              key=kept("export_escape", False),
                              help="Off for the platform, which reads the text as it is.")
         preview = Preview()
-        if export_tab(lambda out: export_test_csv(store, out, source=source, escape_formulas=escape),  # type: ignore[arg-type]
+        if export_tab(lambda out: export_test_csv(store, out, source=source, escape_formulas=escape),
                       preview, "Download test.csv", "test.csv", "text/csv"):
             st.caption("First rows")
             st.code("\n".join(preview.getvalue().decode("utf-8", "replace").splitlines()[:6]), language=None)

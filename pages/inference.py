@@ -11,17 +11,20 @@ from pages.session_settings import kept
 from pages.unsaved_edits import show_unsaved
 from roleext.errors import RoleextError
 from roleext.exports import EMPTY_TEMPLATE, Preview, export_submission, file_builder
+from roleext.io import Split
 from roleext.jobs import Job, JobSpec
 from roleext.labels import record_label
 from roleext.markup import escape_markdown
+from roleext.project import InputSource
 from roleext.review import RecordEditor
 
 store = project_store()
 st.title("Inference")
 show_unsaved()
 
-split = st.radio("Run over", ["test", "train"], horizontal=True, key=kept("infer_split", "test"),
-                 format_func={"test": "the test split", "train": "the train split (to score it)"}.get)
+RUN_OVER: dict[Split, str] = {"test": "the test split", "train": "the train split (to score it)"}
+split = st.radio("Run over", tuple(RUN_OVER), horizontal=True, key=kept("infer_split", "test"),
+                 format_func=RUN_OVER.__getitem__)
 jobs_panel(f"infer:{split}")
 if not store.count(split):
     st.info(f"The {split} split is empty: import it on the Data page first.")
@@ -35,8 +38,9 @@ with st.sidebar:
     qps = st.number_input("Requests per second at most (0: no limit)", 0.0, 100.0, key=kept("infer_qps", 0.0))
     fitting = fit_options("infer")
     collapse = st.checkbox("Merge the customers of a chunked record into one", key=kept("infer_collapse", False))
-source = st.radio("The model reads", ["summary", "chat"], horizontal=True, key=kept("infer_source", "summary"),
-                  format_func={"summary": "the record's summary", "chat": "the raw chat"}.get)
+READS: dict[InputSource, str] = {"summary": "the record's summary", "chat": "the raw chat"}
+source = st.radio("The model reads", tuple(READS), horizontal=True, key=kept("infer_source", "summary"),
+                  format_func=READS.__getitem__)
 instruction = st.text_input("Instruction sent before the input (a fine-tuned model needs none)",
                             key=kept("infer_instruction", ""))
 drop = st.checkbox("Drop names, phones, e-mails and addresses the chat does not contain",
@@ -44,7 +48,7 @@ drop = st.checkbox("Drop names, phones, e-mails and addresses the chat does not 
 
 try:
     job = Job(store, choice.build(), JobSpec("infer", split, concurrency=int(concurrency), qps=qps or None,
-                                             instruction=instruction or None, input_source=source,  # type: ignore[arg-type]
+                                             instruction=instruction or None, input_source=source,
                                              drop_unverified=drop, collapse_customers=collapse, **fitting))
 except RoleextError as exc:
     st.warning(escape_markdown(str(exc)))
@@ -88,14 +92,14 @@ if with_prediction:
                          RecordEditor(store, record).correct_prediction)
 
 try:  # checked now, for the label; the file itself is built from the store when clicked
-    report = export_submission(store, Preview(0), split)  # type: ignore[arg-type]
+    report = export_submission(store, Preview(0), split)
 except RoleextError as exc:
     st.download_button("Download submit.json", b"", "submit.json", disabled=True)
     st.error(f"submit.json does not validate: {escape_markdown(str(exc))}")
 else:
     empty = report.left_out[EMPTY_TEMPLATE]
     st.download_button(f"Download submit.json ({report.rows - empty} predicted, {empty} empty templates)",
-                       file_builder(lambda out: export_submission(store, out, split)),  # type: ignore[arg-type]
+                       file_builder(lambda out: export_submission(store, out, split)),
                        "submit.json", "application/json", type="primary" if report.rows > empty else "secondary",
                        on_click="ignore")
     st.caption(" · ".join(report.lines()))

@@ -12,6 +12,7 @@ from pages.unsaved_edits import save_in_callback, show_unsaved
 from roleext.chatview import chat_html
 from roleext.evaluation import compare_prediction, comparison_rows, wrong_fields_line
 from roleext.exports import row_length
+from roleext.io import SPLITS
 from roleext.labels import record_label
 from roleext.markup import escape_markdown, plural
 from roleext.project import Record, ReviewStatus
@@ -53,7 +54,7 @@ elif last is not None and "review_split" not in st.session_state:
 
 with st.sidebar:
     st.subheader("Records")
-    split = st.selectbox("Split", ["train", "test"], key="review_split")
+    split = st.selectbox("Split", SPLITS, key="review_split")
     statuses = st.multiselect("Status", list(ReviewStatus), format_func=lambda s: s.value, key="review_status")
     text = st.text_input("Search chat, gold and summary", key="review_search")
     warnings_only = st.checkbox("Only records with warnings", key="review_warnings")
@@ -84,18 +85,20 @@ if wanted != address:
     st.query_params.from_dict(address.query())  # a new browser history entry: Back returns here
 
 record = store.get_record(split, index)
-editor = st.session_state.get("review_editor")
-if editor is None or editor.record.id != record.id:
-    editor = st.session_state["review_editor"] = RecordEditor(store, record)
-else:
+kept_editor = st.session_state.get("review_editor")
+if isinstance(kept_editor, RecordEditor) and kept_editor.record.id == record.id:
+    editor = kept_editor
     editor.seen(record)
+else:
+    editor = st.session_state["review_editor"] = RecordEditor(store, record)
 summary_key = f"summary_{record.id}_{record.summary.version}" if record.summary else None
 gold_key = f"gold_{record.id}_{record.version}"
 
 
 def in_form() -> FormValues:
     """What the boxes hold now, typed but not yet saved included."""
-    summary = None if record.summary is None else st.session_state.get(summary_key, record.summary.current)
+    summary = (None if record.summary is None or summary_key is None
+               else st.session_state.get(summary_key, record.summary.current))
     return FormValues(summary, customers_in_form(gold_key, record.gold))
 
 

@@ -7,6 +7,7 @@ from pages.job_panel import estimate_with_overwrite, jobs_panel, show_record_tas
 from pages.resources import project_store
 from pages.session_settings import kept
 from roleext.errors import RoleextError
+from roleext.io import SPLITS
 from roleext.jobs import Job, JobSpec
 from roleext.markup import escape_markdown
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT
@@ -14,7 +15,7 @@ from roleext.prompts import DEFAULT_SUMMARY_PROMPT
 store = project_store()
 st.title("Summarize")
 
-split = st.radio("Split", ["train", "test"], horizontal=True, key=kept("summarize_split", "train"))
+split = st.radio("Split", SPLITS, horizontal=True, key=kept("summarize_split", "train"))
 jobs_panel(f"summarize:{split}")
 if not store.count(split):
     st.info(f"The {split} split is empty: import it on the Data page first.")

@@ -38,6 +38,8 @@ MAX_MISSING_LISTED = 3
 
 
 Split = Literal["train", "test"]
+SPLITS: tuple[Split, ...] = ("train", "test")
+"""The splits in the order lists and choices show them."""
 FileKind = Literal["train", "test", "submission", "finetune"]
 Source = bytes | str | Path
 
