@@ -14,7 +14,6 @@ from roleext.io import Split
 from roleext.schema import Customer
 
 InputSource = Literal["summary", "chat"]
-INPUT_SOURCES: tuple[InputSource, ...] = ("summary", "chat")
 """What a model reads for a record: its reviewed summary, or the chat itself."""
 
 
