@@ -112,19 +112,13 @@ class Database:
         self.engine.dispose()
 
 
-def upsert(conn: Connection, table: Table, rows: dict[str, Any] | Sequence[dict[str, Any]],
-           keys: Sequence[str], *, update: bool = True) -> None:
-    """Insert rows, or on a key clash update them (or leave them, `update=False`).
+def upsert(conn: Connection, table: Table, row: dict[str, Any], keys: Sequence[str]) -> None:
+    """Insert a row, or on a key clash update its other columns.
 
     An insert that two jobs can race (cache entries, task states) must never raise.
     """
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
     statement = dialect.insert(table)
-    sample = rows if isinstance(rows, dict) else rows[0]
-    columns = [c for c in sample if c not in keys]
-    if update and columns:
-        statement = statement.on_conflict_do_update(
-            index_elements=list(keys), set_={c: statement.excluded[c] for c in columns})
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=list(keys))
-    conn.execute(statement, rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={c: statement.excluded[c] for c in row if c not in keys})
+    conn.execute(statement, row)
