@@ -49,10 +49,10 @@ def customers_editor(customers: list[dict[str, Any]], key: str,
                 if spec.closed and spec.kind == "str":
                     options = options_for(spec, value)
                     column.selectbox(spec.name, options, index=options.index(value), key=widget_key,
-                                     on_change=changed)
+                                     on_change=changed, placeholder=_("Choose an option"))
                 elif spec.closed:
                     column.multiselect(spec.name, options_for(spec, value), default=value, key=widget_key,
-                                       on_change=changed)
+                                       on_change=changed, placeholder=_("Choose options"))
                 elif spec.kind == "list":
                     column.text_area(_("{field} (one a line)").format(field=spec.name), to_form(spec, value),
                                      key=widget_key, on_change=changed, height=68)

@@ -38,7 +38,7 @@ WRONG_STYLE = "background-color: rgba(255, 75, 75, 0.18)"
 def status_label(status: ReviewStatus) -> str:
     """A review status in the session's language."""
     labels = {ReviewStatus.PENDING: _("pending"), ReviewStatus.ACCEPTED: _("accepted"),
-              ReviewStatus.NEEDS_FIX: _("needs fix"), ReviewStatus.REJECTED: _("rejected")}
+              ReviewStatus.NEEDS_FIX: _("needs-fix"), ReviewStatus.REJECTED: _("rejected")}
     return labels.get(status, status.value)
 
 
@@ -64,7 +64,8 @@ elif last is not None and "review_split" not in st.session_state:
 with st.sidebar:
     st.subheader(_("Records"))
     split = st.selectbox(_("Split"), SPLITS, key="review_split")
-    statuses = st.multiselect(_("Status"), list(ReviewStatus), format_func=status_label, key="review_status")
+    statuses = st.multiselect(_("Status"), list(ReviewStatus), format_func=status_label, key="review_status",
+                              placeholder=_("Choose options"))
     text = st.text_input(_("Search chat, gold and summary"), key="review_search")
     warnings_only = st.checkbox(_("Only records with warnings"), key="review_warnings")
 
