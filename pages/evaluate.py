@@ -21,6 +21,7 @@ if result is None:
 
 report = result.report
 columns = st.columns(3)
+# st.metric points the delta's arrow by its first character: every translation starts with the sign.
 columns[0].metric(_("Score"), f"{report.score:.4f}",
                   _("{delta:+.4f} vs prior").format(delta=report.score - result.baselines["prior"]))
 columns[1].metric(_("All-empty baseline"), f"{result.baselines['all-empty']:.4f}")

@@ -119,6 +119,12 @@ def test_translators_speak_each_language() -> None:
     assert translator("en").ngettext("History ({n} edit)", "History ({n} edits)", 1).format(n=1) == "History (1 edit)"
 
 
+def test_the_score_delta_starts_with_its_sign_in_every_language() -> None:
+    """st.metric draws a green up arrow unless the delta's text starts with "-"."""
+    for language in LANGUAGES:
+        assert translator(language).gettext("{delta:+.4f} vs prior").format(delta=-0.5).startswith("-0.5000")
+
+
 @pytest.mark.parametrize(("locale", "language"), [
     ("zh-CN", "zh"), ("zh-TW", "zh"), ("zh_Hans_CN", "zh"), ("ZH", "zh"), ("en-US", "en"), ("fr-FR", "en"),
     ("", "en"), (None, "en")])
