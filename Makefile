@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean i18n
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# The message catalogs: extract the app's messages, merge them into each .po, compile the .mo.
+# Translate every empty msgstr in roleext/locale/*/LC_MESSAGES/roleext.po, then run it again.
+i18n: $(STAMP)
+	$(BIN)/pybabel extract --project roleext --version 0.1.0 --no-location --sort-output --no-wrap --copyright-holder roleext \
+		-o roleext/locale/roleext.pot app.py pages
+	$(BIN)/pybabel update -D roleext -i roleext/locale/roleext.pot -d roleext/locale --no-wrap --no-fuzzy-matching
+	$(BIN)/pybabel compile -D roleext -d roleext/locale --statistics
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/import_export.py

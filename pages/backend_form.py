@@ -7,6 +7,7 @@ from typing import Any
 
 import streamlit as st
 
+from pages.language import _
 from pages.resources import app_secrets
 from pages.session_settings import kept
 from roleext.backends import SPARK_MODELS
@@ -14,39 +15,45 @@ from roleext.backends.choice import KEY_NAMES, BackendChoice, BackendKind, find_
 from roleext.markup import escape_markdown
 
 BACKEND_KINDS: tuple[BackendKind, ...] = ("offline", "spark", "openai")
-BACKEND_LABELS: dict[BackendKind, str] = {"offline": "Offline (built in, no key)", "spark": "iFlytek Spark",
-                                          "openai": "OpenAI-compatible server"}
+
+
+def backend_label(kind: BackendKind) -> str:
+    """The backend's name in the session's language (looked up at each run: the language can change)."""
+    labels: dict[BackendKind, str] = {"offline": _("Offline (built in, no key)"), "spark": _("iFlytek Spark"),
+                                      "openai": _("OpenAI-compatible server")}
+    return labels[kind]
 
 
 def backend_form(prefix: str, default_model: str = "lite") -> BackendChoice:
     """Backend, model and keys. Typed keys stay in this session; found keys are named, not shown."""
-    kind = st.selectbox("Backend", BACKEND_KINDS, key=kept(f"{prefix}_kind", "offline"),
-                        format_func=BACKEND_LABELS.__getitem__)
+    kind = st.selectbox(_("Backend"), BACKEND_KINDS, key=kept(f"{prefix}_kind", "offline"),
+                        format_func=backend_label)
     choice = BackendChoice(kind=kind)
     if kind == "offline":
         return choice
     found = find_credentials(KEY_NAMES[kind], os.environ, app_secrets())
     if found:
-        st.caption("Keys found: " + ", ".join(f"{name} ({where})" for name, (_, where) in found.items()))
+        st.caption(_("Keys found: {keys}").format(
+            keys=", ".join(f"{name} ({where})" for name, (_value, where) in found.items())))
     if kind == "spark":
         models = list(SPARK_MODELS)
-        choice.model = st.selectbox("Model", models, key=kept(f"{prefix}_model", default_model
+        choice.model = st.selectbox(_("Model"), models, key=kept(f"{prefix}_model", default_model
                                                               if default_model in models else models[0]))
-        choice.spark_url = st.text_input("URL (blank: from the model)", key=kept(f"{prefix}_url", ""))
-        choice.domain = st.text_input("Domain or service id (blank: from the model)",
+        choice.spark_url = st.text_input(_("URL (blank: from the model)"), key=kept(f"{prefix}_url", ""))
+        choice.domain = st.text_input(_("Domain or service id (blank: from the model)"),
                                       key=kept(f"{prefix}_domain", ""))
-        choice.patch_id = st.text_input("Resource id (patch_id) of a fine-tuned model",
+        choice.patch_id = st.text_input(_("Resource id (patch_id) of a fine-tuned model"),
                                         key=kept(f"{prefix}_patch", ""))
         for name, attr in zip(KEY_NAMES["spark"], ("app_id", "api_key", "api_secret"), strict=True):
             typed = st.text_input(name, type="password" if is_secret(name) else "default",
                                   key=kept(f"{prefix}_{attr}", ""),
-                                  placeholder="found" if name in found else "")
+                                  placeholder=_("found") if name in found else "")
             setattr(choice, attr, typed)
     else:
-        choice.base_url = st.text_input("Base URL", key=kept(f"{prefix}_base", "http://127.0.0.1:8000/v1"))
-        choice.model = st.text_input("Model", key=kept(f"{prefix}_omodel", ""))
+        choice.base_url = st.text_input(_("Base URL"), key=kept(f"{prefix}_base", "http://127.0.0.1:8000/v1"))
+        choice.model = st.text_input(_("Model"), key=kept(f"{prefix}_omodel", ""))
         choice.api_key = st.text_input("OPENAI_API_KEY", type="password", key=kept(f"{prefix}_key", ""),
-                                       placeholder="found" if found else "")
+                                       placeholder=_("found") if found else "")
     choice = choice.with_credentials(os.environ, app_secrets())
     for problem in choice.warnings():
         st.warning(escape_markdown(problem))
@@ -55,8 +62,8 @@ def backend_form(prefix: str, default_model: str = "lite") -> BackendChoice:
 
 def fit_options(prefix: str) -> dict[str, Any]:
     """The context budget override and chunk overlap, for the job pages' sidebars."""
-    chars = st.number_input("Characters per request (0: from the model's context)", 0, 500_000, step=1000,
+    chars = st.number_input(_("Characters per request (0: from the model's context)"), 0, 500_000, step=1000,
                             key=kept(f"{prefix}_max_input", 0))
-    overlap = st.number_input("Messages repeated between chunks of a long chat", 0, 20,
+    overlap = st.number_input(_("Messages repeated between chunks of a long chat"), 0, 20,
                               key=kept(f"{prefix}_overlap", 2))
     return {"max_input_chars": int(chars) or None, "overlap": int(overlap)}

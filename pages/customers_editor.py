@@ -7,6 +7,7 @@ from typing import Any
 
 import streamlit as st
 
+from pages.language import _
 from pages.unsaved_edits import save_in_callback
 from roleext.markup import escape_markdown
 from roleext.review import customer_from_form, options_for, to_form
@@ -38,8 +39,8 @@ def customers_editor(customers: list[dict[str, Any]], key: str,
         save_in_callback(lambda: on_save([*customers_in_form(key, customers), empty_customer()]))
 
     for i, customer in enumerate(customers):
-        name = escape_markdown(str(customer.get(NAME_FIELD) or "")) or "(no name)"
-        with st.expander(f"Customer {i + 1}: {name}", expanded=len(customers) == 1):
+        name = escape_markdown(str(customer.get(NAME_FIELD) or "")) or _("(no name)")
+        with st.expander(_("Customer {n}: {name}").format(n=i + 1, name=name), expanded=len(customers) == 1):
             columns = st.columns(2)
             for j, spec in enumerate(FIELDS):
                 column = columns[j % 2]
@@ -48,14 +49,14 @@ def customers_editor(customers: list[dict[str, Any]], key: str,
                 if spec.closed and spec.kind == "str":
                     options = options_for(spec, value)
                     column.selectbox(spec.name, options, index=options.index(value), key=widget_key,
-                                     on_change=changed)
+                                     on_change=changed, placeholder=_("Choose an option"))
                 elif spec.closed:
                     column.multiselect(spec.name, options_for(spec, value), default=value, key=widget_key,
-                                       on_change=changed)
+                                       on_change=changed, placeholder=_("Choose options"))
                 elif spec.kind == "list":
-                    column.text_area(f"{spec.name} (one a line)", to_form(spec, value), key=widget_key,
-                                     on_change=changed, height=68)
+                    column.text_area(_("{field} (one a line)").format(field=spec.name), to_form(spec, value),
+                                     key=widget_key, on_change=changed, height=68)
                 else:
                     column.text_input(spec.name, value, key=widget_key, on_change=changed)
-            st.button("Remove this customer", key=f"{key}_{i}_remove", on_click=remove, args=(i,))
-    st.button("Add a customer", key=f"{key}_add", on_click=add)
+            st.button(_("Remove this customer"), key=f"{key}_{i}_remove", on_click=remove, args=(i,))
+    st.button(_("Add a customer"), key=f"{key}_add", on_click=add)

@@ -3,29 +3,32 @@
 import pandas as pd
 import streamlit as st
 
+from pages.language import _, ngettext
 from pages.resources import project_store
 from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError
 from roleext.io import SPLITS, ChatFile, Split, load_chat_file
-from roleext.markup import escape_markdown, plural
+from roleext.markup import escape_markdown
 from roleext.matching import ImportPlan
 from roleext.overview import length_histogram, split_overviews
 from roleext.sample import import_sample
 
 store = project_store()
-st.title("Data")
-st.caption("Upload train.json (chats with gold infos) and test_data.json. A bad file is refused "
-           "whole and nothing already stored changes.")
+st.title(_("Data"))
+st.caption(_("Upload train.json (chats with gold infos) and test_data.json. A bad file is refused "
+             "whole and nothing already stored changes."))
 
-uploaded = st.file_uploader("train.json or test_data.json (drag and drop works too)", type=["json", "jsonl"])
+uploaded = st.file_uploader(_("train.json or test_data.json (drag and drop works too)"), type=["json", "jsonl"],
+                            key="data_upload")
 SPLIT_CHOICES: tuple[Split | None, ...] = (None, *SPLITS)  # None: guessed from the content
-split_choice = st.radio("Split", SPLIT_CHOICES, horizontal=True,
-                        format_func=lambda split: split or "guess from the content")
+split_choice = st.radio(_("Split"), SPLIT_CHOICES, horizontal=True, key="data_split",
+                        format_func=lambda split: split or _("guess from the content"))
 
 
 def show_notes(chat_file: ChatFile) -> None:
     notes = [*chat_file.warnings, *chat_file.lints]
     if notes:
-        with st.expander(f"{len(notes)} warnings and lints (kept as they are)"):
+        with st.expander(ngettext("{n} warning or lint (kept as it is)", "{n} warnings and lints (kept as they are)",
+                                  len(notes)).format(n=len(notes))):
             st.code("\n".join(str(problem) for problem in notes), language=None, wrap_lines=True)
 
 
@@ -46,7 +49,7 @@ def do_import(chat_file: ChatFile, name: str, confirmed: ImportPlan | None = Non
 
 
 # Only this button imports: changing the split or any other widget never does.
-if st.button("Import", type="primary", disabled=uploaded is None):
+if st.button(_("Import"), type="primary", disabled=uploaded is None):
     assert uploaded is not None
     st.session_state.pop("pending_import", None)
     st.session_state.pop("import_done", None)
@@ -54,8 +57,9 @@ if st.button("Import", type="primary", disabled=uploaded is None):
         chat_file = load_chat_file(uploaded.getvalue(),
                                    split=split_choice)
     except InvalidFileError as exc:
-        st.error(f"{escape_markdown(uploaded.name)} cannot be used: {plural(len(exc.problems), 'problem')}. "
-                 "Nothing was imported.")
+        st.error(ngettext("{name} cannot be used: {n} problem. Nothing was imported.",
+                          "{name} cannot be used: {n} problems. Nothing was imported.",
+                          len(exc.problems)).format(name=escape_markdown(uploaded.name), n=len(exc.problems)))
         st.code("\n".join(str(problem) for problem in exc.problems[:50]), language=None, wrap_lines=True)
     except RoleextError as exc:
         st.error(escape_markdown(str(exc)))
@@ -66,19 +70,21 @@ pending = st.session_state.get("pending_import")
 if pending is not None:
     chat_file, name, plan, why = pending
     if plan.erases_gold:
-        st.error(f"{escape_markdown(name)} has no gold: importing it over the {plan.split} split would erase "
-                 "the gold of its records. Choose the split test, or replace the split on purpose.")
+        st.error(_("{name} has no gold: importing it over the {split} split would erase the gold of its records. "
+                   "Choose the split test, or replace the split on purpose.").format(name=escape_markdown(name),
+                                                                                      split=plan.split))
     elif why == "preview outdated":
-        st.warning("The project changed since that preview (another tab or process): check this one.")
+        st.warning(_("The project changed since that preview (another tab or process): check this one."))
     else:
-        st.warning(f"{escape_markdown(name)} would change what people curated. Check, then confirm.")
+        st.warning(_("{name} would change what people curated. Check, then confirm.").format(
+            name=escape_markdown(name)))
     st.code("\n".join(plan.preview()), language=None, wrap_lines=True)
     confirm, cancel = st.columns(2)
-    if confirm.button("Replace the split's gold" if plan.erases_gold else "Confirm import"):
+    if confirm.button(_("Replace the split's gold") if plan.erases_gold else _("Confirm import")):
         st.session_state.pop("pending_import", None)
         do_import(chat_file, name, confirmed=plan)
         st.rerun()
-    if cancel.button("Cancel"):
+    if cancel.button(_("Cancel")):
         st.session_state.pop("pending_import", None)
         st.rerun()
 
@@ -89,28 +95,29 @@ if done:
 elif pending is not None:
     show_notes(pending[0])
 
-if st.button("Load sample data", help="ten train chats with gold and five test chats written for roleext"):
+if st.button(_("Load sample data"), help=_("ten train chats with gold and five test chats written for roleext")):
     try:
         for report in import_sample(store):
             st.success(report.line())
     except RoleextError as exc:
-        st.error(f"{escape_markdown(str(exc))}. The sample would replace this project's data: start a new project "
-                 "(another ROLEEXT_DB) to try it.")
+        st.error(_("{reason}. The sample would replace this project's data: start a new project "
+                   "(another ROLEEXT_DB) to try it.").format(reason=escape_markdown(str(exc))))
 
 infos = store.list_records()
 if not infos:
-    st.info("No data yet: upload a file above, or load the sample data.")
+    st.info(_("No data yet: upload a file above, or load the sample data."))
     st.stop()
 
-st.subheader("What the project holds")
+st.subheader(_("What the project holds"))
 st.dataframe(pd.DataFrame([vars(o) for o in split_overviews(infos)]).rename(columns={
-    "over_limit": "over 8,000 characters", "median_chars": "median characters"}), hide_index=True)
-st.subheader("Chat lengths (characters)")
+    "split": _("split"), "records": _("records"), "customers": _("customers"), "over_limit": _("over 8,000 characters"),
+    "median_chars": _("median characters")}), hide_index=True)
+st.subheader(_("Chat lengths (characters)"))
 histogram = length_histogram(infos)
-st.bar_chart(pd.DataFrame(histogram).T, x_label="characters", y_label="chats", stack=True,
+st.bar_chart(pd.DataFrame(histogram).T, x_label=_("characters"), y_label=_("chats"), stack=True,
              sort=False)  # the bins in numeric order, not "10000-11999" before "2000-3999"
-with st.expander("All records"):
-    st.dataframe(pd.DataFrame([{"split": r.split, "record": r.index, "characters": r.chat_chars,
-                                "customers": r.customers, "status": r.status.value,
-                                "summary": r.has_summary, "prediction": r.has_prediction} for r in infos]),
+with st.expander(_("All records")):
+    st.dataframe(pd.DataFrame([{_("split"): r.split, _("record"): r.index, _("characters"): r.chat_chars,
+                                _("customers"): r.customers, _("status"): r.status.value,
+                                _("summary"): r.has_summary, _("prediction"): r.has_prediction} for r in infos]),
                  hide_index=True)

@@ -9,6 +9,7 @@ from typing import BinaryIO
 
 import streamlit as st
 
+from pages.language import _
 from pages.resources import project_store
 from pages.session_settings import kept
 from roleext.errors import RoleextError
@@ -28,15 +29,15 @@ from roleext.project import InputSource
 from roleext.prompts import DEFAULT_INSTRUCTION
 
 store = project_store()
-st.title("Export")
+st.title(_("Export"))
 if not store.list_records():
-    st.info("No data yet: import files on the Data page first.")
+    st.info(_("No data yet: import files on the Data page first."))
     st.stop()
 
-READS: dict[InputSource, str] = {"summary": "the reviewed summary", "chat": "the raw chat"}
-source = st.radio("The model reads", tuple(READS), horizontal=True, key=kept("export_source", "summary"),
+READS: dict[InputSource, str] = {"summary": _("the reviewed summary"), "chat": _("the raw chat")}
+source = st.radio(_("The model reads"), tuple(READS), horizontal=True, key=kept("export_source", "summary"),
                   format_func=READS.__getitem__)
-instruction = st.text_area("Fine-tuning instruction", height=90, key=kept("export_instruction", DEFAULT_INSTRUCTION))
+instruction = st.text_area(_("Fine-tuning instruction"), height=90, key=kept("export_instruction", DEFAULT_INSTRUCTION))
 
 
 def export_tab(export: Callable[[BinaryIO], ExportReport], preview: Preview, label: str, file_name: str,
@@ -55,35 +56,35 @@ def export_tab(export: Callable[[BinaryIO], ExportReport], preview: Preview, lab
     return True
 
 
-tab_jsonl, tab_alpaca, tab_csv = st.tabs(["Fine-tuning JSONL", "Alpaca (LLaMA-Factory)", "Test CSV"],
+tab_jsonl, tab_alpaca, tab_csv = st.tabs([_("Fine-tuning JSONL"), _("Alpaca (LLaMA-Factory)"), _("Test CSV")],
                                          key="export_tab", on_change="rerun")
 if tab_jsonl.open:
     with tab_jsonl:
-        auto = st.checkbox(f"Repeat to reach the platform's minimum of {MIN_TRAIN_ROWS:,} rows",
+        auto = st.checkbox(_("Repeat to reach the platform's minimum of {n:,} rows").format(n=MIN_TRAIN_ROWS),
                            key=kept("export_auto", True))
-        times = st.number_input("Repeat each record this many times", 1, 1000, key=kept("export_times", 1),
+        times = st.number_input(_("Repeat each record this many times"), 1, 1000, key=kept("export_times", 1),
                                 disabled=auto)
         repeat: Repeat = "auto" if auto else int(times)
         preview = Preview()
         if export_tab(lambda out: export_train_jsonl(store, out, repeat=repeat, instruction=instruction,
                                                      source=source), preview,
-                      "Download train.jsonl", "train.jsonl", "application/jsonl"):
+                      _("Download train.jsonl"), "train.jsonl", "application/jsonl"):
             first = preview.getvalue().split(b"\n", 3)[:3]
-            st.caption("First rows")
+            st.caption(_("First rows"))
             st.json([json.loads(line) for line in first if line], expanded=False)
 if tab_alpaca.open:
     with tab_alpaca:
         if export_tab(lambda out: export_alpaca(store, out, instruction=instruction, source=source),
-                      Preview(0), "Download roleext_train.json", "roleext_train.json", "application/json"):
-            st.caption("Add this entry to LLaMA-Factory's data/dataset_info.json:")
+                      Preview(0), _("Download roleext_train.json"), "roleext_train.json", "application/json"):
+            st.caption(_("Add this entry to LLaMA-Factory's data/dataset_info.json:"))
             st.json(alpaca_dataset_info("roleext_train.json"))
 if tab_csv.open:
     with tab_csv:
-        escape = st.checkbox("Escape cells a spreadsheet would run as formulas (=, +, -, @) with a leading '",
+        escape = st.checkbox(_("Escape cells a spreadsheet would run as formulas (=, +, -, @) with a leading '"),
                              key=kept("export_escape", False),
-                             help="Off for the platform, which reads the text as it is.")
+                             help=_("Off for the platform, which reads the text as it is."))
         preview = Preview()
         if export_tab(lambda out: export_test_csv(store, out, source=source, escape_formulas=escape),
-                      preview, "Download test.csv", "test.csv", "text/csv"):
-            st.caption("First rows")
+                      preview, _("Download test.csv"), "test.csv", "text/csv"):
+            st.caption(_("First rows"))
             st.code("\n".join(preview.getvalue().decode("utf-8", "replace").splitlines()[:6]), language=None)

@@ -14,13 +14,14 @@ from typing import Any
 
 import streamlit as st
 
+from pages.language import _, column_labels, ngettext
 from pages.resources import job_registry, project_store
 from pages.session_settings import kept
 from roleext.errors import RoleextError
 from roleext.io import Split
 from roleext.jobs import Estimate, Job, estimate
 from roleext.ledger import TaskKind, record_task_rows
-from roleext.markup import escape_markdown, plural
+from roleext.markup import escape_markdown
 from roleext.store import ProjectStore
 
 _SEEN_RUNNING = "_jobs_seen_running"
@@ -50,7 +51,7 @@ def jobs_panel(page_key: str) -> None:
                 running_ids.add(job.job_id)
             show_progress(job)
             if not progress.finished:
-                st.button("Cancel", key=f"{key}_cancel", on_click=job.cancel)
+                st.button(_("Cancel"), key=f"{key}_cancel", on_click=job.cancel)
         for row in registry.elsewhere(store):
             running_ids.add(row["id"])
             _show_lease(row)
@@ -77,15 +78,22 @@ def start_button(job: Job, key: str, label: str, records: int) -> None:
             st.rerun()  # so the panel at the top shows it from its first second
 
 
-def estimate_with_overwrite(job: Job, what: str) -> tuple[Job, Estimate]:
+def estimate_with_overwrite(job: Job) -> tuple[Job, Estimate]:
     """The job's estimate, and a checkbox to redo outputs a person edited (off: they are kept).
 
     The checkbox says how many edits would go, so nobody overwrites work by accident."""
     plan = estimate(job)
     if plan.edited:
-        overwrite = st.checkbox(
-            f"Also redo the {plural(plan.edited, 'record')} whose {what} a person edited "
-            f"({plural(plan.edited, 'edit')} replaced; each stays in the record's history)",
+        label = (ngettext("Also redo the {n} record whose summary a person edited ({n} edit replaced; "
+                          "it stays in the record's history)",
+                          "Also redo the {n} records whose summary a person edited ({n} edits replaced; "
+                          "each stays in the record's history)", plan.edited)
+                 if job.spec.kind == "summarize" else
+                 ngettext("Also redo the {n} record whose prediction a person corrected ({n} correction "
+                          "replaced; it stays in the record's history)",
+                          "Also redo the {n} records whose prediction a person corrected ({n} corrections "
+                          "replaced; each stays in the record's history)", plan.edited))
+        overwrite = st.checkbox(label.format(n=plan.edited),
             key=kept(f"{job.spec.kind}_{job.spec.split}_overwrite", False))
         if overwrite:
             job = Job(job.store, job.backend, replace(job.spec, overwrite_edits=True))
@@ -95,8 +103,8 @@ def estimate_with_overwrite(job: Job, what: str) -> tuple[Job, Estimate]:
 
 def show_record_tasks(store: ProjectStore, kind: TaskKind, split: Split) -> None:
     """Per record: its length, and what the last job did to fit it (cleaning, chunks, why) or its error."""
-    with st.expander("Records: length, chunks and why", expanded=False):
-        st.dataframe(record_task_rows(store, kind, split), hide_index=True)
+    with st.expander(_("Records: length, chunks and why"), expanded=False):
+        st.dataframe(record_task_rows(store, kind, split), hide_index=True, column_config=column_labels())
 
 
 def show_progress(job: Job) -> None:
@@ -106,11 +114,13 @@ def show_progress(job: Job) -> None:
     st.progress(handled / progress.total if progress.total else 1.0,
                 text=progress.line(job.spec.kind, job.spec.split))
     if progress.stopped:
-        st.error(f"Stopped: {escape_markdown(progress.stopped)}")
+        st.error(_("Stopped: {reason}").format(reason=escape_markdown(progress.stopped)))
     if progress.errors:
-        with st.expander(f"{len(progress.errors)} failed records", expanded=progress.finished):
+        failed = len(progress.errors)
+        with st.expander(ngettext("{n} failed record", "{n} failed records", failed).format(n=failed),
+                         expanded=progress.finished):
             for index, error in sorted(progress.errors.items()):
-                st.markdown(f"record {index}: {escape_markdown(error)}")
+                st.markdown(_("record {index}: {error}").format(index=index, error=escape_markdown(error)))
 
 
 def _show_lease(row: dict[str, Any]) -> None:
@@ -121,6 +131,7 @@ def _show_lease(row: dict[str, Any]) -> None:
     if started.tzinfo is None:
         started = started.replace(tzinfo=UTC)
     elapsed = (datetime.now(UTC) - started).total_seconds()
-    text = (f"{row['kind']} {row['split']}: {row['done']}/{total} done, {row['failed']} failed, "
-            f"{elapsed:.0f} s · in another process ({row['owner']})")
+    text = _("{kind} {split}: {done}/{total} done, {failed} failed, {seconds:.0f} s · in another process "
+             "({owner})").format(kind=row["kind"], split=row["split"], done=row["done"], total=total,
+                                 failed=row["failed"], seconds=elapsed, owner=row["owner"])
     st.progress(min(1.0, handled / total) if total else 0.0, text=text)  # our words, a host name and numbers

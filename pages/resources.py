@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from pages.language import _
 from pages.legacy_pages import leave_legacy_pages_mode
 from roleext.errors import RoleextError
 from roleext.jobs import JobRegistry
@@ -35,8 +36,8 @@ def project_store() -> ProjectStore:
     try:
         return _store(database_url())
     except RoleextError as exc:
-        st.error(f"The project database cannot be opened: {escape_markdown(str(exc))}. "
-                 "Set ROLEEXT_DB to another path and restart the app.")
+        st.error(_("The project database cannot be opened: {reason}. Set ROLEEXT_DB to another path and "
+                   "restart the app.").format(reason=escape_markdown(str(exc))))
         st.stop()
 
 

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from pages.customers_editor import customers_editor, customers_in_form
+from pages.language import _, column_labels, ngettext
 from pages.resources import project_store
 from pages.shortcuts import commit_typing_on_shortcuts
 from pages.unsaved_edits import save_in_callback, show_unsaved
@@ -14,7 +15,7 @@ from roleext.evaluation import compare_prediction, comparison_rows, wrong_fields
 from roleext.exports import row_length
 from roleext.io import SPLITS
 from roleext.labels import record_label
-from roleext.markup import escape_markdown, plural
+from roleext.markup import escape_markdown
 from roleext.project import Record, ReviewStatus
 from roleext.review import (
     FormValues,
@@ -33,8 +34,16 @@ from roleext.support import gold_values
 
 WRONG_STYLE = "background-color: rgba(255, 75, 75, 0.18)"
 
+
+def status_label(status: ReviewStatus) -> str:
+    """A review status in the session's language."""
+    labels = {ReviewStatus.PENDING: _("pending"), ReviewStatus.ACCEPTED: _("accepted"),
+              ReviewStatus.NEEDS_FIX: _("needs-fix"), ReviewStatus.REJECTED: _("rejected")}
+    return labels.get(status, status.value)
+
+
 store = project_store()
-st.title("Review")
+st.title(_("Review"))
 show_unsaved()
 
 # The URL names the record (?split=train&record=19): a bookmark, a shared link, the back button
@@ -53,15 +62,16 @@ elif last is not None and "review_split" not in st.session_state:
     st.session_state["review_split"] = last.split  # back from another page: where the reviewer was
 
 with st.sidebar:
-    st.subheader("Records")
-    split = st.selectbox("Split", SPLITS, key="review_split")
-    statuses = st.multiselect("Status", list(ReviewStatus), format_func=lambda s: s.value, key="review_status")
-    text = st.text_input("Search chat, gold and summary", key="review_search")
-    warnings_only = st.checkbox("Only records with warnings", key="review_warnings")
+    st.subheader(_("Records"))
+    split = st.selectbox(_("Split"), SPLITS, key="review_split")
+    statuses = st.multiselect(_("Status"), list(ReviewStatus), format_func=status_label, key="review_status",
+                              placeholder=_("Choose options"))
+    text = st.text_input(_("Search chat, gold and summary"), key="review_search")
+    warnings_only = st.checkbox(_("Only records with warnings"), key="review_warnings")
 
 infos = filter_records(store, RecordFilter(split, tuple(statuses), text, warnings_only))
 if not infos:
-    st.info("No record matches: import data on the Data page, or loosen the filters.")
+    st.info(_("No record matches: import data on the Data page, or loosen the filters."))
     st.stop()
 
 record_key = f"review_record_{split}"  # one box a split, so it never shows the other split's record
@@ -70,14 +80,15 @@ places = st.session_state.setdefault("review_places", {})  # the last record of 
 remembered = st.session_state.get(record_key, places.get(split))
 opened = opening_record(infos, target if target is not None else remembered)
 if target is not None and opened.index != target:
-    st.warning(f"There is no {split} record {target} in this list: showing {split} record {opened.index}.")
+    st.warning(_("There is no {split} record {target} in this list: showing {split} record {shown}.").format(
+        split=split, target=target, shown=opened.index))
 st.session_state[record_key] = opened.index
 by_index = {i.index: i for i in infos}
 with st.sidebar:
-    index = st.selectbox("Record", list(by_index), key=record_key,
+    index = st.selectbox(_("Record"), list(by_index), key=record_key,
                          format_func=lambda n: record_label(by_index[n]))
     done = sum(i.status == ReviewStatus.ACCEPTED for i in infos)
-    st.caption(f"{done} of {len(infos)} accepted")
+    st.caption(_("{done} of {total} accepted").format(done=done, total=len(infos)))
 
 places[split] = index
 address = st.session_state["review_address"] = RecordAddress(split, index)
@@ -106,7 +117,7 @@ def go_next() -> None:
     editor.save(in_form())
     upcoming = next_unreviewed(infos, by_index[index])
     if upcoming is None:
-        st.toast("Every record in this list is reviewed.", icon=":material/done_all:")
+        st.toast(_("Every record in this list is reviewed."), icon=":material/done_all:")
     else:
         st.session_state["review_target"] = upcoming.index
 
@@ -126,68 +137,72 @@ def show_prediction(record: Record) -> None:
     """The model's answer beside the gold, the fields it got wrong highlighted (on from Evaluate)."""
     if record.prediction is None:
         return
-    if not st.toggle("Show the prediction beside the gold", key="review_show_prediction"):
+    if not st.toggle(_("Show the prediction beside the gold"), key="review_show_prediction"):
         return
     comparisons = compare_prediction(record)
     if not comparisons:
-        st.caption("This record has no gold to compare the prediction with.")
+        st.caption(_("This record has no gold to compare the prediction with."))
         st.code(json.dumps(record.prediction.infos, ensure_ascii=False, indent=2), language="json")
         return
     wrong = sum(c.wrong for c in comparisons)
     named = escape_markdown(wrong_fields_line(comparisons))
-    st.markdown(f"**Prediction** ({escape_markdown(record.prediction.model)}): "
-                f"{plural(wrong, 'wrong field')}{': ' + named if wrong else ''}")
+    st.markdown(ngettext("**Prediction** ({model}): {n} wrong field", "**Prediction** ({model}): {n} wrong fields",
+                         wrong).format(model=escape_markdown(record.prediction.model), n=wrong)
+                + (f": {named}" if wrong else ""))
     table = pd.DataFrame(comparison_rows(comparisons))
     st.dataframe(table.style.apply(lambda row: [WRONG_STYLE if row["wrong"] else ""] * len(row), axis=1),
-                 hide_index=True, width="stretch")
+                 hide_index=True, width="stretch", column_config=column_labels())
 
 
 SHORTCUTS = {"accept": "Alt+A", "fix": "Alt+F", "reject": "Alt+X", "next": "Alt+N"}
 buttons = st.columns(5)
-buttons[0].button("Accept", type="primary", shortcut=SHORTCUTS["accept"], on_click=save_in_callback,
+buttons[0].button(_("Accept"), type="primary", shortcut=SHORTCUTS["accept"], on_click=save_in_callback,
                   args=(lambda: set_status(ReviewStatus.ACCEPTED),))
-buttons[1].button("Needs fix", shortcut=SHORTCUTS["fix"], on_click=save_in_callback,
+buttons[1].button(_("Needs fix"), shortcut=SHORTCUTS["fix"], on_click=save_in_callback,
                   args=(lambda: set_status(ReviewStatus.NEEDS_FIX),))
-buttons[2].button("Reject", shortcut=SHORTCUTS["reject"], on_click=save_in_callback,
+buttons[2].button(_("Reject"), shortcut=SHORTCUTS["reject"], on_click=save_in_callback,
                   args=(lambda: set_status(ReviewStatus.REJECTED),))
-buttons[3].button("Next unreviewed", shortcut=SHORTCUTS["next"], on_click=save_in_callback, args=(go_next,))
-buttons[4].markdown(f"**{record.status.value}**")
+buttons[3].button(_("Next unreviewed"), shortcut=SHORTCUTS["next"], on_click=save_in_callback, args=(go_next,))
+buttons[4].markdown(f"**{status_label(record.status)}**")
 with st.sidebar:
     commit_typing_on_shortcuts(list(SHORTCUTS.values()))
 
 chat_column, edit_column = st.columns([1.1, 1])
 with chat_column:
-    st.caption(f"Chat: {len(record.chat_text):,} characters; gold values are highlighted")
+    st.caption(_("Chat: {n:,} characters; gold values are highlighted").format(n=len(record.chat_text)))
     with st.container(height=640):
         st.html(chat_html(record.chat_text, (v.value for v in gold_values(record.gold))))
 
 with edit_column:
     if record.summary is None:
-        st.info("No summary yet: run the Summarize page for this split.")
+        st.info(_("No summary yet: run the Summarize page for this split."))
     else:
         summary = record.summary
         if summary.stale:
-            st.warning("This summary was written for an earlier version of the chat (a re-import changed "
-                       "it): summarize again, or edit it. Exports leave it out until then.")
-        st.text_area("Summary (saved when you leave the box)", summary.current, height=260, key=summary_key,
+            st.warning(_("This summary was written for an earlier version of the chat (a re-import changed "
+                         "it): summarize again, or edit it. Exports leave it out until then."))
+        st.text_area(_("Summary (saved when you leave the box)"), summary.current, height=260, key=summary_key,
                      on_change=save_in_callback, args=(lambda: editor.save(in_form()),))
         made_by = escape_markdown(f"{summary.backend} {summary.model}")
         st.caption(f"{row_length(record, summary.current)} · {made_by}")
 
     warnings = record_warnings(record)
     if warnings:
-        with st.expander(plural(len(warnings), "warning"), expanded=True):
+        with st.expander(ngettext("{n} warning", "{n} warnings", len(warnings)).format(n=len(warnings)),
+                         expanded=True):
             st.markdown("\n".join(f"- {escape_markdown(str(w))}" for w in warnings))
 
     show_prediction(record)
-    st.subheader("Gold customers")
+    st.subheader(_("Gold customers"))
     customers_editor(record.gold, gold_key, lambda customers: editor.save(FormValues(gold=customers)))
 
 history = store.history_of(record.id)
-with st.expander(f"History ({plural(len(history), 'edit')})"):
+with st.expander(ngettext("History ({n} edit)", "History ({n} edits)", len(history)).format(n=len(history))):
     if history:
-        st.dataframe(pd.DataFrame(history_rows(history)), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(history_rows(history)), hide_index=True, width="stretch",
+                     column_config=column_labels())
     undoable = next_undo(history)
     if undoable is not None:
-        st.button(f"Undo #{undoable.id}, the {undoable.target} edit of {undoable.at:%H:%M:%S}",
+        st.button(_("Undo #{id}, the {target} edit of {time:%H:%M:%S}").format(
+            id=undoable.id, target=undoable.target, time=undoable.at),
                   on_click=save_in_callback, args=(undo,))

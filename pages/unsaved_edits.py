@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from pages.language import _
 from roleext.errors import RoleextError
 from roleext.markup import escape_markdown
 from roleext.review import UnsavedEdit, UnsavedEditConflict
@@ -43,5 +44,5 @@ def show_unsaved() -> None:
         with st.container(border=True):
             st.error(edit.message)  # our own words and numbers only; the text goes in the code box
             st.code(edit.text, language="json" if edit.target == "gold" else None, wrap_lines=True)
-            st.button("Dismiss", key=f"_unsaved_dismiss_{position}_{id(edit)}", on_click=dismiss,
+            st.button(_("Dismiss"), key=f"_unsaved_dismiss_{position}_{id(edit)}", on_click=dismiss,
                       args=(position,))

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pages.language import LANGUAGE_KEY
 from roleext.backends import OfflineBackend
+from roleext.i18n import LANGUAGES, Language
 from roleext.jobs import Job, JobSpec
 from roleext.project import ReviewStatus
 from roleext.sample import import_sample
@@ -27,8 +29,12 @@ def project_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return db
 
 
-def page(name: str) -> AppTest:
-    return AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=30)
+def page(name: str, language: Language | None = None) -> AppTest:
+    """A page alone; in `language` when given, else the browser's (AppTest has none: English)."""
+    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=30)
+    if language is not None:
+        at.session_state[LANGUAGE_KEY] = language
+    return at
 
 
 def loaded(db: Path, summarize: bool = True, infer: bool = False) -> ProjectStore:
@@ -49,17 +55,19 @@ def test_app_opens_on_the_data_page() -> None:
     assert at.title[0].value == "Data"
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("name", PAGES)
-def test_every_page_with_no_data_says_what_to_do(name: str) -> None:
-    at = page(name).run()
+def test_every_page_with_no_data_says_what_to_do(name: str, language: Language) -> None:
+    at = page(name, language).run()
     assert not at.exception
     assert at.info, f"{name} should tell the user what to do first"
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("name", PAGES)
-def test_every_page_runs_on_the_sample_data(name: str, project_db: Path) -> None:
+def test_every_page_runs_on_the_sample_data(name: str, language: Language, project_db: Path) -> None:
     loaded(project_db, infer=True)
-    at = page(name).run()
+    at = page(name, language).run()
     assert not at.exception
     assert not at.error
 

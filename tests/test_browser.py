@@ -50,7 +50,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
+    context = browser.new_context(locale="en-US", viewport={"width": 1500, "height": 1000}, accept_downloads=True)
     opened = context.new_page()
     yield opened
     context.close()
@@ -137,7 +137,7 @@ def test_the_whole_workflow_in_a_browser(app_url: str, page: Page, tmp_path: Pat
 def test_a_bookmark_to_a_page_opens_it_inside_the_app(browser: Browser, tmp_path: Path) -> None:
     """On a fresh server the first request goes straight to /review, not through the root."""
     with streamlit_server(tmp_path / "fresh.db", tmp_path / "streamlit.log") as url:
-        context = browser.new_context(viewport={"width": 1500, "height": 1000})
+        context = browser.new_context(locale="en-US", viewport={"width": 1500, "height": 1000})
         page = context.new_page()
         visit(page, f"{url}/review")
         expect(page.get_by_role("heading", name="Review")).to_be_visible(timeout=30_000)
@@ -171,7 +171,7 @@ def test_a_shortcut_pressed_while_typing_saves_the_text_first(browser: Browser, 
     Job(store, OfflineBackend(), JobSpec("summarize", "train")).run()
     typed = "只在框里打的字，没有离开就按了 Alt+A"
     with streamlit_server(tmp_path / "typing.db", tmp_path / "streamlit.log") as url:
-        context = browser.new_context(viewport={"width": 1500, "height": 1000})
+        context = browser.new_context(locale="en-US", viewport={"width": 1500, "height": 1000})
         page = context.new_page()
         visit(page, f"{url}/review")
         summary = page.get_by_label("Summary (saved when you leave the box)")
@@ -206,7 +206,7 @@ def test_records_have_addresses_and_evaluate_opens_them(browser: Browser, tmp_pa
     Job(store, OfflineBackend(), JobSpec("summarize", "train")).run()
     Job(store, OfflineBackend(), JobSpec("infer", "train")).run()
     with streamlit_server(tmp_path / "nav.db", tmp_path / "streamlit.log") as url:
-        context = browser.new_context(viewport={"width": 1500, "height": 1000})
+        context = browser.new_context(locale="en-US", viewport={"width": 1500, "height": 1000})
         page = context.new_page()
         visit(page, f"{url}/review?split=train&record=3")
         until(lambda: "train 3" in record_box(page))
@@ -254,7 +254,7 @@ def test_settings_stay_and_a_finished_job_refreshes_its_page(browser: Browser, t
     import_sample(store)
     Job(store, OfflineBackend(), JobSpec("summarize", "test")).run()
     with streamlit_server(tmp_path / "current.db", tmp_path / "streamlit.log") as url:
-        context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
+        context = browser.new_context(locale="en-US", viewport={"width": 1500, "height": 1000}, accept_downloads=True)
         page = context.new_page()
         navigation = page.locator('[data-testid="stSidebarNav"]')
         visit(page, f"{url}/summarize")
@@ -299,3 +299,32 @@ def test_settings_stay_and_a_finished_job_refreshes_its_page(browser: Browser, t
         assert all(entry["infos"][0]["基本信息-姓名"] for entry in submission)
         context.close()
     store.close()
+
+
+def test_a_chinese_browser_gets_every_page_in_chinese_and_the_switch_keeps_english(browser: Browser,
+                                                                                 tmp_path: Path) -> None:
+    """navigator.language zh-CN opens the app in Chinese; 中文 / English in the sidebar switches it
+    for the session, pages visited through the menu included. Screenshots of every page in Chinese."""
+    store = ProjectStore(tmp_path / "zh.db")
+    import_sample(store)
+    for kind in ("summarize", "infer"):
+        for split in ("train", "test"):
+            Job(store, OfflineBackend(), JobSpec(kind, split)).run()
+    store.close()
+    titles = {"data": "数据", "summarize": "摘要", "review": "审核", "export": "导出", "inference": "推理",
+              "evaluate": "评估"}
+    with streamlit_server(tmp_path / "zh.db", tmp_path / "streamlit.log") as url:
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1500, "height": 1000})
+        page = context.new_page()
+        for position, (path, title) in enumerate(titles.items(), start=1):
+            visit(page, f"{url}/{path}" if path != "data" else url)
+            expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible(timeout=30_000)
+            expect(page.get_by_role("alert").filter(has_text="Traceback")).to_have_count(0)
+            shoot(page, f"zh-{position}-{path}")
+        page.get_by_text("English", exact=True).click()
+        expect(page.get_by_role("heading", name="Evaluate", exact=True)).to_be_visible(timeout=30_000)
+        page.get_by_role("link", name="Review").click()  # the menu keeps the session, and its language
+        expect(page.get_by_role("heading", name="Review", exact=True)).to_be_visible(timeout=30_000)
+        page.get_by_text("中文", exact=True).click()
+        expect(page.get_by_role("heading", name="审核", exact=True)).to_be_visible(timeout=30_000)
+        context.close()

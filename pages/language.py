@@ -1,0 +1,50 @@
+"""The language of this session: the browser's at first, then the sidebar switch's.
+
+Pages write `_("English text")` and `ngettext("one", "many", n)`; each call looks up this
+session's language, so a switch applies from the next run. Widget keys never depend on the
+language, so switching keeps every value the user set.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages.session_settings import kept
+from roleext.i18n import LANGUAGE_NAMES, LANGUAGES, Language, language_of, translator
+
+LANGUAGE_KEY = "language"
+
+
+def session_language() -> Language:
+    """The language chosen in this session, else the browser's (`st.context.locale`)."""
+    chosen = st.session_state.get(LANGUAGE_KEY)
+    return next((language for language in LANGUAGES if language == chosen), None) or language_of(st.context.locale)
+
+
+def _(message: str) -> str:
+    """`message` in this session's language."""
+    return translator(session_language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural form for `n`, in this session's language."""
+    return translator(session_language()).ngettext(singular, plural, n)
+
+
+def language_switch() -> None:
+    """The sidebar's 中文 / English switch, kept for the session; app.py draws it before any page."""
+    st.sidebar.segmented_control("语言 / Language", LANGUAGES, key=kept(LANGUAGE_KEY, session_language()),
+                                 format_func=LANGUAGE_NAMES.__getitem__, label_visibility="collapsed",
+                                 required=True)
+
+
+def column_labels() -> dict[str, str | None]:
+    """Headers for the columns of roleext's tables (`st.dataframe(..., column_config=column_labels())`).
+
+    The rows keep their English keys, which code and tests read; only what the table shows changes."""
+    return {"record": _("record"), "customer": _("customer"), "field": _("field"), "gold": _("gold"),
+            "predicted": _("predicted"), "prediction": _("prediction"), "earned": _("earned"), "of": _("of"),
+            "weight": _("weight"), "accuracy": _("accuracy"), "wrong": _("wrong"), "points": _("points"),
+            "characters": _("characters"), "status": _("status"), "what was done": _("what was done"),
+            "error": _("error"), "when": _("when"), "who": _("who"), "what": _("what"), "before": _("before"),
+            "after": _("after")}
