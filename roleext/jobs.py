@@ -71,6 +71,8 @@ class OutputState:
     missing: bool
     edited: bool
     stale: bool
+    version: int | None = None
+    """The version the job planned on: an edit saved after it is never overwritten."""
 
 
 DOWN_AFTER = 3
@@ -133,7 +135,7 @@ class Job:
         output = record.summary if self.spec.kind == "summarize" else record.prediction
         if output is None:
             return OutputState(missing=True, edited=False, stale=False)
-        return OutputState(missing=False, edited=output.edited, stale=output.stale)
+        return OutputState(missing=False, edited=output.edited, stale=output.stale, version=output.version)
 
     def _pending(self, records: list[Record]) -> tuple[list[Record], int]:
         """Records to do now, and how many are left alone because a person edited their output.
@@ -293,25 +295,25 @@ class Job:
             return completion
 
         made_from = chat_hash(record.chat_text)
-        overwrite = {"overwrite_edits": self.spec.overwrite_edits}
+        planned = self.output_of(record).version
+        overwrite = self.spec.overwrite_edits
         try:
             if self.spec.kind == "summarize":
                 outcome = summarize_record(call, record, self.options, self.profile)
                 if not outcome.text.strip():
                     raise UnusableAnswerError("the model answered an empty summary")
-                base = record.summary.version if record.summary else None
                 saved = self.store.save_summary(
                     record.id, outcome.text, self.backend.name, self.backend.model,
-                    prompt_hash(self.spec.template), made_from, base_version=base, **overwrite)
+                    prompt_hash(self.spec.template), made_from, overwrite_edits=overwrite, base_version=planned)
             else:
                 outcome = infer_record(call, record, self.options, self.profile)
                 unusable = outcome.parse_error or ("the answer holds no customer" if not outcome.customers else None)
                 if unusable and record.prediction is not None:  # never a bad answer over a usable one
                     raise UnusableAnswerError(f"{unusable}; the answer began {outcome.text[:160]!r}")
-                base = record.prediction.version if record.prediction else None
                 saved = self.store.save_prediction(
                     record.id, outcome.text, outcome.customers, self.backend.name, self.backend.model,
-                    outcome.parse_error, outcome.changes, made_from, base_version=base, **overwrite)
+                    outcome.parse_error, outcome.changes, made_from, overwrite_edits=overwrite,
+                    base_version=planned)
                 if unusable:  # stored above to be looked at: the record had no prediction yet
                     raise UnusableAnswerError(unusable)
         except Exception as exc:  # a worker's error must end as this record's failure, never vanish
