@@ -10,7 +10,10 @@ At the end it checks the project: records lost or duplicated, edits lost, and pr
 calls per record (every record summarized and inferred exactly once across all processes).
 Target (issue 8): 0 failed, 0 lost, 0 duplicated, calls per record 1.0.
 
-    .venv/bin/python benchmarks/concurrency.py [--processes 4] [--seconds 60] [--records 40]
+    .venv/bin/python benchmarks/concurrency.py [--processes 4] [--seconds 60] [--records 40] [--db SERVER_URL]
+
+`--db postgresql+psycopg://USER@HOST:PORT/postgres` runs it on a fresh database of that
+PostgreSQL server (dropped at the end) instead of a new SQLite file.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from roleext.io import load_chat_file  # noqa: E402
 from roleext.jobs import Job, JobSpec  # noqa: E402
 from roleext.sample import SAMPLE_TRAIN  # noqa: E402
 from roleext.store import ProjectStore  # noqa: E402
+from tests.postgres import fresh_database  # noqa: E402
 
 CALL_SECONDS = 0.02
 """Each offline call is slowed to this, so that jobs overlap as they would with a real model."""
@@ -124,9 +128,18 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--records", type=int, default=40)
+    parser.add_argument("--db", help="a PostgreSQL server URL (postgresql+psycopg://user@host:port/postgres): "
+                        "the run gets a fresh database there; default a new SQLite file")
     args = parser.parse_args()
+    if args.db:
+        with fresh_database(args.db, prefix="roleext_concurrency") as db:
+            run(args, db)
+    else:
+        run(args, str(Path(tempfile.mkdtemp(prefix="roleext-concurrency-")) / "project.db"))
 
-    db = str(Path(tempfile.mkdtemp(prefix="roleext-concurrency-")) / "project.db")
+
+def run(args: argparse.Namespace, db: str) -> None:
+    """Run the processes on `db`, then count what the project lost."""
     files = [train_file(args.records, version) for version in (1, 2)]
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
@@ -141,11 +154,13 @@ def main() -> None:
     wall = time.monotonic() - started
 
     store = ProjectStore(db)
+    print(f"database: {store.engine.dialect.name}")
     positioned = list(store.iter_records("train"))
     with store.engine.connect() as conn:
         rows = conn.execute(text("SELECT count(*) FROM records")).scalar_one()
         summaries = conn.execute(text("SELECT count(*) FROM summaries")).scalar_one()
         predictions = conn.execute(text("SELECT count(*) FROM predictions")).scalar_one()
+    store.close()
     by_id = {r.id: r for r in positioned}
     edits_lost = sum(1 for o in outcomes for rid, value in o["edits"].items()
                      if by_id[rid].gold[0]["跟进计划-具体事项"] != value)

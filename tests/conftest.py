@@ -1,9 +1,10 @@
-"""Shared fixtures: a real SQLite project per test, the sample data, the shared real data."""
+"""Shared fixtures: a real project database per test (SQLite, and PostgreSQL where a server
+is named), the sample data, the shared real data."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +13,31 @@ import pytest
 from roleext.cli import main
 from roleext.sample import SAMPLE_TEST, SAMPLE_TRAIN
 from roleext.store import ProjectStore
+from tests.postgres import REQUIRE_ENV, SERVER_ENV, fresh_database, postgres_required, server_url
 
 SHARED_TRAIN = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "train.json"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty project database on each store: a SQLite file, and a fresh database on the
+    PostgreSQL server of ROLEEXT_TEST_POSTGRES (skipped where none is set, unless
+    ROLEEXT_REQUIRE_POSTGRES is, as in CI)."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "roleext.db")
+        return
+    server = server_url()
+    if server is None:
+        if postgres_required():
+            pytest.fail(f"{REQUIRE_ENV} is set but {SERVER_ENV} names no PostgreSQL server")
+        pytest.skip(f"no PostgreSQL server to test on (set {SERVER_ENV}, see .ci/run)")
+    with fresh_database(server) as url:
+        yield url
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> ProjectStore:
-    project = ProjectStore(tmp_path / "roleext.db")
+def store(db_url: str) -> Iterator[ProjectStore]:
+    project = ProjectStore(db_url)
     yield project
     project.close()
 

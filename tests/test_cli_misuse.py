@@ -30,6 +30,9 @@ MISUSE: dict[str, tuple[list[str], str]] = {
     "--db naming a folder": (["--db", "{tmp}", "import", str(SAMPLE_TEST)], "is a folder"),
     "--db naming a text file": (["--db", "{tmp}/notes.txt", "import", str(SAMPLE_TEST)], "not SQLite"),
     "--db in a missing folder": (["--db", "{tmp}/no/x.db", "import", str(SAMPLE_TEST)], "does not exist"),
+    "--db naming a PostgreSQL server that is not there": (
+        ["--db", "postgresql://roleext:s3cret@127.0.0.1:1/project", "import", str(SAMPLE_TEST)],
+        "cannot connect to the database postgresql+psycopg://roleext:***@127.0.0.1:1/project: Connection refused"),
     "a missing --prompt-file": (["summarize", "--prompt-file", "{tmp}/nope.txt"], "no such file"),
     "a negative --timeout": (["summarize", "--timeout", "-1"], "argument --timeout: expected a number above 0"),
     "a zero --concurrency": (["infer", "--concurrency", "0"], "argument --concurrency: expected a whole number"),
@@ -50,6 +53,17 @@ def test_misuse_gets_one_line_and_exit_2(name: str, tmp_path: Path) -> None:
     assert "Traceback" not in result.stdout + result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: ")
     assert expected in result.stderr
+
+
+@pytest.mark.parametrize("url", ["postgresql://roleext@127.0.0.1/project", "postgres://roleext@127.0.0.1/project",
+                                 "postgresql+psycopg://roleext@127.0.0.1/project"])
+def test_postgresql_without_its_driver_names_the_extra_to_install(url: str, tmp_path: Path) -> None:
+    no_driver = "import sys; sys.modules['psycopg'] = None; from roleext.cli import main; sys.exit(main(sys.argv[1:]))"
+    result = subprocess.run([sys.executable, "-c", no_driver, "--db", url, "import", str(SAMPLE_TEST)],
+                            capture_output=True, text=True, cwd=ROOT, check=False, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr == 'error: PostgreSQL needs the psycopg driver, which is not installed here: ' \
+                            'pip install -e ".[postgres]"\n'
 
 
 def test_a_refused_export_leaves_the_folder_as_it_was(tmp_path: Path) -> None:

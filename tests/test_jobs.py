@@ -125,9 +125,9 @@ def test_keys_never_reach_the_database_or_the_log(project: ProjectStore, spark: 
     assert "Spark is busy" in dump  # the failure itself is kept
 
 
-def test_killed_run_resumes_with_only_what_is_missing(tmp_path: Path, sample_train: Path,
+def test_killed_run_resumes_with_only_what_is_missing(db_url: str, sample_train: Path,
                                                       spark: FakeSpark) -> None:
-    db = tmp_path / "killed.db"
+    db = db_url
     ProjectStore(db).import_chat_file(load_chat_file(sample_train))
     spark.delay = 0.3
     env = {**os.environ, "SPARK_APP_ID": fake_spark.APP_ID, "SPARK_API_KEY": fake_spark.API_KEY,

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack, closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy import create_engine, insert, text
 
 import roleext.store
 from roleext.backends import Completion, OfflineBackend, SparkBackend, SparkSettings
+from roleext.database import database_url
 from roleext.errors import ConflictError, ImportRefusedError, JobBusyError
 from roleext.exports import ExportReport, finetune_rows
 from roleext.io import load_chat_file
@@ -32,6 +34,7 @@ from roleext.ratelimit import shared_limiter
 from roleext.store import ProjectStore
 from tests import fake_spark
 from tests.fake_spark import FakeSpark
+from tests.postgres import role_with_connection_limit
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = {"backoff_initial": 0.01, "backoff_max": 0.05}
@@ -253,8 +256,8 @@ def test_a_second_job_on_the_same_split_is_refused_in_one_line(project: ProjectS
 
 
 def test_two_processes_summarizing_one_split_call_the_provider_once_per_record(
-        tmp_path: Path, sample_train: Path, spark: FakeSpark) -> None:
-    db = tmp_path / "two.db"
+        tmp_path: Path, db_url: str, sample_train: Path, spark: FakeSpark) -> None:
+    db = db_url
     ProjectStore(db).import_chat_file(load_chat_file(sample_train))
     spark.delay = 0.2
     command = [sys.executable, "-m", "roleext", "--db", str(db), "summarize", "--backend", "spark",
@@ -270,9 +273,57 @@ def test_two_processes_summarizing_one_split_call_the_provider_once_per_record(
     assert all(r.has_summary for r in ProjectStore(db).list_records("train"))
 
 
-def test_processes_opening_a_new_database_at_once_migrate_it_once(tmp_path: Path) -> None:
-    db = tmp_path / "new.db"
-    code = f"from roleext.store import ProjectStore; ProjectStore({str(db)!r}).close()"
+BUSY_WRITER = """
+import sys, threading
+from roleext.errors import ConflictError
+from roleext.ledger import Ledger
+from roleext.project import ReviewStatus
+from roleext.store import ProjectStore
+
+store, me = ProjectStore(sys.argv[1]), sys.argv[2]
+ledger, saved = Ledger(store), []
+
+def work(thread):
+    for n in range(5):
+        record = store.get_record("train", 1 + (thread + n) % 10)
+        try:
+            store.set_status(record.id, ReviewStatus.ACCEPTED, record.version, author=f"{me}-{thread}")
+            saved.append(record.id)
+        except ConflictError:
+            pass
+        ledger.remember(f"{me}-{thread}-{n}", "offline", "digest", "answer", {})
+
+threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(len(saved))
+"""
+
+
+def test_processes_beyond_the_servers_connections_wait_their_turn(db_url: str, sample_train: Path) -> None:
+    """Four processes of four threads each, reading and writing at once. On PostgreSQL they
+    share 8 connections here (the server's max_connections, in small): a pool that opened one
+    per thread failed most of the processes ("too many connections")."""
+    with ExitStack() as cleanup:
+        if db_url.startswith("postgresql"):
+            db_url = cleanup.enter_context(role_with_connection_limit(db_url, 8))
+        with closing(ProjectStore(db_url)) as store:
+            store.import_chat_file(load_chat_file(sample_train))
+        runs = [subprocess.Popen([sys.executable, "-c", BUSY_WRITER, db_url, f"p{n}"], cwd=ROOT, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE) for n in range(4)]
+        results = [p.communicate(timeout=120) for p in runs]
+        assert [p.returncode for p in runs] == [0] * 4, [err for _, err in results]
+        saved = sum(int(out) for out, _ in results)
+        with closing(ProjectStore(db_url)) as store, store.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM history WHERE target = 'status'")).scalar() == saved
+            assert conn.execute(text("SELECT count(*) FROM llm_cache")).scalar() == 4 * 4 * 5
+
+
+def test_processes_opening_a_new_database_at_once_migrate_it_once(db_url: str) -> None:
+    db = db_url
+    code = f"from roleext.store import ProjectStore; ProjectStore({db!r}).close()"
     runs = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stderr=subprocess.PIPE, text=True)
             for _ in range(6)]
     errors = [p.communicate(timeout=60)[1] for p in runs]
@@ -282,9 +333,9 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(tmp_path: Path
     assert sorted(names) == sorted(name for name, _ in MIGRATIONS)
 
 
-def test_a_database_made_at_the_first_migration_opens_with_everything_upgraded(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    engine = create_engine(f"sqlite:///{path}")
+def test_a_database_made_at_the_first_migration_opens_with_everything_upgraded(db_url: str) -> None:
+    path = db_url
+    engine = create_engine(database_url(path))
     now = "2026-01-05 10:00:00.000000"
     chat = "李娜3：你好\n王勇7：您好"
     with engine.begin() as conn:

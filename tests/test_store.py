@@ -100,8 +100,24 @@ def test_a_record_dropped_from_the_file_is_kept_and_comes_back(
     assert back.summary is not None and back.summary.text == "钱娜6项目搁置"
 
 
-def test_two_writers_on_one_file_the_second_gets_a_conflict(tmp_path: Path, sample_train: Path) -> None:
-    path = tmp_path / "shared.db"
+def test_nul_characters_never_reach_the_store(store: ProjectStore, sample_train: Path) -> None:
+    """PostgreSQL text cannot hold NUL: a model's answer or pasted text holding one is stored
+    without it on both stores, so a project moves between them (files with NUL are refused).
+    Gold is JSON, where a NUL is the escape \\u0000: it comes back as it was, on both."""
+    store.import_chat_file(load_chat_file(sample_train))
+    record = store.get_record("train", 1)
+    store.save_summary(record.id, "客户\x00李娜3", "offline", "digest", "p")
+    gold = copy.deepcopy(record.gold)
+    gold[0]["跟进计划-具体事项"] = "回访\x00报价"
+    store.update_gold(record.id, gold, record.version, author="粘贴\x00者")
+    stored = store.get_record("train", 1)
+    assert stored.summary is not None and stored.summary.text == "客户李娜3"
+    assert stored.gold == gold
+    assert [entry.author for entry in store.history_of(record.id)] == ["粘贴者"]
+
+
+def test_two_writers_on_one_database_the_second_gets_a_conflict(db_url: str, sample_train: Path) -> None:
+    path = db_url
     tab_a, tab_b = ProjectStore(path), ProjectStore(path)
     try:
         tab_a.import_chat_file(load_chat_file(sample_train))
