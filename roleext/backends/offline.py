@@ -15,6 +15,7 @@ from roleext.cleaning import ChatProfile
 from roleext.digest import DEFAULT_BUDGET, make_digest
 from roleext.errors import BackendError
 from roleext.extract import extract_customers
+from roleext.i18n import _
 
 
 class OfflineBackend(Backend):
@@ -32,8 +33,8 @@ class OfflineBackend(Backend):
         self.profile = profile
 
     def complete(self, messages: list[ChatMessage], *, timeout: float | None = None) -> Completion:
-        raise BackendError("the offline backend only summarizes and extracts; choose an LLM backend "
-                           "for free-form prompts")
+        raise BackendError(_("the offline backend only summarizes and extracts; choose an LLM backend for free-form "
+                             "prompts"))
 
     def summarize(self, chat: str, template: str, *, timeout: float | None = None) -> Completion:
         start = time.perf_counter()
