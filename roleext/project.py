@@ -155,11 +155,12 @@ class ImportReport:
 
     def line(self) -> str:
         ways = {"hash": _("{n} by hash"), "similar": _("{n} by similar"), "position": _("{n} by position")}
-        how = ", ".join(ways.get(kind, "{n} " + kind).format(n=n) for kind, n in sorted(self.matched_by.items()) if n)
+        how = _(", ").join(ways.get(kind, "{n} " + kind).format(n=n)
+                           for kind, n in sorted(self.matched_by.items()) if n)
         stale = ngettext("; {n} changed chat: summarize and infer them again",
                          "; {n} changed chats: summarize and infer them again",
                          self.chats_changed).format(n=self.chats_changed) if self.chats_changed else ""
         return _("{split}: {added} added, {updated} updated{how}, {unchanged} unchanged, {detached} no longer in the "
                  "file{stale}").format(split=self.split, added=self.added, updated=self.updated,
-                                       how=f" ({how})" if how else "", unchanged=self.unchanged,
+                                       how=_(" ({how})").format(how=how) if how else "", unchanged=self.unchanged,
                                        detached=self.detached, stale=stale)
