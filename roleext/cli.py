@@ -213,6 +213,8 @@ def _read_prompt(path: Path) -> str:
 
 
 def cmd_job(args: argparse.Namespace) -> int:
+    if getattr(args, "disable_rule", None) and args.backend != "offline":
+        raise UsageError("--disable-rule switches rules of the offline backend; add --backend offline")
     spec = JobSpec(
         kind=args.command, split=args.split, concurrency=args.concurrency, qps=args.qps,
         max_attempts=max(1, args.retries), timeout=args.timeout, retry_failed=args.retry_failed,
@@ -230,10 +232,7 @@ def cmd_job(args: argparse.Namespace) -> int:
         if not store.count(args.split):
             raise RoleextError(f"the {args.split} split is empty: import a file first")
         backend = backend_from_args(args)
-        if getattr(args, "disable_rule", None):
-            if args.backend != "offline":
-                raise UsageError("--disable-rule switches rules of the offline backend; add --backend offline")
-            backend.use_rules(args.disable_rule)
+        backend.use_rules(getattr(args, "disable_rule", ()))
         job = Job(store, backend, spec)
         job.start()
         last = 0.0
