@@ -31,4 +31,6 @@ def rule_panel(store: ProjectStore, split: Split) -> None:
         st.session_state[key] = s.enabled  # the stored switch, even if another tab changed it
         st.checkbox(f"`{s.rule.name}` ({s.rule.field}: {s.rule.fills})", key=key,
                     on_change=_switch, args=(store, s.rule.name, key), help=s.rule.why)
-    st.dataframe(pd.DataFrame(stats_rows(stats)), hide_index=True, column_config=column_labels())
+    # A static table: small, and it keeps the page's interactive grids (the wrong fields) its last.
+    labels = column_labels()
+    st.table(pd.DataFrame(stats_rows(stats)).set_index("rule").rename(columns=lambda c: labels.get(c) or c))
