@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from roleext.backends.base import Backend, ChatMessage, Completion
 from roleext.cleaning import ChatProfile
@@ -41,6 +41,10 @@ class OfflineBackend(Backend):
                              f"{', '.join(RULE_NAMES)}")
         off = f" without {','.join(sorted(self.disabled_rules))}" if self.disabled_rules else ""
         self.model = f"digest-rules-v3@{self.budget}{off}"
+
+    def results_of(self, kind: Literal["summarize", "infer"]) -> str:
+        """The digest did not change with the rules: summaries stay done when a rule is switched."""
+        return f"digest-rules-v2@{self.budget}" if kind == "summarize" else self.model
 
     def prepare(self, profile: ChatProfile) -> None:
         """Keep the project's staff (for the rules) and boilerplate (for the digest)."""
