@@ -63,4 +63,6 @@ def column_labels() -> dict[str, str | None]:
             "weight": _("weight"), "accuracy": _("accuracy"), "wrong": _("wrong"), "points": _("points"),
             "characters": _("characters"), "status": _("status"), "what was done": _("what was done"),
             "error": _("error"), "when": _("when"), "who": _("who"), "what": _("what"), "before": _("before"),
-            "after": _("after")}
+            "after": _("after"), "on": _("on"), "rule": _("rule"), "fills": _("fills"), "fired": _("fired"),
+            "right": _("right"), "precision": _("precision"), "points per record": _("points per record"),
+            "why": _("why")}
