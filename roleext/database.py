@@ -29,6 +29,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, Oper
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from roleext.errors import RoleextError, UsageError
+from roleext.i18n import _
 
 DEFAULT_DB = "roleext.db"
 DB_ENV = "ROLEEXT_DB"
@@ -71,9 +72,11 @@ def database_url(db: str | Path | None = None) -> str:
         return value
     path = Path(value).expanduser().resolve()
     if path.is_dir():
-        raise DatabaseOpenError(f"{path} is a folder; give the project's database file (e.g. {path / DEFAULT_DB})")
+        raise DatabaseOpenError(_("{path} is a folder; give the project's database file (e.g. {example})").format(
+            path=path, example=path / DEFAULT_DB))
     if not path.parent.is_dir():
-        raise DatabaseOpenError(f"the folder {path.parent} of the database does not exist; create it first")
+        raise DatabaseOpenError(_("the folder {path} of the database does not exist; create it first").format(
+            path=path.parent))
     # Never open the file here to sniff it: closing any descriptor of a database file drops
     # every POSIX lock this process holds on it, SQLite's included, and another process may
     # then delete the WAL under a live connection. SQLite itself says "not a database".
@@ -168,7 +171,8 @@ def _pool_size() -> int:
     if not value:
         return POSTGRES_POOL
     if not value.isdigit() or int(value) < 1:
-        raise DatabaseOpenError(f"{POOL_ENV}={value!r}: give a whole number of connections, 1 or more")
+        raise DatabaseOpenError(_("{variable}={value!r}: give a whole number of connections, 1 or more").format(
+            variable=POOL_ENV, value=value))
     return int(value)
 
 
@@ -182,15 +186,18 @@ class Database:
         try:
             self.engine: Engine = create_engine(self.url, **options)
         except NoSuchModuleError as exc:
-            raise DatabaseOpenError(f"no database driver for {self.url.split('://')[0]}: {exc}") from None
+            raise DatabaseOpenError(_("no database driver for {scheme}: {reason}").format(
+                scheme=self.url.split("://")[0], reason=exc)) from None
         except (ArgumentError, ModuleNotFoundError) as exc:
             if self.url.startswith(POSTGRES_DRIVER + "://"):
-                raise DatabaseOpenError(f"PostgreSQL needs the psycopg driver, which is not installed here: "
-                                        f"{INSTALL_POSTGRES}") from None
+                raise DatabaseOpenError(_("PostgreSQL needs the psycopg driver, which is not installed here: "
+                                          "{command}").format(command=INSTALL_POSTGRES)) from None
             if self.url.startswith("postgresql"):
-                raise DatabaseOpenError(f"{exc}: roleext reads PostgreSQL with psycopg 3 ({INSTALL_POSTGRES}); "
-                                        "write the URL as postgresql://...") from None
-            raise DatabaseOpenError(f"cannot open the database {shown_url(self.url)!r}: {exc}") from None
+                raise DatabaseOpenError(_("{reason}: roleext reads PostgreSQL with psycopg 3 ({command}); write the "
+                                          "URL as postgresql://...").format(reason=exc, command=INSTALL_POSTGRES)
+                                        ) from None
+            raise DatabaseOpenError(_("cannot open the database {url!r}: {reason}").format(
+                url=shown_url(self.url), reason=exc)) from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
@@ -220,8 +227,8 @@ class Database:
             raise self._busy() from None
         except DatabaseError as exc:
             if "file is not a database" in str(exc):
-                raise DatabaseOpenError(f"{self.url.removeprefix('sqlite:///')} is not a roleext database "
-                                        "(not SQLite at all); give another path") from None
+                raise DatabaseOpenError(_("{path} is not a roleext database (not SQLite at all); give another path")
+                                        .format(path=self.url.removeprefix("sqlite:///"))) from None
             if not isinstance(exc, OperationalError):
                 raise
             if "database is locked" in str(exc) or "lock timeout" in str(exc) or any(
@@ -229,15 +236,16 @@ class Database:
                 raise self._busy() from None
             if str(exc.orig).startswith("connection failed"):
                 reason = str(exc.orig).split(" failed: ")[-1].splitlines()[0].strip()
-                raise DatabaseOpenError(f"cannot connect to the database {shown_url(self.url)}: {reason}") from None
+                raise DatabaseOpenError(_("cannot connect to the database {url}: {reason}").format(
+                    url=shown_url(self.url), reason=reason)) from None
             raise
         finally:
             self._queue.release()
 
     def _busy(self) -> DatabaseBusyError:
-        return DatabaseBusyError(
-            f"the project database stayed busy for {BUSY_TIMEOUT_MS // 1000} s (another process is "
-            "writing a lot, e.g. a large import); nothing was saved, try again in a moment")
+        return DatabaseBusyError(_(
+            "the project database stayed busy for {seconds} s (another process is writing a lot, e.g. a large "
+            "import); nothing was saved, try again in a moment").format(seconds=BUSY_TIMEOUT_MS // 1000))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -18,6 +18,13 @@ from tests.postgres import REQUIRE_ENV, SERVER_ENV, fresh_database, postgres_req
 SHARED_TRAIN = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "train.json"
 
 
+@pytest.fixture(autouse=True)
+def english_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line speaks the terminal's language: tests read English whatever the developer's
+    LANG is (LANGUAGE comes first), unless they set another one, in-process or for a subprocess."""
+    monkeypatch.setenv("LANGUAGE", "en")
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A new, empty project database on each store: a SQLite file, and a fresh database on the
