@@ -24,6 +24,7 @@ from roleext.backends import Backend
 from roleext.backends.choice import BackendChoice
 from roleext.backends.spark import check_spark_url
 from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError, UsageError
+from roleext.evaluation import evaluate
 from roleext.exports import (
     ExportReport,
     Repeat,
@@ -33,12 +34,13 @@ from roleext.exports import (
     export_test_csv,
     export_train_jsonl,
 )
-from roleext.io import guess_kind, load_chat_file, load_submission, parse_items, read_source, summarize_file
+from roleext.io import Split, guess_kind, load_chat_file, load_submission, parse_items, read_source, summarize_file
 from roleext.jobs import Job, JobSpec
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT
 from roleext.redaction import RedactingFilter
+from roleext.runs import Run, RunBook
 from roleext.schema import Customer
-from roleext.scoring import baselines, format_report, score_predictions
+from roleext.scoring import ScoreReport, baselines, format_report, score_predictions
 from roleext.store import ProjectStore
 
 EXIT_INVALID = 2
@@ -115,8 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("out", type=Path)
     export.add_argument("--repeat", type=_repeat, default="auto",
                         help="train-jsonl: auto (fewest repeats reaching 1,500 rows) or N")
-    export.add_argument("--split", choices=["train", "test"], default="test",
-                        help="submission: whose predictions to write (default test)")
+    export.add_argument("--split", choices=["train", "test"],
+                        help="submission: whose predictions to write (default: the run's split, else test)")
+    export.add_argument("--run", type=_positive_int,
+                        help="submission: the run to write (default: the chosen run, else the newest)")
     export.add_argument("--input", choices=["summary", "chat"], default="summary", dest="source",
                         help="what the model reads: the reviewed summary (default) or the chat")
     export.add_argument("--instruction", help="fine-tuning instruction (default: the recipe's)")
@@ -138,15 +142,23 @@ def build_parser() -> argparse.ArgumentParser:
                              help="keep names, phones, addresses the chat does not contain")
             job.add_argument("--collapse-customers", action="store_true",
                              help="merge the customers of a chunked record into one")
+            job.add_argument("--resume", action="store_true",
+                             help="continue the split's latest run (same settings) instead of starting a new one")
         else:
             job.add_argument("--prompt-file", type=Path, help="summary prompt template with {content}")
             job.add_argument("--prepend-facts", action="store_true",
                              help="put the offline digest's facts block in front of each LLM summary")
 
-    score = commands.add_parser("score", help="score predictions with the competition metric")
-    score.add_argument("gold", type=Path, help="a train-format file with gold infos")
-    score.add_argument("pred", type=Path, help="a submit.json or a train-format file")
+    score = commands.add_parser("score", parents=[db], help="score predictions with the competition metric")
+    score.add_argument("gold", type=Path, nargs="?", help="a train-format file with gold infos")
+    score.add_argument("pred", type=Path, nargs="?", help="a submit.json or a train-format file")
+    score.add_argument("--run", type=_positive_int,
+                       help="score a stored run against its split's gold instead of two files")
     score.add_argument("--json", action="store_true", help="also print the report as one JSON line")
+
+    runs = commands.add_parser("runs", parents=[db], help="list the inference runs, newest first, with scores")
+    runs.add_argument("--split", choices=["train", "test"], help="only this split's runs")
+    runs.add_argument("--json", action="store_true", help="print them as one JSON list")
     return parser
 
 
@@ -210,7 +222,7 @@ def cmd_job(args: argparse.Namespace) -> int:
         drop_unverified=not getattr(args, "keep_unverified", False),
         max_input_chars=args.max_input_chars, overlap=args.overlap,
         collapse_customers=getattr(args, "collapse_customers", False),
-        overwrite_edits=args.overwrite_edits,
+        overwrite_edits=args.overwrite_edits, resume=getattr(args, "resume", False),
     )
     with closing(ProjectStore(args.db)) as store:
         if not store.count(args.split):
@@ -227,7 +239,7 @@ def cmd_job(args: argparse.Namespace) -> int:
                 last = time.monotonic()
     for index, error in sorted(progress.errors.items()):
         print(f"record {index}: {error}", file=sys.stderr)
-    print(progress.line(spec.kind, spec.split))
+    print(progress.line(spec.kind, spec.split) + (f" · run {job.run_id}" if job.run_id is not None else ""))
     if progress.stopped:
         print(f"error: stopped: {progress.stopped}", file=sys.stderr)
         return EXIT_ERROR
@@ -302,7 +314,11 @@ def cmd_export(args: argparse.Namespace) -> int:
             report = _write_atomically(args.out, lambda f: export_test_csv(
                 store, f, escape_formulas=args.escape_formulas, **options))
         else:
-            report = _write_atomically(args.out, lambda f: export_submission(store, f, args.split))
+            split, run = _submission_run(store, args.split, args.run)
+            if run is not None:
+                print(f"from {run.label()}")
+            report = _write_atomically(args.out, lambda f: export_submission(
+                store, f, split, None if run is None else run.id))
     for line in report.lines():
         print(line)
     print(f"wrote {args.out}")
@@ -319,7 +335,50 @@ def _predictions(path: Path) -> dict[int, list[Customer]]:
     return {r.index: r.infos for r in load_chat_file(data).records}
 
 
+def _submission_run(store: ProjectStore, split: Split | None, run_id: int | None) -> tuple[Split, Run | None]:
+    """The split and run a submission export writes: `--run`, else the split's shown run."""
+    book = RunBook(store)
+    if run_id is None:
+        split = split or "test"
+        return split, book.shown(split)
+    run = book.get(run_id)
+    if split is not None and run.split != split:
+        raise UsageError(f"run {run_id} is a {run.split} run; leave out --split or give --split {run.split}")
+    return run.split, run
+
+
+def _print_score(report: ScoreReport, base: dict[str, float], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({
+            "score": report.score, "records": report.records, "skipped": report.skipped,
+            "baselines": base, "method": report.method,
+            "fields": [{"field": f.field, "weight": f.weight, "earned": f.earned,
+                        "accuracy": f.accuracy} for f in report.fields],
+        }, ensure_ascii=False))
+        print(f"score: {report.score:.4f}")
+    else:
+        print("\n".join(format_report(report, base)))
+
+
+def _score_run(args: argparse.Namespace) -> int:
+    if args.gold is not None:
+        raise UsageError("give GOLD and PRED files, or --run ID, not both")
+    with closing(ProjectStore(args.db)) as store:
+        run = RunBook(store).get(args.run)
+        result = evaluate(store, run.split, run.id)
+    if result is None:
+        raise UsageError(f"run {run.id} is a {run.split} run, and no {run.split} record has gold to score it "
+                         "against; export it (export submission --run) to score it with a gold file")
+    print(f"{run.label()}", file=sys.stderr)
+    _print_score(result.report, result.baselines, args.json)
+    return 0
+
+
 def cmd_score(args: argparse.Namespace) -> int:
+    if args.run is not None:
+        return _score_run(args)
+    if args.gold is None or args.pred is None:
+        raise UsageError("score needs GOLD and PRED files, or --run ID")
     gold_file = load_chat_file(args.gold, split="train")
     gold = {r.index: r.infos for r in gold_file.records}
     if not any(gold.values()):
@@ -330,18 +389,31 @@ def cmd_score(args: argparse.Namespace) -> int:
     if unknown:
         print(f"warning: {len(unknown)} predictions have no gold record (index {unknown[0]}...)",
               file=sys.stderr)
-    report = score_predictions(gold, predicted)
-    base = baselines(gold)
+    _print_score(score_predictions(gold, predicted), baselines(gold), args.json)
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """The runs, newest first, each with its score where its split has gold."""
+    with closing(ProjectStore(args.db)) as store:
+        runs = RunBook(store).newest_first(args.split)
+        scored = {}
+        for run in runs:
+            result = evaluate(store, run.split, run.id)
+            scored[run.id] = None if result is None else result.report.score
     if args.json:
-        print(json.dumps({
-            "score": report.score, "records": report.records, "skipped": report.skipped,
-            "baselines": base, "method": report.method,
-            "fields": [{"field": f.field, "weight": f.weight, "earned": f.earned,
-                        "accuracy": f.accuracy} for f in report.fields],
-        }, ensure_ascii=False))
-        print(f"score: {report.score:.4f}")
-    else:
-        print("\n".join(format_report(report, base)))
+        print(json.dumps([run.as_json(scored[run.id]) for run in runs], ensure_ascii=False))
+        return 0
+    if not runs:
+        print("no inference run yet: `roleext infer` makes one")
+        return 0
+    print(f"{'run':>4}  {'split':<5}  {'created':<16}  {'status':<11}  {'records':>7}  {'failed':>6}  "
+          f"{'score':>7}  backend model")
+    for run in runs:
+        score = scored[run.id]
+        print(f"{run.id:>4}  {run.split:<5}  {run.created:%Y-%m-%d %H:%M}  {run.status or '-':<11}  "
+              f"{run.records:>7}  {run.failed:>6}  {'-' if score is None else f'{score:.4f}':>7}  "
+              f"{run.backend} {run.model}{'  (chosen)' if run.chosen else ''}")
     return 0
 
 
@@ -375,7 +447,7 @@ def logging_to_stderr(verbosity: int) -> Iterator[None]:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": cmd_validate, "import": cmd_import, "export": cmd_export, "score": cmd_score,
-    "summarize": cmd_job, "infer": cmd_job,
+    "summarize": cmd_job, "infer": cmd_job, "runs": cmd_runs,
 }
 
 

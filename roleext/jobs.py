@@ -29,6 +29,7 @@ from roleext.project import InputSource, Record
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT, prompt_hash
 from roleext.ratelimit import shared_limiter
 from roleext.redaction import get_logger, redact
+from roleext.runs import Run, RunBook
 from roleext.store import ProjectStore
 from roleext.tasks import CallKind, TaskOptions, infer_record, summarize_record
 
@@ -60,6 +61,9 @@ class JobSpec:
     collapse_customers: bool = False
     overwrite_edits: bool = False
     """Redo records whose summary or prediction a person edited (the edit goes to history)."""
+    resume: bool = False
+    """Inference: continue the split's latest run (its missing, failed and stale records) rather
+    than start a new run; it must be made with the same settings. `retry_failed` implies it."""
     backoff_initial: float = 0.5
     backoff_max: float = 8.0
 
@@ -73,6 +77,22 @@ class OutputState:
     stale: bool
     version: int | None = None
     """The version the job planned on: an edit saved after it is never overwritten."""
+    unusable: bool = False
+    """A model answer kept to be looked at, not a result (no JSON, no customer)."""
+
+
+def job_prompt(spec: JobSpec) -> str:
+    """The prompt text a job sends with every record: the summary template, or the instruction
+    sent before an extraction's input ("" for none: a fine-tuned model learnt it in training).
+
+    The one place where it is decided, so that a run records exactly the text its job sent."""
+    if spec.kind == "summarize":
+        return spec.template
+    return spec.instruction or ""
+
+
+RUN_ONLY_OPTIONS = ("concurrency", "qps", "timeout", "retries")
+"""Options a run records that do not shape its answers: a resumed run may change them."""
 
 
 DOWN_AFTER = 3
@@ -88,11 +108,14 @@ class Job:
         self.backend = backend
         self.spec = spec
         self.ledger = Ledger(store)
+        self.runs = RunBook(store)
+        self.prompt = job_prompt(spec)
         self.options = TaskOptions(
             template=spec.template, max_input=max_input_chars(backend, spec.max_input_chars),
             overlap=spec.overlap, prepend_facts=spec.prepend_facts and backend.context_tokens is not None,
-            instruction=spec.instruction, input_source=spec.input_source,
-            drop_unverified=spec.drop_unverified, collapse=spec.collapse_customers)
+            instruction=(self.prompt or None) if spec.kind == "infer" else spec.instruction,
+            input_source=spec.input_source, drop_unverified=spec.drop_unverified,
+            collapse=spec.collapse_customers)
         # Everything that shapes a record's result: change any of it and the record is redone.
         self.config = cache_key(backend.name, backend.model, spec.kind, repr(self.options))
         self.profile = ChatProfile()
@@ -103,6 +126,8 @@ class Job:
         self._streak: tuple[str, int] = ("", 0)
         self._thread: threading.Thread | None = None
         self.job_id: int | None = None
+        self.run_id: int | None = None
+        """The inference run this job writes to, once `open()` chose or made it."""
         self._pending_records: list[Record] = []
         if spec.kind == "summarize":
             fill_template(spec.template, "")  # a template without {content}: refuse before any call
@@ -128,6 +153,51 @@ class Job:
             self._thread.join(timeout)
         return self.snapshot()
 
+    # --- runs ---------------------------------------------------------------------------
+
+    @property
+    def resuming(self) -> bool:
+        return self.spec.kind == "infer" and (self.spec.resume or self.spec.retry_failed)
+
+    def run_options(self) -> dict[str, Any]:
+        """What a run records of this job besides backend, model and prompt: never a key."""
+        return {"concurrency": self.spec.concurrency, "qps": self.spec.qps, "timeout": self.spec.timeout,
+                "retries": self.spec.max_attempts, "temperature": self.backend.temperature,
+                "input": self.spec.input_source, "drop_unverified": self.spec.drop_unverified,
+                "max_input_chars": self.options.max_input, "overlap": self.spec.overlap,
+                "collapse_customers": self.spec.collapse_customers}
+
+    def resumable(self) -> Run | None:
+        """The split's latest run, if this job may continue it (it was made with these settings)."""
+        run = self.runs.latest(self.spec.split)
+        return run if run is not None and run.config == self.config else None
+
+    def _resumed_run(self) -> Run:
+        """The run a resuming job continues; refused, saying why, when there is none to continue."""
+        run = self.runs.latest(self.spec.split)
+        if run is None:
+            raise RoleextError(f"there is no inference run on {self.spec.split} to resume; start a new one")
+        if run.config != self.config:
+            mine = {"backend": self.backend.name, "model": self.backend.model, "prompt": self.prompt,
+                    **self.run_options()}
+            theirs = {"backend": run.backend, "model": run.model, "prompt": run.prompt, **run.options}
+            differ = [k for k in mine if k not in RUN_ONLY_OPTIONS and theirs.get(k) != mine[k]]
+            raise RoleextError(
+                f"run {run.id} was made with other settings ({', '.join(differ) or 'options'} "
+                f"{'differs' if len(differ) == 1 else 'differ'}); "
+                "give the ones it was made with to resume it, or start a new run")
+        return run
+
+    def _records(self) -> list[Record]:
+        """The split's records, each with its output as this job sees it: for inference, the
+        prediction in the run it writes to (none in a run not made yet)."""
+        if self.spec.kind == "summarize":
+            return list(self.store.iter_records(self.spec.split))
+        run = self.run_id if self.run_id is not None else self._resumed_run().id if self.resuming else None
+        if run is None:
+            return [replace(record, prediction=None) for record in self.store.iter_records(self.spec.split)]
+        return list(self.store.iter_records(self.spec.split, run=run))
+
     # --- selection ----------------------------------------------------------------------
 
     def output_of(self, record: Record) -> OutputState:
@@ -135,14 +205,18 @@ class Job:
         output = record.summary if self.spec.kind == "summarize" else record.prediction
         if output is None:
             return OutputState(missing=True, edited=False, stale=False)
-        return OutputState(missing=False, edited=output.edited, stale=output.stale, version=output.version)
+        unusable = record.prediction is not None and record.prediction.error is not None
+        return OutputState(missing=False, edited=output.edited, stale=output.stale, version=output.version,
+                           unusable=self.spec.kind == "infer" and unusable)
 
     def _pending(self, records: list[Record]) -> tuple[list[Record], int]:
         """Records to do now, and how many are left alone because a person edited their output.
 
-        A record is redone when it was never done, failed, was done with other settings, or
-        its output is stale (a re-import changed its chat)."""
+        A summary is redone when it was never done, failed, was done with other settings, or
+        is stale (a re-import changed its chat). A new inference run does every record; a
+        resumed one those it has no usable prediction for, those that failed, and stale ones."""
         states = self.ledger.states(self.spec.kind)
+        run = self.run_id if self.run_id is not None else self._resumed_run().id if self.resuming else None
         pending, kept = [], 0
         for record in records:
             output = self.output_of(record)
@@ -150,8 +224,13 @@ class Job:
                 kept += 1
                 continue
             state = states.get(record.id)
+            if self.spec.kind == "infer" and state is not None and state.run != run:
+                state = None  # an attempt of another run says nothing about this one
             if self.spec.retry_failed:
                 if state is not None and state.status == "failed":
+                    pending.append(record)
+            elif self.spec.kind == "infer":
+                if output.missing or output.stale or output.unusable or (state and state.status == "failed"):
                     pending.append(record)
             elif (state is None or state.status != "done" or state.config != self.config
                   or output.missing or output.stale):
@@ -161,17 +240,30 @@ class Job:
     # --- the run ------------------------------------------------------------------------
 
     def plan(self) -> tuple[list[Record], int, int]:
-        """The records this run would do, how many are already done, and how many it keeps
+        """The records this job would do, how many are already done, and how many it keeps
         because a person edited their output."""
-        records = list(self.store.iter_records(self.spec.split))
+        records = self._records()
         pending, kept = self._pending(records)
         return pending, len(records) - len(pending) - kept, kept
 
     def open(self) -> list[Record]:
         """Take the lease on (kind, split), its job row touched while it runs, then choose the
-        records: chosen after the lease, no record another job just did is done again."""
+        run (inference) and the records: chosen after the lease, no record another job just
+        did is done again, and no two jobs make or resume a run at once."""
         description = f"{self.spec.kind} {self.spec.split} with {self.backend.name} {self.backend.model}"
+        if self.resuming:
+            self._resumed_run()  # refused here, before the lease, when there is nothing to resume
         self.job_id = self.ledger.open_job(self.spec.kind, self.spec.split, description, 0)
+        if self.spec.kind == "infer":
+            try:
+                self.run_id = (self._resumed_run().id if self.resuming else self.runs.create(
+                    self.spec.split, self.backend.name, self.backend.model, self.prompt, self.run_options(),
+                    self.config))
+            except Exception as exc:  # the lease must not outlive the refusal
+                self.ledger.report(self.job_id, status="failed", error=redact(str(exc)))
+                raise
+            description += f", run {self.run_id}"
+            self.ledger.report(self.job_id, run_id=self.run_id, description=description)
         pending, skipped, kept = self.plan()
         with self._lock:
             self._progress.total = len(pending)
@@ -223,6 +315,8 @@ class Job:
                 final = replace(self._progress, errors=dict(self._progress.errors))
             self.ledger.report(job_id, status=status, done=final.done, failed=final.failed,
                                tokens=final.tokens, error=error)
+            if self.run_id is not None:
+                self.runs.end(self.run_id, self.ledger.failed_in_run(self.run_id))
         return final
 
     def _heartbeat(self, job_id: int, stop: threading.Event) -> None:
@@ -310,9 +404,10 @@ class Job:
                 unusable = outcome.parse_error or ("the answer holds no customer" if not outcome.customers else None)
                 if unusable and record.prediction is not None:  # never a bad answer over a usable one
                     raise UnusableAnswerError(f"{unusable}; the answer began {outcome.text[:160]!r}")
+                assert self.run_id is not None, "open() makes or chooses the run"
                 saved = self.store.save_prediction(
                     record.id, outcome.text, outcome.customers, self.backend.name, self.backend.model,
-                    outcome.parse_error, outcome.changes, made_from, overwrite_edits=overwrite,
+                    unusable, outcome.changes, made_from, run=self.run_id, overwrite_edits=overwrite,
                     base_version=planned)
                 if unusable:  # stored above to be looked at: the record had no prediction yet
                     raise UnusableAnswerError(unusable)
@@ -326,7 +421,8 @@ class Job:
             with self._lock:
                 self._progress.kept += 1
             return
-        self.ledger.mark(record.id, self.spec.kind, "done", self.config, attempts, detail=outcome.detail)
+        self.ledger.mark(record.id, self.spec.kind, "done", self.config, attempts, detail=outcome.detail,
+                         run=self.run_id)
         log.info("%s record %s of %s done: %s", self.spec.kind, record.index, record.split, outcome.detail)
         with self._lock:
             self._progress.done += 1
@@ -341,7 +437,7 @@ class Job:
             message = f"unexpected error ({type(exc).__name__}); see the log"
             log.exception("%s record %s of %s failed", self.spec.kind, record.index, record.split)
         sid = exc.sid if isinstance(exc, BackendError) else None
-        self.ledger.mark(record.id, self.spec.kind, "failed", self.config, attempts, message, sid)
+        self.ledger.mark(record.id, self.spec.kind, "failed", self.config, attempts, message, sid, run=self.run_id)
         with self._lock:
             self._progress.failed += 1
             self._progress.errors[record.index] = message

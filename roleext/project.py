@@ -64,6 +64,8 @@ class Prediction:
     """What the parser repaired or dropped on the way from raw_output to parsed."""
     stale: bool = False
     """Made from a chat (or summary) that has changed since: the next job redoes it."""
+    run: int = 0
+    """The inference run it belongs to (roleext.runs): a correction stays with its run."""
 
     @property
     def edited(self) -> bool:
@@ -136,6 +138,8 @@ class HistoryEntry:
     at: datetime
     before: Any
     after: Any
+    run: int | None = None
+    """The run of the prediction a "prediction" entry corrected; None for other targets."""
 
 
 @dataclass(frozen=True)

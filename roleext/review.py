@@ -142,19 +142,20 @@ def undone_id(entry: HistoryEntry) -> int | None:
 def next_undo(history: list[HistoryEntry]) -> HistoryEntry | None:
     """The newest human edit not yet undone: what the next undo reverts.
 
-    Undos are not undone themselves, so clicks walk back one edit at a time. A summary or
-    prediction that a later job run replaced ("generated") is out of reach, with the edits
-    of that target before it: undoing them would overwrite the new run's output.
+    Undos are not undone themselves, so clicks walk back one edit at a time. A summary, or
+    a run's prediction, that a later job replaced ("generated") is out of reach, with the
+    edits of it before: undoing them would overwrite the job's output. Other runs'
+    predictions are other targets: a job in one run leaves the corrections of another in reach.
     """
     undone: set[int] = set()
-    replaced: set[str] = set()
+    replaced: set[tuple[str, int | None]] = set()
     for entry in reversed(history):
         if entry.target == "import" and entry.before["gold"] != entry.after["gold"]:
-            replaced.add("gold")  # undoing an older gold edit would silently revert the import
-        if entry.target not in UNDOABLE or entry.target in replaced:
+            replaced.add(("gold", None))  # undoing an older gold edit would silently revert the import
+        if entry.target not in UNDOABLE or (entry.target, entry.run) in replaced:
             continue
         if entry.author == "generated":
-            replaced.add(entry.target)
+            replaced.add((entry.target, entry.run))
             continue
         target = undone_id(entry)
         if target is not None:
@@ -179,9 +180,10 @@ def undo_last_edit(store: ProjectStore, record: Record, author: str | None = Non
             raise RoleextError("the summary this edit belonged to is gone")
         store.edit_summary(record.id, last.before, record.summary.version, who)
     else:
-        if record.prediction is None:
+        prediction = store.get_record(record.split, record.index, run=last.run).prediction if last.run else None
+        if prediction is None:
             raise RoleextError("the prediction this edit belonged to is gone")
-        store.correct_prediction(record.id, last.before, record.prediction.version, who)
+        store.correct_prediction(record.id, last.before, prediction.version, who, run=prediction.run)
     return f"undid the {last.target} edit by {last.author} at {last.at:%Y-%m-%d %H:%M}"
 
 
@@ -228,14 +230,15 @@ def history_rows(history: list[HistoryEntry]) -> list[dict[str, str]]:
     by_id = {entry.id: entry for entry in history}
     rows = []
     for entry in reversed(history):
-        who, what = entry.author, f"{entry.target} edit"
+        target = f"{entry.target} (run {entry.run})" if entry.run is not None else entry.target
+        who, what = entry.author, f"{target} edit"
         match = _UNDO_AUTHOR.match(entry.author)
         if match:
             undone = by_id.get(int(match["id"]))
             who = match["who"]
             what = f"undo of #{match['id']}" + (f" ({undone.target} edit)" if undone else "")
         elif entry.author == "generated":
-            what = f"{entry.target} replaced by a new run"
+            what = f"{target} replaced by a job's output"
         if entry.target == "import":
             what, before, after = "re-imported from the file", "chat and gold as imported before", "as in the file"
         elif entry.target in ("gold", "prediction"):
@@ -339,7 +342,8 @@ class RecordEditor:
         if prediction is None:
             raise RoleextError(f"{record.split} record {record.index} has no prediction to correct")
         try:
-            version = self.store.correct_prediction(record.id, customers, prediction.version, self.author)
+            version = self.store.correct_prediction(record.id, customers, prediction.version, self.author,
+                                                    run=prediction.run)
         except ConflictError as exc:
             text = json.dumps(customers, ensure_ascii=False, indent=2)
             raise UnsavedEditConflict(UnsavedEdit(record.split, record.index, "prediction", text,

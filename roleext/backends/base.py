@@ -47,6 +47,11 @@ class Backend(ABC):
     """Tokens kept for the answer (the request's max_tokens)."""
 
     @property
+    def temperature(self) -> float | None:
+        """The sampling temperature it asks for (a run records it); None where it has none."""
+        return None
+
+    @property
     def provider(self) -> str:
         """Who serves the calls: the jobs of one process share one rate limit per provider."""
         return self.name
