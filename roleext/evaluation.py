@@ -49,10 +49,20 @@ def evaluate(store: ProjectStore, split: Split = "train", run: int | None = None
 class RunComparison:
     """Two runs of one split scored on the same gold, field by field and record by record."""
 
+    first_run: int
+    second_run: int
     first: Evaluation
     second: Evaluation
     differences: list[dict[str, str | int | float]]
     """Every field of a gold customer that the two runs answered differently."""
+
+    def score_rows(self) -> list[dict[str, int | float]]:
+        """Each run's score, and how far it is above (or below) each baseline on the same gold."""
+        base = self.first.baselines
+        return [{"run": run, "score": round(side.report.score, 4),
+                 "vs all-empty": round(side.report.score - base["all-empty"], 4),
+                 "vs prior": round(side.report.score - base["prior"], 4), "predicted": side.predicted}
+                for run, side in ((self.first_run, self.first), (self.second_run, self.second))]
 
     def field_rows(self) -> list[dict[str, str | int | float]]:
         """Per field, in the schema's order: points each run earns, and the second minus the first."""
@@ -91,7 +101,7 @@ def compare_runs(store: ProjectStore, split: Split, first: int, second: int) -> 
                                     "gold": value_text(a.gold), "first": value_text(a.predicted),
                                     "second": value_text(b.predicted), "first points": round(a.earned, 2),
                                     "second points": round(b.earned, 2), "of": a.possible})
-    return RunComparison(Evaluation(score_predictions(gold, one), baselines(gold), len(one)),
+    return RunComparison(first, second, Evaluation(score_predictions(gold, one), baselines(gold), len(one)),
                          Evaluation(score_predictions(gold, two), baselines(gold), len(two)), differences)
 
 
