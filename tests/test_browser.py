@@ -284,9 +284,9 @@ def test_settings_stay_and_a_finished_job_refreshes_its_page(browser: Browser, t
                ).to_be_visible()
         page.get_by_role("button", name="Run inference").click()
         expect(page.get_by_text("infer test: 5/5 done")).to_be_visible(timeout=60_000)
-        # no click since: the page redrew itself when the job ended
-        expect(page.get_by_text("This run: 0 records")).to_be_visible(timeout=10_000)
-        expect(page.get_by_role("button", name="Run inference")).to_be_disabled()
+        # no click since: the page redrew itself when the job ended, showing the run it made
+        expect(page.get_by_text("from run 1 · submission")).to_be_visible(timeout=10_000)
+        expect(page.get_by_role("button", name="Run inference")).to_be_enabled()  # a new run is always one click
         button = page.get_by_role("button", name="Download submit.json (5 predicted, 0 empty templates)")
         expect(button).to_be_visible()
         line = page.get_by_text("infer test: 5/5 done").inner_text()
