@@ -82,7 +82,9 @@ class Record:
     """One chat of the project with everything known about it.
 
     `version` guards the gold and the review status against concurrent edits; the summary
-    and the prediction carry versions of their own.
+    and the prediction carry versions of their own. `prediction` is the record's prediction
+    in one inference run: the run the store was asked for, else the split's shown run (the
+    one chosen for the submission, else the newest with a usable answer; roleext.runs).
     """
 
     id: int
