@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, Table, and_, exists, literal, select
+from sqlalchemy import ColumnElement, Row, Select, Table, and_, exists, false, literal, select
 
 from roleext.project import HistoryEntry, Prediction, Record, ReviewStatus, Summary
 
@@ -26,10 +26,10 @@ def shown_run(runs: Table, p: Table, split: ColumnElement[Any] | str) -> ColumnE
             .order_by(run.c.chosen.desc(), run.c.id.desc()).limit(1).scalar_subquery())
 
 
-def record_query(r: Table, s: Table, p: Table, runs: Table, run: int | None = None) -> Select[Any]:
-    """Records joined with their summary and the prediction of `run` (default: the split's
-    shown run, see `shown_run`), columns prefixed s_ and p_."""
-    run_id = literal(run) if run is not None else shown_run(runs, p, r.c.split)
+def record_query(r: Table, s: Table, p: Table, run: int | None) -> Select[Any]:
+    """Records joined with their summary and their prediction in `run` (None: no prediction),
+    columns prefixed s_ and p_."""
+    in_run = p.c.run_id == literal(run) if run is not None else false()
     return (
         select(
             r,
@@ -43,7 +43,7 @@ def record_query(r: Table, s: Table, p: Table, runs: Table, run: int | None = No
             p.c.version.label("p_version"), p.c.changes.label("p_changes"), p.c.run_id.label("p_run"),
         )
         .select_from(r.outerjoin(s, s.c.record_id == r.c.id)
-                     .outerjoin(p, and_(p.c.record_id == r.c.id, p.c.run_id == run_id)))
+                     .outerjoin(p, and_(p.c.record_id == r.c.id, in_run)))
     )
 
 
