@@ -7,6 +7,7 @@ import streamlit as st
 
 from pages.language import _, column_labels, ngettext
 from pages.resources import project_store
+from pages.rule_panel import rule_panel
 from pages.run_picker import run_picker
 from roleext.evaluation import compare_runs, evaluate, field_rows, mistake_rows
 from roleext.io import SPLITS
@@ -95,3 +96,5 @@ elif mistakes:  # Review shows the submission's run: opening a record there woul
     st.caption(_("Review shows the predictions of run {run}, the one for the submission: choose it above to "
                  "open these records there.").format(run=shown.id if shown else "-"))
     st.dataframe(pd.DataFrame(mistakes), hide_index=True, key="evaluate_mistakes", column_config=column_labels())
+
+rule_panel(store, split)

@@ -185,7 +185,19 @@ def m004_output_sources(conn: Connection) -> None:
 
 
 @migration
-def m005_runs(conn: Connection) -> None:
+def m005_settings(conn: Connection) -> None:
+    # A project's own settings, one JSON value a key (the offline rules switched off, first).
+    Table(
+        "settings",
+        MetaData(),
+        Column("key", String(100), primary_key=True),
+        Column("value", Text, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    ).create(conn)
+
+
+@migration
+def m006_runs(conn: Connection) -> None:
     """Every inference job is a run, and a record has one prediction per run.
 
     The predictions made before runs existed become one run per split ("before runs" where

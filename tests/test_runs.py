@@ -197,7 +197,7 @@ def test_predictions_of_a_database_made_before_runs_become_one_run_per_split(tmp
     corrected = [{"基本信息-姓名": "李娜3", "咨询类型": ["询价"]}]
     with engine.begin() as conn:
         migrations_table.metadata.create_all(conn)
-        for name, step in MIGRATIONS[:MIGRATIONS.index(next(m for m in MIGRATIONS if m[0] == "m005_runs"))]:
+        for name, step in MIGRATIONS[:MIGRATIONS.index(next(m for m in MIGRATIONS if m[0] == "m006_runs"))]:
             step(conn)
             conn.execute(insert(migrations_table).values(name=name, applied_at=datetime(2026, 1, 5, tzinfo=UTC)))
         for rid, split, idx in ((1, "train", 1), (2, "train", 2), (3, "test", 1)):
