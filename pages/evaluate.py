@@ -10,6 +10,7 @@ from pages.resources import project_store
 from pages.rule_panel import rule_panel
 from pages.run_picker import run_picker
 from roleext.evaluation import compare_runs, evaluate, field_rows, mistake_rows
+from roleext.i18n import translate
 from roleext.io import SPLITS
 from roleext.runs import RunBook
 from roleext.schema import MAX_RECORD_SCORE
@@ -45,7 +46,7 @@ columns[1].metric(_("All-empty baseline"), f"{result.baselines['all-empty']:.4f}
 columns[2].metric(_("Prior baseline"), f"{result.baselines['prior']:.4f}")
 st.caption(_("{records} records with gold, {predicted} with a prediction (the rest count as empty answers); "
              "{points} points a record. Method: {method}.").format(
-    records=report.records, predicted=result.predicted, points=MAX_RECORD_SCORE, method=report.method))
+    records=report.records, predicted=result.predicted, points=MAX_RECORD_SCORE, method=translate(report.method)))
 
 comparison = compare_runs(store, split, first, second) if first is not None and second is not None else None
 if comparison is not None:

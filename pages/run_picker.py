@@ -12,11 +12,7 @@ from roleext.runs import Run
 
 def run_label(run: Run) -> str:
     """One line naming a run: number, backend and model, when it started, usable records."""
-    when = _("before runs") if run.before_runs else f"{run.created:%Y-%m-%d %H:%M}"
-    model = run.backend if run.model in (run.backend, "before runs") else f"{run.backend} {run.model}"
-    label = _("run {run} · {model} · {when} · {records} records").format(
-        run=run.id, model=model, when=when, records=run.records)
-    return label + (_(" · chosen for the submission") if run.chosen else "")
+    return run.label() + (_(" · chosen for the submission") if run.chosen else "")
 
 
 def run_picker(label: str, runs: Sequence[Run], key: str, default: int | None) -> int:

@@ -21,6 +21,7 @@ from roleext.backends.base import Backend, Completion, fill_template
 from roleext.budget import max_input_chars
 from roleext.cleaning import ChatProfile, learn_profile
 from roleext.errors import BackendError, RoleextError, UnusableAnswerError
+from roleext.i18n import _, carry, ngettext
 from roleext.io import Split
 from roleext.ledger import HEARTBEAT, Ledger, TaskKind, cache_key
 from roleext.matching import chat_hash
@@ -146,7 +147,8 @@ class Job:
         """Take the job's lease here (a busy split raises `JobBusyError` to the caller), then run
         the records on a background thread."""
         self.open()
-        self._thread = threading.Thread(target=self._execute, name=f"roleext-{self.spec.kind}", daemon=True)
+        # carry: the job's lines are in the language of who started it, whatever thread writes them
+        self._thread = threading.Thread(target=carry(self._execute), name=f"roleext-{self.spec.kind}", daemon=True)
         self._thread.start()
         return self._thread
 
@@ -178,16 +180,19 @@ class Job:
         """The run a resuming job continues; refused, saying why, when there is none to continue."""
         run = self.runs.latest(self.spec.split)
         if run is None:
-            raise RoleextError(f"there is no inference run on {self.spec.split} to resume; start a new one")
+            raise RoleextError(_("there is no inference run on {split} to resume; start a new one").format(
+                split=self.spec.split))
         if run.config != self.config:
             mine = {"backend": self.backend.name, "model": self.backend.model, "prompt": self.prompt,
                     **self.run_options()}
             theirs = {"backend": run.backend, "model": run.model, "prompt": run.prompt, **run.options}
             differ = [k for k in mine if k not in RUN_ONLY_OPTIONS and theirs.get(k) != mine[k]]
-            raise RoleextError(
-                f"run {run.id} was made with other settings ({', '.join(differ) or 'options'} "
-                f"{'differs' if len(differ) == 1 else 'differ'}); "
-                "give the ones it was made with to resume it, or start a new run")
+            raise RoleextError(ngettext(
+                "run {run} was made with other settings ({names} differs); give the ones it was made with "
+                "to resume it, or start a new run",
+                "run {run} was made with other settings ({names} differ); give the ones it was made with "
+                "to resume it, or start a new run", max(1, len(differ))).format(
+                run=run.id, names=", ".join(differ) or _("options")))
         return run
 
     def _records(self) -> list[Record]:
@@ -287,10 +292,10 @@ class Job:
         job_id = self.job_id
         self._limiter.join(job_id, self.spec.qps)
         beating = threading.Event()
-        heart = threading.Thread(target=self._heartbeat, args=(job_id, beating), daemon=True)
+        heart = threading.Thread(target=carry(self._heartbeat), args=(job_id, beating), daemon=True)
         heart.start()
         status: str = "failed"  # until it ends well
-        error: str | None = "the job stopped unexpectedly; see the log"
+        error: str | None = _("the job stopped unexpectedly; see the log")
         try:
             pending = self._pending_records
             if pending:
@@ -298,7 +303,7 @@ class Job:
                 self.backend.prepare(self.profile)
             with ThreadPoolExecutor(max_workers=max(1, self.spec.concurrency)) as pool:
                 for record in pending:
-                    pool.submit(self._one, record)
+                    pool.submit(carry(self._one), record)
             with self._lock:
                 self._progress.cancelled = self._cancel.is_set() and self._progress.stopped is None
             final = self.snapshot()
@@ -336,9 +341,9 @@ class Job:
                 continue
             if not held:
                 with self._lock:
-                    self._progress.stopped = self._progress.stopped or (
-                        "this job lost its lease (it stalled, and was marked interrupted); records "
-                        "finished so far are kept")
+                    self._progress.stopped = self._progress.stopped or _(
+                        "this job lost its lease (it stalled, and was marked interrupted); records finished so far "
+                        "are kept")
                 self._cancel.set()
                 return
 
@@ -397,15 +402,16 @@ class Job:
             if self.spec.kind == "summarize":
                 outcome = summarize_record(call, record, self.options, self.profile)
                 if not outcome.text.strip():
-                    raise UnusableAnswerError("the model answered an empty summary")
+                    raise UnusableAnswerError(_("the model answered an empty summary"))
                 saved = self.store.save_summary(
                     record.id, outcome.text, self.backend.name, self.backend.model,
                     prompt_hash(self.spec.template), made_from, overwrite_edits=overwrite, base_version=planned)
             else:
                 outcome = infer_record(call, record, self.options, self.profile)
-                unusable = outcome.parse_error or ("the answer holds no customer" if not outcome.customers else None)
+                unusable = outcome.parse_error or (_("the answer holds no customer") if not outcome.customers else None)
                 if unusable and record.prediction is not None:  # never a bad answer over a usable one
-                    raise UnusableAnswerError(f"{unusable}; the answer began {outcome.text[:160]!r}")
+                    raise UnusableAnswerError(_("{reason}; the answer began {text!r}").format(
+                        reason=unusable, text=outcome.text[:160]))
                 assert self.run_id is not None, "open() makes or chooses the run"
                 saved = self.store.save_prediction(
                     record.id, outcome.text, outcome.customers, self.backend.name, self.backend.model,
@@ -436,7 +442,7 @@ class Job:
             message = redact(str(exc))
             log.warning("%s record %s of %s failed: %s", self.spec.kind, record.index, record.split, message)
         else:
-            message = f"unexpected error ({type(exc).__name__}); see the log"
+            message = _("unexpected error ({name}); see the log").format(name=type(exc).__name__)
             log.exception("%s record %s of %s failed", self.spec.kind, record.index, record.split)
         sid = exc.sid if isinstance(exc, BackendError) else None
         self.ledger.mark(record.id, self.spec.kind, "failed", self.config, attempts, message, sid, run=self.run_id)
@@ -460,8 +466,8 @@ class Job:
         self._streak = (shape, count)
         if count < DOWN_AFTER:
             return None
-        return (f"{count} records in a row failed with the same error, so the provider looks down: {message}. "
-                "Check it, then run again: finished records are kept")
+        return _("{n} records in a row failed with the same error, so the provider looks down: {message}. Check "
+                 "it, then run again: finished records are kept").format(n=count, message=message)
 
 
 @dataclass(frozen=True)
@@ -501,7 +507,7 @@ class JobRegistry:
         with self._lock:
             running = self._jobs.get(key)
             if running is not None and not running.snapshot().finished:
-                raise RoleextError("this job is already running; wait for it or cancel it")
+                raise RoleextError(_("this job is already running; wait for it or cancel it"))
             job.start()  # JobBusyError here leaves the registry as it was
             self._jobs[key] = job
         return job

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import MetaData, Table, func, insert, select, update
 
 from roleext.errors import NotFoundError
+from roleext.i18n import _
 from roleext.io import Split
 from roleext.ledger import STALE_AFTER
 from roleext.migrations import BEFORE_RUNS
@@ -60,9 +61,10 @@ class Run:
 
     def label(self) -> str:
         """One line naming the run in a picker or a report: number, model, start, records."""
-        when = "before runs" if self.before_runs else f"{self.created:%Y-%m-%d %H:%M}"
+        when = _("before runs") if self.before_runs else f"{self.created:%Y-%m-%d %H:%M}"
         model = self.backend if self.model in (self.backend, BEFORE_RUNS) else f"{self.backend} {self.model}"
-        return f"run {self.id} · {model} · {when} · {self.records} records"
+        return _("run {run} · {model} · {when} · {records} records").format(
+            run=self.id, model=model, when=when, records=self.records)
 
     def as_json(self, score: float | None) -> dict[str, Any]:
         """The run as `roleext runs --json` prints it (score: None where the split has no gold)."""
@@ -117,7 +119,7 @@ class RunBook:
     def get(self, run_id: int) -> Run:
         found = self._select(self.runs.c.id == run_id)
         if not found:
-            raise NotFoundError(f"there is no run {run_id}; `roleext runs` lists them")
+            raise NotFoundError(_("there is no run {run}; `roleext runs` lists them").format(run=run_id))
         return found[0]
 
     def latest(self, split: Split) -> Run | None:
@@ -134,7 +136,7 @@ class RunBook:
     def choose(self, split: Split, run_id: int | None) -> None:
         """Make `run_id` the split's run for the submission (None: back to the newest)."""
         if run_id is not None and self.get(run_id).split != split:
-            raise NotFoundError(f"run {run_id} is not a run of the {split} split")
+            raise NotFoundError(_("run {run} is not a run of the {split} split").format(run=run_id, split=split))
         with self.store.write() as conn:
             conn.execute(update(self.runs).where(self.runs.c.split == split).values(chosen=False))
             if run_id is not None:
