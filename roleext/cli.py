@@ -35,7 +35,7 @@ from roleext.exports import (
 )
 from roleext.io import guess_kind, load_chat_file, load_submission, parse_items, read_source, summarize_file
 from roleext.jobs import Job, JobSpec
-from roleext.prompts import DEFAULT_SUMMARY_PROMPT
+from roleext.prompts import DEFAULT_SUMMARY_PROMPT, describe_prompt
 from roleext.redaction import RedactingFilter
 from roleext.schema import Customer
 from roleext.scoring import baselines, format_report, score_predictions
@@ -133,7 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "infer":
             job.add_argument("--input", choices=["summary", "chat"], default="summary", dest="source",
                              help="what the model reads (default: the reviewed summary)")
-            job.add_argument("--instruction", help="sent before the input; a fine-tuned model needs none")
+            job.add_argument("--instruction",
+                             help="the prompt sent with the input ({content} marks where the input goes, else "
+                             "it follows); default: the built-in extraction prompt for a base model, the input "
+                             "alone for a fine-tuned one")
+            job.add_argument("--few-shot", type=_count, default=0, metavar="K",
+                             help="put K worked examples from the train split (most similar first) into a base "
+                             "model's prompt, within its context")
             job.add_argument("--keep-unverified", action="store_true",
                              help="keep names, phones, addresses the chat does not contain")
             job.add_argument("--collapse-customers", action="store_true",
@@ -171,6 +177,9 @@ def add_job_options(parser: argparse.ArgumentParser, default_split: str) -> None
     spark.add_argument("--transport", choices=["direct", "sdk"], default="direct")
     openai = parser.add_argument_group("openai")
     openai.add_argument("--base-url", help="e.g. http://127.0.0.1:8000/v1")
+    openai.add_argument("--fine-tuned", action="store_true",
+                        help="the model was fine-tuned on roleext's export: send the input as in training, not "
+                        "the built-in prompt (a Spark model is fine-tuned when it has --patch-id)")
     parser.add_argument("--api-key", help="default $SPARK_API_KEY or $OPENAI_API_KEY")
 
 
@@ -179,7 +188,7 @@ def backend_from_args(args: argparse.Namespace) -> Backend:
         kind=args.backend, model=args.model, timeout=args.timeout, spark_url=args.spark_url,
         domain=args.domain, patch_id=args.patch_id, transport=args.transport,
         app_id=args.app_id or "", api_key=args.api_key or "", api_secret=args.api_secret or "",
-        base_url=args.base_url)
+        base_url=args.base_url, fine_tuned=args.fine_tuned)
     for problem in choice.warnings():
         print(f"warning: {problem}", file=sys.stderr)
     return choice.with_credentials(os.environ).build()
@@ -210,12 +219,15 @@ def cmd_job(args: argparse.Namespace) -> int:
         drop_unverified=not getattr(args, "keep_unverified", False),
         max_input_chars=args.max_input_chars, overlap=args.overlap,
         collapse_customers=getattr(args, "collapse_customers", False),
+        few_shot=getattr(args, "few_shot", 0),
         overwrite_edits=args.overwrite_edits,
     )
     with closing(ProjectStore(args.db)) as store:
         if not store.count(args.split):
             raise RoleextError(f"the {args.split} split is empty: import a file first")
         job = Job(store, backend_from_args(args), spec)
+        if job.prompt is not None:
+            print(f"prompt: {describe_prompt(job.prompt, spec.few_shot)}", file=sys.stderr)
         job.start()
         last = 0.0
         while True:
