@@ -23,6 +23,7 @@ from typing import BinaryIO, NoReturn
 from roleext.backends import Backend
 from roleext.backends.choice import BackendChoice
 from roleext.backends.spark import check_spark_url
+from roleext.chunk_rows import CHUNK_CHARS, CHUNK_OVERLAP, ChunkOptions
 from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError, UsageError
 from roleext.exports import (
     ExportReport,
@@ -111,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="let a file with no gold replace a split that has gold (implies --yes)")
 
     export = commands.add_parser("export", parents=[db], help="write a file for the platform")
-    export.add_argument("kind", choices=["train-jsonl", "alpaca", "test-csv", "submission"])
+    export.add_argument("kind", choices=["train-jsonl", "chunks", "alpaca", "test-csv", "submission"],
+                        help="chunks: fine-tuning JSONL of chat chunks, each target keeping what its chunk holds")
     export.add_argument("out", type=Path)
     export.add_argument("--repeat", type=_repeat, default="auto",
                         help="train-jsonl: auto (fewest repeats reaching 1,500 rows) or N")
@@ -120,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--input", choices=["summary", "chat"], default="summary", dest="source",
                         help="what the model reads: the reviewed summary (default) or the chat")
     export.add_argument("--instruction", help="fine-tuning instruction (default: the recipe's)")
+    export.add_argument("--chunk-chars", type=_positive_int, default=CHUNK_CHARS,
+                        help=f"chunks: characters of chat a row holds at most (default {CHUNK_CHARS:,})")
+    export.add_argument("--chunk-overlap", type=_count, default=CHUNK_OVERLAP,
+                        help=f"chunks: characters repeated between chunks (default {CHUNK_OVERLAP})")
     export.add_argument("--escape-formulas", action="store_true",
                         help="test-csv: prefix a ' to cells a spreadsheet would run as formulas")
 
@@ -297,13 +303,17 @@ def _write_atomically(out: Path, write: Callable[[BinaryIO], ExportReport]) -> E
 
 def cmd_export(args: argparse.Namespace) -> int:
     options = {"source": args.source}
-    if args.instruction is not None and args.kind in ("train-jsonl", "alpaca"):
+    if args.instruction is not None and args.kind in ("train-jsonl", "chunks", "alpaca"):
         options["instruction"] = args.instruction
     _check_output(args.out)
     with closing(ProjectStore(args.db)) as store:
         if args.kind == "train-jsonl":
             report = _write_atomically(args.out, lambda f: export_train_jsonl(
                 store, f, repeat=args.repeat, **options))
+        elif args.kind == "chunks":
+            chunks = ChunkOptions(args.chunk_chars, args.chunk_overlap)
+            report = _write_atomically(args.out, lambda f: export_train_jsonl(
+                store, f, repeat=args.repeat, chunks=chunks, **options))
         elif args.kind == "alpaca":
             report = _write_atomically(args.out, lambda f: export_alpaca(store, f, **options))
             info_path = args.out.with_name("dataset_info.json")

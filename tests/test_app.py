@@ -227,6 +227,19 @@ def test_inference_shows_and_edits_the_prompt_a_base_model_gets(project_db: Path
     assert any("exactly as in the fine-tuning rows" in c.value for c in at.caption)
 
 
+def test_the_export_page_shows_what_each_chunk_kept(project_db: Path) -> None:
+    loaded(project_db)
+    at = page("export")
+    at.session_state["export_tab"] = "Chat chunks (JSONL)"
+    at.run()
+    assert not at.exception
+    reports = "\n".join(c.value for c in at.code)
+    assert "fine-tuning JSONL of chat chunks" in reports and "gold values kept:" in reports
+    table = at.dataframe[0].value
+    assert list(table.columns)[:2] == ["record", "chunk"] and len(table) >= 10
+    at.number_input(key="export_chunk_chars").set_value(2_000).run()
+    assert "record 8: " in "\n".join(c.value for c in at.code)  # the sample's long chat, now in chunks
+
 def test_evaluate_shows_the_score_beside_the_baselines(project_db: Path) -> None:
     loaded(project_db, infer=True)
     at = page("evaluate").run()
