@@ -12,7 +12,7 @@ import streamlit as st
 
 from pages.language import _
 from pages.resources import project_store
-from pages.session_settings import kept
+from pages.session_settings import kept, kept_tabs
 from roleext.chunk_rows import CHUNK_CHARS, CHUNK_OVERLAP, ChunkOptions
 from roleext.chunking import MIN_CHUNK_CHARS
 from roleext.errors import RoleextError
@@ -75,9 +75,9 @@ def first_rows(preview: Preview) -> None:
     st.json([json.loads(line) for line in first if line], expanded=False)
 
 
-tab_jsonl, tab_chunks, tab_alpaca, tab_csv = st.tabs(
-    [_("Fine-tuning JSONL"), _("Chat chunks (JSONL)"), _("Alpaca (LLaMA-Factory)"), _("Test CSV")],
-    key="export_tab", on_change="rerun")
+tabs = kept_tabs("export_tab", {"jsonl": _("Fine-tuning JSONL"), "chunks": _("Chat chunks (JSONL)"),
+                                "alpaca": _("Alpaca (LLaMA-Factory)"), "csv": _("Test CSV")})
+tab_jsonl, tab_chunks, tab_alpaca, tab_csv = tabs["jsonl"], tabs["chunks"], tabs["alpaca"], tabs["csv"]
 if tab_jsonl.open:
     with tab_jsonl:
         repeat = repeat_choice()
