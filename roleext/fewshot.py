@@ -77,6 +77,7 @@ class ExamplePool:
         total = len(examples) + 1
         self._idf = {g: math.log(total / n) + 1e-3 for g, n in counts.items()}
         self._unseen = math.log(total) + 1e-3
+        self._mass = [self._weight(grams) for grams in self._grams]
 
     @classmethod
     def of(cls, records: Iterable[Record], source: InputSource, profile: ChatProfile | None = None) -> ExamplePool:
@@ -98,11 +99,15 @@ class ExamplePool:
     def __len__(self) -> int:
         return len(self.examples)
 
-    def similarity(self, grams: frozenset[str], position: int) -> float:
-        """Weighted Jaccard of two bigram sets: shared rare bigrams count most."""
+    def _weight(self, grams: frozenset[str]) -> float:
+        return sum(self._idf.get(g, self._unseen) for g in grams)
+
+    def similarity(self, grams: frozenset[str], position: int, mass: float | None = None) -> float:
+        """Weighted Jaccard of two bigram sets: shared rare bigrams count most. `mass` is the
+        weight of `grams`, when the caller compares them with many examples."""
         other = self._grams[position]
-        shared = sum(self._idf.get(g, self._unseen) for g in grams & other)
-        union = sum(self._idf.get(g, self._unseen) for g in grams | other)
+        shared = self._weight(grams & other)
+        union = (self._weight(grams) if mass is None else mass) + self._mass[position] - shared
         return shared / union if union else 0.0
 
     def choose(self, record: Record, text: str, k: int, room: int | None) -> list[Example]:
@@ -115,7 +120,8 @@ class ExamplePool:
         own = chat_hash(record.chat_text)
         grams = bigrams(text)
         candidates = [i for i, e in enumerate(self.examples) if e.record_id != record.id and e.chat_hash != own]
-        scores = {i: self.similarity(grams, i) for i in candidates}
+        mass = self._weight(grams)
+        scores = {i: self.similarity(grams, i, mass) for i in candidates}
         ranked = sorted(candidates, key=lambda i: (not self.examples[i].accepted, -scores[i], self.examples[i].index))
         chosen: list[Example] = []
         for i in ranked:
