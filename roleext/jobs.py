@@ -101,8 +101,10 @@ class Job:
             drop_unverified=spec.drop_unverified, collapse=spec.collapse_customers,
             few_shot=spec.few_shot if self.prompt and self.prompt.takes_examples else 0)
         self.examples: ExamplePool | None = None
+        if spec.kind == "infer":
+            backend.use_rules(store.disabled_rules())  # the project's switches on the offline rules
         # Everything that shapes a record's result: change any of it and the record is redone.
-        self.config = cache_key(backend.name, backend.model, spec.kind, repr(self.options))
+        self.config = cache_key(backend.name, backend.results_of(spec.kind), spec.kind, repr(self.options))
         self.profile = ChatProfile()
         self._progress = Progress()
         self._lock = threading.Lock()
