@@ -21,6 +21,7 @@ from roleext.chunking import MIN_CHUNK_CHARS, split_units
 from roleext.cleaning import ChatProfile, clean_chat
 from roleext.errors import ExportError
 from roleext.fewshot import bigrams
+from roleext.i18n import _
 from roleext.project import Record
 from roleext.schema import FIELDS, NAME_FIELD, Customer, Field, complete_customer
 from roleext.support import gold_values
@@ -45,11 +46,11 @@ class ChunkOptions:
 
     def check(self) -> None:
         if self.chunk_chars < MIN_CHUNK_CHARS:
-            raise ExportError(f"chunks of {self.chunk_chars} characters hold too little chat; use "
-                              f"{MIN_CHUNK_CHARS} or more")
+            raise ExportError(_("chunks of {n} characters hold too little chat; use {least} or more").format(
+                n=self.chunk_chars, least=MIN_CHUNK_CHARS))
         if not 0 <= self.overlap_chars < self.chunk_chars // 2:
-            raise ExportError(f"an overlap of {self.overlap_chars} characters must be under half the chunk "
-                              f"({self.chunk_chars // 2})")
+            raise ExportError(_("an overlap of {n} characters must be under half the chunk ({half})").format(
+                n=self.overlap_chars, half=self.chunk_chars // 2))
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def chunk_target(gold: list[Customer], chunk: str) -> list[Customer]:
 
 
 def _value_count(customers: list[Customer]) -> int:
-    return sum(1 for _ in gold_values(customers))
+    return sum(1 for _value in gold_values(customers))
 
 
 def _left_out(gold: list[Customer], target: list[Customer]) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from roleext.i18n import _
 from roleext.schema import FIELDS, Field
 
 if TYPE_CHECKING:
@@ -150,15 +151,16 @@ def with_examples(prompt: str, examples: str) -> str:
 def describe_prompt(prompt: InferencePrompt, few_shot: int = 0) -> str:
     """One line saying what an inference job sends, and why (the CLI prints it)."""
     what = {
-        "rules": "none (the offline rules read the chat)",
-        "trained": "the input alone, as the fine-tuned model was trained",
-        "builtin": "the built-in extraction prompt (the model is not fine-tuned)",
-        "instruction": "your instruction" + (" (before the input the fine-tuned model was trained on)"
-                                             if prompt.fine_tuned else ""),
+        "rules": _("none (the offline rules read the chat)"),
+        "trained": _("the input alone, as the fine-tuned model was trained"),
+        "builtin": _("the built-in extraction prompt (the model is not fine-tuned)"),
+        "instruction": (_("your instruction (before the input the fine-tuned model was trained on)")
+                        if prompt.fine_tuned else _("your instruction")),
     }[prompt.origin]
     if few_shot and prompt.takes_examples:
-        what += f", with up to {few_shot} worked examples from the train split"
+        what += _(", with up to {n} worked examples from the train split").format(n=few_shot)
     elif few_shot:
-        what += "; --few-shot is ignored: " + ("the offline rules take no examples" if prompt.origin == "rules"
-                                              else "a fine-tuned model gets what it was trained on")
+        what += _("; --few-shot is ignored: {reason}").format(
+            reason=_("the offline rules take no examples") if prompt.origin == "rules"
+            else _("a fine-tuned model gets what it was trained on"))
     return what

@@ -9,6 +9,7 @@ from typing import ClassVar, Literal
 
 from roleext.cleaning import ChatProfile
 from roleext.errors import RoleextError
+from roleext.i18n import _
 
 ChatMessage = dict[str, str]
 """{"role": "user" | "assistant" | "system", "content": "..."}"""
@@ -33,7 +34,7 @@ class Completion:
 def fill_template(template: str, content: str) -> str:
     """The prompt with the chat in its `{content}` slot; other braces are left alone."""
     if CONTENT_SLOT not in template:
-        raise RoleextError("the prompt template has no {content} slot for the chat; add one")
+        raise RoleextError(_("the prompt template has no {slot} slot for the chat; add one").format(slot=CONTENT_SLOT))
     return template.replace(CONTENT_SLOT, content)
 
 

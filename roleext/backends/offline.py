@@ -16,6 +16,7 @@ from roleext.cleaning import ChatProfile
 from roleext.digest import DEFAULT_BUDGET, make_digest
 from roleext.errors import BackendError, UsageError
 from roleext.extract import extract_customers
+from roleext.i18n import _
 from roleext.rules import RULE_NAMES, unknown_rules
 
 
@@ -37,8 +38,8 @@ class OfflineBackend(Backend):
         self.disabled_rules = self.disabled_rules | frozenset(disabled)
         unknown = unknown_rules(self.disabled_rules)
         if unknown:
-            raise UsageError(f"no offline rule is called {', '.join(sorted(unknown))}; the rules are "
-                             f"{', '.join(RULE_NAMES)}")
+            raise UsageError(_("no offline rule is called {names}; the rules are {rules}").format(
+                names=", ".join(sorted(unknown)), rules=", ".join(RULE_NAMES)))
         off = f" without {','.join(sorted(self.disabled_rules))}" if self.disabled_rules else ""
         self.model = f"digest-rules-v3@{self.budget}{off}"
 
@@ -51,8 +52,8 @@ class OfflineBackend(Backend):
         self.profile = profile
 
     def complete(self, messages: list[ChatMessage], *, timeout: float | None = None) -> Completion:
-        raise BackendError("the offline backend only summarizes and extracts; choose an LLM backend "
-                           "for free-form prompts")
+        raise BackendError(_("the offline backend only summarizes and extracts; choose an LLM backend for free-form "
+                             "prompts"))
 
     def summarize(self, chat: str, template: str, *, timeout: float | None = None) -> Completion:
         start = time.perf_counter()
