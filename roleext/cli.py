@@ -25,6 +25,7 @@ from typing import BinaryIO, NoReturn
 from roleext.backends import Backend
 from roleext.backends.choice import BackendChoice
 from roleext.backends.spark import check_spark_url
+from roleext.chunk_rows import CHUNK_CHARS, CHUNK_OVERLAP, ChunkOptions
 from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError, UsageError
 from roleext.evaluation import evaluate
 from roleext.exports import (
@@ -39,7 +40,7 @@ from roleext.exports import (
 from roleext.i18n import _, environment_language, using
 from roleext.io import Split, guess_kind, load_chat_file, load_submission, parse_items, read_source, summarize_file
 from roleext.jobs import Job, JobSpec
-from roleext.prompts import DEFAULT_SUMMARY_PROMPT
+from roleext.prompts import DEFAULT_SUMMARY_PROMPT, describe_prompt
 from roleext.redaction import RedactingFilter
 from roleext.rule_report import rule_report_lines, store_rule_report
 from roleext.rules import RULE_NAMES, unknown_rules
@@ -121,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="let a file with no gold replace a split that has gold (implies --yes)")
 
     export = commands.add_parser("export", parents=[db], help="write a file for the platform")
-    export.add_argument("kind", choices=["train-jsonl", "alpaca", "test-csv", "submission"])
+    export.add_argument("kind", choices=["train-jsonl", "chunks", "alpaca", "test-csv", "submission"],
+                        help="chunks: fine-tuning JSONL of chat chunks, each target keeping what its chunk holds")
     export.add_argument("out", type=Path)
     export.add_argument("--repeat", type=_repeat, default="auto",
                         help="train-jsonl: auto (fewest repeats reaching 1,500 rows) or N")
@@ -132,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--input", choices=["summary", "chat"], default="summary", dest="source",
                         help="what the model reads: the reviewed summary (default) or the chat")
     export.add_argument("--instruction", help="fine-tuning instruction (default: the recipe's)")
+    export.add_argument("--chunk-chars", type=_positive_int, default=CHUNK_CHARS,
+                        help=f"chunks: characters of chat a row holds at most (default {CHUNK_CHARS:,})")
+    export.add_argument("--chunk-overlap", type=_count, default=CHUNK_OVERLAP,
+                        help=f"chunks: characters repeated between chunks (default {CHUNK_OVERLAP})")
     export.add_argument("--escape-formulas", action="store_true",
                         help="test-csv: prefix a ' to cells a spreadsheet would run as formulas")
 
@@ -145,7 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "infer":
             job.add_argument("--input", choices=["summary", "chat"], default="summary", dest="source",
                              help="what the model reads (default: the reviewed summary)")
-            job.add_argument("--instruction", help="sent before the input; a fine-tuned model needs none")
+            job.add_argument("--instruction",
+                             help="the prompt sent with the input ({content} marks where the input goes, else "
+                             "it follows); default: the built-in extraction prompt for a base model, the input "
+                             "alone for a fine-tuned one")
+            job.add_argument("--few-shot", type=_count, default=0, metavar="K",
+                             help="put K worked examples from the train split (most similar first) into a base "
+                             "model's prompt, within its context")
             job.add_argument("--keep-unverified", action="store_true",
                              help="keep names, phones, addresses the chat does not contain")
             job.add_argument("--collapse-customers", action="store_true",
@@ -203,6 +215,9 @@ def add_job_options(parser: argparse.ArgumentParser, default_split: str) -> None
     spark.add_argument("--transport", choices=["direct", "sdk"], default="direct")
     openai = parser.add_argument_group("openai")
     openai.add_argument("--base-url", help="e.g. http://127.0.0.1:8000/v1")
+    openai.add_argument("--fine-tuned", action="store_true",
+                        help="the model was fine-tuned on roleext's export: send the input as in training, not "
+                        "the built-in prompt (a Spark model is fine-tuned when it has --patch-id)")
     parser.add_argument("--api-key", help="default $SPARK_API_KEY or $OPENAI_API_KEY")
 
 
@@ -211,7 +226,7 @@ def backend_from_args(args: argparse.Namespace) -> Backend:
         kind=args.backend, model=args.model, timeout=args.timeout, spark_url=args.spark_url,
         domain=args.domain, patch_id=args.patch_id, transport=args.transport,
         app_id=args.app_id or "", api_key=args.api_key or "", api_secret=args.api_secret or "",
-        base_url=args.base_url)
+        base_url=args.base_url, fine_tuned=args.fine_tuned)
     for problem in choice.warnings():
         print(_("warning: {problem}").format(problem=problem), file=sys.stderr)
     return choice.with_credentials(os.environ).build()
@@ -245,6 +260,7 @@ def cmd_job(args: argparse.Namespace) -> int:
         drop_unverified=not getattr(args, "keep_unverified", False),
         max_input_chars=args.max_input_chars, overlap=args.overlap,
         collapse_customers=getattr(args, "collapse_customers", False),
+        few_shot=getattr(args, "few_shot", 0),
         overwrite_edits=args.overwrite_edits, resume=getattr(args, "resume", False),
     )
     with closing(ProjectStore(args.db)) as store:
@@ -253,6 +269,8 @@ def cmd_job(args: argparse.Namespace) -> int:
         backend = backend_from_args(args)
         backend.use_rules(getattr(args, "disable_rule", ()))
         job = Job(store, backend, spec)
+        if job.prompt is not None:
+            print(_("prompt: {what}").format(what=describe_prompt(job.prompt, spec.few_shot)), file=sys.stderr)
         job.start()
         last = 0.0
         while True:
@@ -323,13 +341,17 @@ def _write_atomically(out: Path, write: Callable[[BinaryIO], ExportReport]) -> E
 
 def cmd_export(args: argparse.Namespace) -> int:
     options = {"source": args.source}
-    if args.instruction is not None and args.kind in ("train-jsonl", "alpaca"):
+    if args.instruction is not None and args.kind in ("train-jsonl", "chunks", "alpaca"):
         options["instruction"] = args.instruction
     _check_output(args.out)
     with closing(ProjectStore(args.db)) as store:
         if args.kind == "train-jsonl":
             report = _write_atomically(args.out, lambda f: export_train_jsonl(
                 store, f, repeat=args.repeat, **options))
+        elif args.kind == "chunks":
+            chunks = ChunkOptions(args.chunk_chars, args.chunk_overlap)
+            report = _write_atomically(args.out, lambda f: export_train_jsonl(
+                store, f, repeat=args.repeat, chunks=chunks, **options))
         elif args.kind == "alpaca":
             report = _write_atomically(args.out, lambda f: export_alpaca(store, f, **options))
             info_path = args.out.with_name("dataset_info.json")

@@ -21,18 +21,19 @@ from roleext.backends.base import Backend, Completion, fill_template
 from roleext.budget import max_input_chars
 from roleext.cleaning import ChatProfile, learn_profile
 from roleext.errors import BackendError, RoleextError, UnusableAnswerError
+from roleext.fewshot import ExamplePool
 from roleext.i18n import _, carry, ngettext
 from roleext.io import Split
 from roleext.ledger import HEARTBEAT, Ledger, TaskKind, cache_key
 from roleext.matching import chat_hash
 from roleext.progress import Progress
 from roleext.project import InputSource, Record
-from roleext.prompts import DEFAULT_SUMMARY_PROMPT, prompt_hash
+from roleext.prompts import DEFAULT_SUMMARY_PROMPT, InferencePrompt, inference_prompt, prompt_hash
 from roleext.ratelimit import shared_limiter
 from roleext.redaction import get_logger, redact
 from roleext.runs import Run, RunBook
 from roleext.store import ProjectStore
-from roleext.tasks import CallKind, TaskOptions, infer_record, summarize_record
+from roleext.tasks import CallKind, TaskOptions, infer_record, record_prompt, summarize_record
 
 log = get_logger("roleext.jobs")
 
@@ -60,6 +61,8 @@ class JobSpec:
     overlap: int = 2
     """Messages repeated at the start of the next chunk of a long chat."""
     collapse_customers: bool = False
+    few_shot: int = 0
+    """Worked examples from the train split put into a base model's prompt (roleext.fewshot)."""
     overwrite_edits: bool = False
     """Redo records whose summary or prediction a person edited (the edit goes to history)."""
     resume: bool = False
@@ -82,16 +85,6 @@ class OutputState:
     """A model answer kept to be looked at, not a result (no JSON, no customer)."""
 
 
-def job_prompt(spec: JobSpec) -> str:
-    """The prompt text a job sends with every record: the summary template, or the instruction
-    sent before an extraction's input ("" for none: a fine-tuned model learnt it in training).
-
-    The one place where it is decided, so that a run records exactly the text its job sent."""
-    if spec.kind == "summarize":
-        return spec.template
-    return spec.instruction or ""
-
-
 RUN_ONLY_OPTIONS = ("concurrency", "qps", "timeout", "retries")
 """Options a run records that do not shape its answers: a resumed run may change them."""
 
@@ -110,13 +103,16 @@ class Job:
         self.spec = spec
         self.ledger = Ledger(store)
         self.runs = RunBook(store)
-        self.prompt = job_prompt(spec)
+        self.prompt: InferencePrompt | None = (
+            inference_prompt(backend, spec.instruction, spec.input_source) if spec.kind == "infer" else None)
+        """What an inference job sends around each input (roleext.prompts.inference_prompt)."""
         self.options = TaskOptions(
             template=spec.template, max_input=max_input_chars(backend, spec.max_input_chars),
             overlap=spec.overlap, prepend_facts=spec.prepend_facts and backend.context_tokens is not None,
-            instruction=(self.prompt or None) if spec.kind == "infer" else spec.instruction,
-            input_source=spec.input_source, drop_unverified=spec.drop_unverified,
-            collapse=spec.collapse_customers)
+            instruction=self.prompt.text if self.prompt else spec.instruction, input_source=spec.input_source,
+            drop_unverified=spec.drop_unverified, collapse=spec.collapse_customers,
+            few_shot=spec.few_shot if self.prompt and self.prompt.takes_examples else 0)
+        self.examples: ExamplePool | None = None
         if spec.kind == "infer":
             backend.use_rules(store.disabled_rules())  # the project's switches on the offline rules
         # Everything that shapes a record's result: change any of it and the record is redone.
@@ -163,13 +159,22 @@ class Job:
     def resuming(self) -> bool:
         return self.spec.kind == "infer" and (self.spec.resume or self.spec.retry_failed)
 
+    @property
+    def prompt_text(self) -> str:
+        """The prompt text this job sends with every record, as its run records it: the summary
+        template, or the inference prompt (roleext.prompts.inference_prompt; "" for the input
+        alone), its worked examples left as their slot (`few_shot` in the run's options)."""
+        if self.prompt is None:
+            return self.spec.template
+        return self.prompt.text
+
     def run_options(self) -> dict[str, Any]:
         """What a run records of this job besides backend, model and prompt: never a key."""
         return {"concurrency": self.spec.concurrency, "qps": self.spec.qps, "timeout": self.spec.timeout,
                 "retries": self.spec.max_attempts, "temperature": self.backend.temperature,
                 "input": self.spec.input_source, "drop_unverified": self.spec.drop_unverified,
                 "max_input_chars": self.options.max_input, "overlap": self.spec.overlap,
-                "collapse_customers": self.spec.collapse_customers}
+                "collapse_customers": self.spec.collapse_customers, "few_shot": self.options.few_shot}
 
     def resumable(self) -> Run | None:
         """The split's latest run, if this job may continue it (it was made with these settings)."""
@@ -183,7 +188,7 @@ class Job:
             raise RoleextError(_("there is no inference run on {split} to resume; start a new one").format(
                 split=self.spec.split))
         if run.config != self.config:
-            mine = {"backend": self.backend.name, "model": self.backend.model, "prompt": self.prompt,
+            mine = {"backend": self.backend.name, "model": self.backend.model, "prompt": self.prompt_text,
                     **self.run_options()}
             theirs = {"backend": run.backend, "model": run.model, "prompt": run.prompt, **run.options}
             differ = [k for k in mine if k not in RUN_ONLY_OPTIONS and theirs.get(k) != mine[k]]
@@ -244,6 +249,17 @@ class Job:
                 pending.append(record)
         return pending, kept
 
+    def prompt_for(self, record: Record) -> str | None:
+        """The prompt (worked examples in place) that this job sends with the record's input, to
+        show before a run; None when the record has no input yet."""
+        model_input = record.model_input(self.spec.input_source)
+        if model_input is None:
+            return None
+        if self.options.few_shot and self.examples is None:
+            self.profile = learn_profile(self.store.iter_all_chats())
+            self.examples = ExamplePool.of(self.store.iter_records("train"), self.spec.input_source, self.profile)
+        return record_prompt(record, model_input, self.options, self.examples)[0]
+
     # --- the run ------------------------------------------------------------------------
 
     def plan(self) -> tuple[list[Record], int, int]:
@@ -264,7 +280,7 @@ class Job:
         if self.spec.kind == "infer":
             try:
                 self.run_id = (self._resumed_run().id if self.resuming else self.runs.create(
-                    self.spec.split, self.backend.name, self.backend.model, self.prompt, self.run_options(),
+                    self.spec.split, self.backend.name, self.backend.model, self.prompt_text, self.run_options(),
                     self.config))
             except Exception as exc:  # the lease must not outlive the refusal
                 self.ledger.report(self.job_id, status="failed", error=redact(str(exc)))
@@ -301,6 +317,9 @@ class Job:
             if pending:
                 self.profile = learn_profile(self.store.iter_all_chats())
                 self.backend.prepare(self.profile)
+                if self.options.few_shot:
+                    self.examples = ExamplePool.of(self.store.iter_records("train"), self.spec.input_source,
+                                                   self.profile)
             with ThreadPoolExecutor(max_workers=max(1, self.spec.concurrency)) as pool:
                 for record in pending:
                     pool.submit(carry(self._one), record)
@@ -407,7 +426,7 @@ class Job:
                     record.id, outcome.text, self.backend.name, self.backend.model,
                     prompt_hash(self.spec.template), made_from, overwrite_edits=overwrite, base_version=planned)
             else:
-                outcome = infer_record(call, record, self.options, self.profile)
+                outcome = infer_record(call, record, self.options, self.profile, self.examples)
                 unusable = outcome.parse_error or (_("the answer holds no customer") if not outcome.customers else None)
                 if unusable and record.prediction is not None:  # never a bad answer over a usable one
                     raise UnusableAnswerError(_("{reason}; the answer began {text!r}").format(
