@@ -11,7 +11,7 @@ import streamlit as st
 
 from pages.language import _
 from pages.resources import project_store
-from pages.session_settings import kept
+from pages.session_settings import kept, kept_tabs
 from roleext.errors import RoleextError
 from roleext.exports import (
     MIN_TRAIN_ROWS,
@@ -56,8 +56,9 @@ def export_tab(export: Callable[[BinaryIO], ExportReport], preview: Preview, lab
     return True
 
 
-tab_jsonl, tab_alpaca, tab_csv = st.tabs([_("Fine-tuning JSONL"), _("Alpaca (LLaMA-Factory)"), _("Test CSV")],
-                                         key="export_tab", on_change="rerun")
+tabs = kept_tabs("export_tab", {"jsonl": _("Fine-tuning JSONL"), "alpaca": _("Alpaca (LLaMA-Factory)"),
+                                "csv": _("Test CSV")})
+tab_jsonl, tab_alpaca, tab_csv = tabs["jsonl"], tabs["alpaca"], tabs["csv"]
 if tab_jsonl.open:
     with tab_jsonl:
         auto = st.checkbox(_("Repeat to reach the platform's minimum of {n:,} rows").format(n=MIN_TRAIN_ROWS),

@@ -9,11 +9,13 @@ nothing in this module logs or stores anything.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
 
 _KEPT = "_kept_settings"
+_SHOWN_TABS = "_shown_tab_labels"
 
 
 def _kept() -> dict[str, Any]:
@@ -40,3 +42,21 @@ def kept(key: str, default: Any) -> str:
     else:
         st.session_state[key] = values.setdefault(key, default)
     return key
+
+
+def kept_tabs(key: str, labels: Mapping[str, str]) -> dict[str, Any]:
+    """Tabs by id (`labels` maps each id to its label), the open one kept across a language switch.
+
+    Streamlit remembers the open tab by its label, and a label changes with the language: a
+    switch to 中文 reopened the first tab. The labels of the last run are kept, so the open
+    tab is found by id and handed back under its label in the current language. Only the open
+    tab's body needs to run (`tab.open`)."""
+    shown: dict[str, dict[str, str]] = st.session_state.setdefault(_SHOWN_TABS, {})
+    label = st.session_state.get(key)
+    if label not in labels.values():
+        before = shown.get(key, {})
+        opened = next((tab for tab, old in before.items() if old == label and tab in labels), None)
+        if opened is not None:
+            st.session_state[key] = labels[opened]
+    shown[key] = dict(labels)
+    return dict(zip(labels, st.tabs(list(labels.values()), key=key, on_change="rerun"), strict=True))

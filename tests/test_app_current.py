@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pages.language import LANGUAGE_KEY
 from roleext.ledger import Ledger
 from roleext.store import ProjectStore
 from tests import fake_openai
@@ -170,6 +171,17 @@ def test_the_export_page_runs_only_the_open_tabs_export(project_db: Path) -> Non
     at.run()
     reports = "\n".join(c.value for c in at.code)
     assert "test CSV: 5 rows" in reports and "fine-tuning JSONL" not in reports
+
+
+def test_the_open_export_tab_stays_open_when_the_language_changes(project_db: Path) -> None:
+    loaded(project_db)
+    at = page("export").run()
+    at.session_state["export_tab"] = "Test CSV"
+    at.run()
+    at.session_state[LANGUAGE_KEY] = "zh"
+    at.run()
+    assert at.session_state["export_tab"] == "测试 CSV"
+    assert [box.key for box in at.checkbox] == ["export_escape"]  # the CSV tab's body, not the JSONL's
 
 
 def test_review_counts_the_row_the_export_will_write(project_db: Path) -> None:
