@@ -35,14 +35,14 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS, IDLE, streamlit_server  # noq
 SHARED = ROOT.parent / "shared" / "data" / "train.json"
 NEXT_MEDIAN_MS, NEXT_P90_MS, FIRST_MS = 300, 500, 1000
 SUMMARY = "Summary (saved when you leave the box)"
-SHOWN = """([label, summary, name]) => {
+SHOWN = """([label, summary, name, summaryBox, nameBox]) => {
   const boxes = document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stSelectbox"] input');
   const box = (text) => document.querySelector(`[aria-label="${text}"]`);
   const app = document.querySelector('[data-testid="stApp"]');
   return boxes.length > 0 && boxes[boxes.length - 1].value === label
-    && box(%s)?.value === summary && (name === null || box("%s")?.value === name)
+    && box(summaryBox)?.value === summary && (name === null || box(nameBox)?.value === name)
     && app.getAttribute('data-test-script-state') === 'notRunning';
-}""" % (json.dumps(SUMMARY), NAME_FIELD)
+}"""
 RECORD_LABEL = """() => {
   const boxes = document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stSelectbox"] input');
   return boxes.length ? boxes[boxes.length - 1].value : '';
@@ -58,7 +58,7 @@ def build_project(db: Path) -> str:
     test_like = [{"chat_text": chats[i % len(chats)] + f"\n测试{i}：你好", "infos": []} for i in range(55)]
     store.import_chat_file(load_chat_file(json.dumps(test_like, ensure_ascii=False).encode(), split="test"))
     for split in ("train", "test"):
-        Job(store, OfflineBackend(), JobSpec("summarize", split)).run()  # type: ignore[arg-type]
+        Job(store, OfflineBackend(), JobSpec("summarize", split)).run()
     return f"{source.name}: {store.count('train')} train + {store.count('test')} test records"
 
 
@@ -76,11 +76,11 @@ def expected(db: Path) -> dict[int, tuple[str, str | None]]:
 
 def wait_shown(page: Page, records: dict[int, tuple[str, str | None]], other_than: str = "") -> None:
     """Until the sidebar names a record other than `other_than` and its boxes hold its values."""
-    page.wait_for_function(f"() => {{ const v = ({RECORD_LABEL})(); return v !== '' && v !== {json.dumps(other_than)}; }}",
-                           timeout=30_000)
+    named = f"(before) => {{ const v = ({RECORD_LABEL})(); return /^train \\d+ · /.test(v) && v !== before; }}"
+    page.wait_for_function(named, arg=other_than, timeout=30_000)  # the Record box, not the Split box
     label = page.evaluate(RECORD_LABEL)
     index = int(label.split(" ")[1])  # "train 7 · 赵强2 · pending"
-    page.wait_for_function(SHOWN, arg=[label, *records[index]], timeout=30_000)
+    page.wait_for_function(SHOWN, arg=[label, *records[index], SUMMARY, NAME_FIELD], timeout=30_000)
 
 
 def figures(values: list[float]) -> tuple[float, float]:
