@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -24,7 +25,9 @@ from typing import BinaryIO, NoReturn
 from roleext.backends import Backend
 from roleext.backends.choice import BackendChoice
 from roleext.backends.spark import check_spark_url
+from roleext.chunk_rows import CHUNK_CHARS, CHUNK_OVERLAP, ChunkOptions
 from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError, UsageError
+from roleext.evaluation import evaluate
 from roleext.exports import (
     ExportReport,
     Repeat,
@@ -35,14 +38,15 @@ from roleext.exports import (
     export_train_jsonl,
 )
 from roleext.i18n import _, environment_language, using
-from roleext.io import guess_kind, load_chat_file, load_submission, parse_items, read_source, summarize_file
+from roleext.io import Split, guess_kind, load_chat_file, load_submission, parse_items, read_source, summarize_file
 from roleext.jobs import Job, JobSpec
-from roleext.prompts import DEFAULT_SUMMARY_PROMPT
+from roleext.prompts import DEFAULT_SUMMARY_PROMPT, describe_prompt
 from roleext.redaction import RedactingFilter
 from roleext.rule_report import rule_report_lines, store_rule_report
 from roleext.rules import RULE_NAMES, unknown_rules
+from roleext.runs import Run, RunBook
 from roleext.schema import Customer
-from roleext.scoring import baselines, format_report, score_predictions
+from roleext.scoring import ScoreReport, baselines, format_report, score_predictions
 from roleext.store import ProjectStore
 
 EXIT_INVALID = 2
@@ -118,15 +122,22 @@ def build_parser() -> argparse.ArgumentParser:
                      help="let a file with no gold replace a split that has gold (implies --yes)")
 
     export = commands.add_parser("export", parents=[db], help="write a file for the platform")
-    export.add_argument("kind", choices=["train-jsonl", "alpaca", "test-csv", "submission"])
+    export.add_argument("kind", choices=["train-jsonl", "chunks", "alpaca", "test-csv", "submission"],
+                        help="chunks: fine-tuning JSONL of chat chunks, each target keeping what its chunk holds")
     export.add_argument("out", type=Path)
     export.add_argument("--repeat", type=_repeat, default="auto",
                         help="train-jsonl: auto (fewest repeats reaching 1,500 rows) or N")
-    export.add_argument("--split", choices=["train", "test"], default="test",
-                        help="submission: whose predictions to write (default test)")
+    export.add_argument("--split", choices=["train", "test"],
+                        help="submission: whose predictions to write (default: the run's split, else test)")
+    export.add_argument("--run", type=_positive_int,
+                        help="submission: the run to write (default: the chosen run, else the newest)")
     export.add_argument("--input", choices=["summary", "chat"], default="summary", dest="source",
                         help="what the model reads: the reviewed summary (default) or the chat")
     export.add_argument("--instruction", help="fine-tuning instruction (default: the recipe's)")
+    export.add_argument("--chunk-chars", type=_positive_int, default=CHUNK_CHARS,
+                        help=f"chunks: characters of chat a row holds at most (default {CHUNK_CHARS:,})")
+    export.add_argument("--chunk-overlap", type=_count, default=CHUNK_OVERLAP,
+                        help=f"chunks: characters repeated between chunks (default {CHUNK_OVERLAP})")
     export.add_argument("--escape-formulas", action="store_true",
                         help="test-csv: prefix a ' to cells a spreadsheet would run as formulas")
 
@@ -140,11 +151,19 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "infer":
             job.add_argument("--input", choices=["summary", "chat"], default="summary", dest="source",
                              help="what the model reads (default: the reviewed summary)")
-            job.add_argument("--instruction", help="sent before the input; a fine-tuned model needs none")
+            job.add_argument("--instruction",
+                             help="the prompt sent with the input ({content} marks where the input goes, else "
+                             "it follows); default: the built-in extraction prompt for a base model, the input "
+                             "alone for a fine-tuned one")
+            job.add_argument("--few-shot", type=_count, default=0, metavar="K",
+                             help="put K worked examples from the train split (most similar first) into a base "
+                             "model's prompt, within its context")
             job.add_argument("--keep-unverified", action="store_true",
                              help="keep names, phones, addresses the chat does not contain")
             job.add_argument("--collapse-customers", action="store_true",
                              help="merge the customers of a chunked record into one")
+            job.add_argument("--resume", action="store_true",
+                             help="continue the split's latest run (same settings) instead of starting a new one")
             job.add_argument("--disable-rule", action="append", default=[], metavar="NAME",
                              help="offline backend: leave out this rule for this run, besides those the "
                              "project switched off (repeatable; `roleext rules` lists them)")
@@ -162,10 +181,16 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("--split", choices=["train", "test"], default="train",
                        help="measure the rules on this split's gold (default train)")
 
-    score = commands.add_parser("score", help="score predictions with the competition metric")
-    score.add_argument("gold", type=Path, help="a train-format file with gold infos")
-    score.add_argument("pred", type=Path, help="a submit.json or a train-format file")
+    score = commands.add_parser("score", parents=[db], help="score predictions with the competition metric")
+    score.add_argument("gold", type=Path, nargs="?", help="a train-format file with gold infos")
+    score.add_argument("pred", type=Path, nargs="?", help="a submit.json or a train-format file")
+    score.add_argument("--run", type=_positive_int,
+                       help="score a stored run against its split's gold instead of two files")
     score.add_argument("--json", action="store_true", help="also print the report as one JSON line")
+
+    runs = commands.add_parser("runs", parents=[db], help="list the inference runs, newest first, with scores")
+    runs.add_argument("--split", choices=["train", "test"], help="only this split's runs")
+    runs.add_argument("--json", action="store_true", help="print them as one JSON list")
     return parser
 
 
@@ -190,6 +215,9 @@ def add_job_options(parser: argparse.ArgumentParser, default_split: str) -> None
     spark.add_argument("--transport", choices=["direct", "sdk"], default="direct")
     openai = parser.add_argument_group("openai")
     openai.add_argument("--base-url", help="e.g. http://127.0.0.1:8000/v1")
+    openai.add_argument("--fine-tuned", action="store_true",
+                        help="the model was fine-tuned on roleext's export: send the input as in training, not "
+                        "the built-in prompt (a Spark model is fine-tuned when it has --patch-id)")
     parser.add_argument("--api-key", help="default $SPARK_API_KEY or $OPENAI_API_KEY")
 
 
@@ -198,7 +226,7 @@ def backend_from_args(args: argparse.Namespace) -> Backend:
         kind=args.backend, model=args.model, timeout=args.timeout, spark_url=args.spark_url,
         domain=args.domain, patch_id=args.patch_id, transport=args.transport,
         app_id=args.app_id or "", api_key=args.api_key or "", api_secret=args.api_secret or "",
-        base_url=args.base_url)
+        base_url=args.base_url, fine_tuned=args.fine_tuned)
     for problem in choice.warnings():
         print(_("warning: {problem}").format(problem=problem), file=sys.stderr)
     return choice.with_credentials(os.environ).build()
@@ -232,7 +260,8 @@ def cmd_job(args: argparse.Namespace) -> int:
         drop_unverified=not getattr(args, "keep_unverified", False),
         max_input_chars=args.max_input_chars, overlap=args.overlap,
         collapse_customers=getattr(args, "collapse_customers", False),
-        overwrite_edits=args.overwrite_edits,
+        few_shot=getattr(args, "few_shot", 0),
+        overwrite_edits=args.overwrite_edits, resume=getattr(args, "resume", False),
     )
     with closing(ProjectStore(args.db)) as store:
         if not store.count(args.split):
@@ -240,6 +269,8 @@ def cmd_job(args: argparse.Namespace) -> int:
         backend = backend_from_args(args)
         backend.use_rules(getattr(args, "disable_rule", ()))
         job = Job(store, backend, spec)
+        if job.prompt is not None:
+            print(_("prompt: {what}").format(what=describe_prompt(job.prompt, spec.few_shot)), file=sys.stderr)
         job.start()
         last = 0.0
         while True:
@@ -251,7 +282,8 @@ def cmd_job(args: argparse.Namespace) -> int:
                 last = time.monotonic()
     for index, error in sorted(progress.errors.items()):
         print(_("record {index}: {error}").format(index=index, error=error), file=sys.stderr)
-    print(progress.line(spec.kind, spec.split))
+    ran = _(" · run {run}").format(run=job.run_id) if job.run_id is not None else ""
+    print(progress.line(spec.kind, spec.split) + ran)
     if progress.stopped:
         print(_("error: stopped: {reason}").format(reason=progress.stopped), file=sys.stderr)
         return EXIT_ERROR
@@ -309,13 +341,17 @@ def _write_atomically(out: Path, write: Callable[[BinaryIO], ExportReport]) -> E
 
 def cmd_export(args: argparse.Namespace) -> int:
     options = {"source": args.source}
-    if args.instruction is not None and args.kind in ("train-jsonl", "alpaca"):
+    if args.instruction is not None and args.kind in ("train-jsonl", "chunks", "alpaca"):
         options["instruction"] = args.instruction
     _check_output(args.out)
     with closing(ProjectStore(args.db)) as store:
         if args.kind == "train-jsonl":
             report = _write_atomically(args.out, lambda f: export_train_jsonl(
                 store, f, repeat=args.repeat, **options))
+        elif args.kind == "chunks":
+            chunks = ChunkOptions(args.chunk_chars, args.chunk_overlap)
+            report = _write_atomically(args.out, lambda f: export_train_jsonl(
+                store, f, repeat=args.repeat, chunks=chunks, **options))
         elif args.kind == "alpaca":
             report = _write_atomically(args.out, lambda f: export_alpaca(store, f, **options))
             info_path = args.out.with_name("dataset_info.json")
@@ -326,7 +362,11 @@ def cmd_export(args: argparse.Namespace) -> int:
             report = _write_atomically(args.out, lambda f: export_test_csv(
                 store, f, escape_formulas=args.escape_formulas, **options))
         else:
-            report = _write_atomically(args.out, lambda f: export_submission(store, f, args.split))
+            split, run = _submission_run(store, args.split, args.run)
+            if run is not None:
+                print(_("from {run}").format(run=run.label()))
+            report = _write_atomically(args.out, lambda f: export_submission(
+                store, f, split, None if run is None else run.id))
     for line in report.lines():
         print(line)
     print(_("wrote {path}").format(path=args.out))
@@ -360,7 +400,52 @@ def _predictions(path: Path) -> dict[int, list[Customer]]:
     return {r.index: r.infos for r in load_chat_file(data).records}
 
 
+def _submission_run(store: ProjectStore, split: Split | None, run_id: int | None) -> tuple[Split, Run | None]:
+    """The split and run a submission export writes: `--run`, else the split's shown run."""
+    book = RunBook(store)
+    if run_id is None:
+        split = split or "test"
+        return split, book.shown(split)
+    run = book.get(run_id)
+    if split is not None and run.split != split:
+        raise UsageError(_("run {run} is a {split} run; leave out --split or give --split {split}").format(
+            run=run_id, split=run.split))
+    return run.split, run
+
+
+def _print_score(report: ScoreReport, base: dict[str, float], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({
+            "score": report.score, "records": report.records, "skipped": report.skipped,
+            "baselines": base, "method": report.method,
+            "fields": [{"field": f.field, "weight": f.weight, "earned": f.earned,
+                        "accuracy": f.accuracy} for f in report.fields],
+        }, ensure_ascii=False))
+        print(f"score: {report.score:.4f}")
+    else:
+        print("\n".join(format_report(report, base)))
+
+
+def _score_run(args: argparse.Namespace) -> int:
+    if args.gold is not None:
+        raise UsageError(_("give GOLD and PRED files, or --run ID, not both"))
+    with closing(ProjectStore(args.db)) as store:
+        run = RunBook(store).get(args.run)
+        result = evaluate(store, run.split, run.id)
+    if result is None:
+        raise UsageError(_("run {run} is a {split} run, and no {split} record has gold to score it against; "
+                           "export it (export submission --run) to score it with a gold file").format(
+            run=run.id, split=run.split))
+    print(run.label(), file=sys.stderr)
+    _print_score(result.report, result.baselines, args.json)
+    return 0
+
+
 def cmd_score(args: argparse.Namespace) -> int:
+    if args.run is not None:
+        return _score_run(args)
+    if args.gold is None or args.pred is None:
+        raise UsageError(_("score needs GOLD and PRED files, or --run ID"))
     gold_file = load_chat_file(args.gold, split="train")
     gold = {r.index: r.infos for r in gold_file.records}
     if not any(gold.values()):
@@ -371,18 +456,39 @@ def cmd_score(args: argparse.Namespace) -> int:
     if unknown:
         print(_("warning: {n} predictions have no gold record (index {index}...)").format(
             n=len(unknown), index=unknown[0]), file=sys.stderr)
-    report = score_predictions(gold, predicted)
-    base = baselines(gold)
+    _print_score(score_predictions(gold, predicted), baselines(gold), args.json)
+    return 0
+
+
+def _cell(text: str, width: int, right: bool = False) -> str:
+    """A table cell in a terminal, where a CJK character takes two columns."""
+    space = " " * max(0, width - sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text))
+    return space + text if right else text + space
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """The runs, newest first, each with its score where its split has gold."""
+    with closing(ProjectStore(args.db)) as store:
+        runs = RunBook(store).newest_first(args.split)
+        scored = {}
+        for run in runs:
+            result = evaluate(store, run.split, run.id)
+            scored[run.id] = None if result is None else result.report.score
     if args.json:
-        print(json.dumps({
-            "score": report.score, "records": report.records, "skipped": report.skipped,
-            "baselines": base, "method": report.method,
-            "fields": [{"field": f.field, "weight": f.weight, "earned": f.earned,
-                        "accuracy": f.accuracy} for f in report.fields],
-        }, ensure_ascii=False))
-        print(f"score: {report.score:.4f}")
-    else:
-        print("\n".join(format_report(report, base)))
+        print(json.dumps([run.as_json(scored[run.id]) for run in runs], ensure_ascii=False))
+        return 0
+    if not runs:
+        print(_("no inference run yet: `roleext infer` makes one"))
+        return 0
+    print(f"{_cell(_('run'), 4, right=True)}  {_cell(_('split'), 5)}  {_cell(_('created'), 16)}  "
+          f"{_cell(_('status'), 11)}  {_cell(_('records'), 7, right=True)}  {_cell(_('failed'), 6, right=True)}  "
+          f"{_cell(_('score'), 7, right=True)}  {_('backend and model')}")
+    for run in runs:
+        score = scored[run.id]
+        chosen = _("  (chosen for the submission)") if run.chosen else ""
+        print(f"{run.id:>4}  {run.split:<5}  {run.created:%Y-%m-%d %H:%M}  {run.status or '-':<11}  "
+              f"{run.records:>7}  {run.failed:>6}  {'-' if score is None else f'{score:.4f}':>7}  "
+              f"{run.backend} {run.model}{chosen}")
     return 0
 
 
@@ -416,7 +522,7 @@ def logging_to_stderr(verbosity: int) -> Iterator[None]:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": cmd_validate, "import": cmd_import, "export": cmd_export, "score": cmd_score,
-    "summarize": cmd_job, "infer": cmd_job, "rules": cmd_rules,
+    "summarize": cmd_job, "infer": cmd_job, "runs": cmd_runs, "rules": cmd_rules,
 }
 
 

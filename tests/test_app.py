@@ -109,7 +109,7 @@ def test_review_gold_edit_keeps_values_outside_the_known_set(project_db: Path) -
     odd = [dict(record.gold[0], 咨询类型=["答疑、吐槽"])]
     store.update_gold(record.id, odd, record.version)
     at = page("review").run()
-    at.selectbox(key=f"gold_{record.id}_2_0_客户购买阶段").set_value("赢单").run()
+    at.pills(key="gold_0_客户购买阶段").set_value("赢单").run()
     assert not at.exception
     gold = store.get_record("train", 1).gold[0]
     assert gold["客户购买阶段"] == "赢单" and gold["咨询类型"] == ["答疑、吐槽"]
@@ -132,7 +132,7 @@ def test_review_accept_saves_what_was_typed_with_the_same_key_press(project_db: 
     record = store.get_record("train", 1)
     at = page("review").run()
     at.text_area(key=f"summary_{record.id}_1").set_value("还没离开摘要框")
-    at.text_input(key=f"gold_{record.id}_1_0_基本信息-邮箱").set_value("typed@example.com")
+    at.text_input(key="gold_0_基本信息-邮箱").set_value("typed@example.com")
     next(b for b in at.button if b.label == "Accept").click().run()
     assert not at.exception and not at.error
     saved = store.get_record("train", 1)
@@ -165,7 +165,7 @@ def test_review_a_gold_conflict_keeps_the_gold_as_json(project_db: Path) -> None
     record = store.get_record("train", 1)
     at = page("review").run()
     store.set_status(record.id, ReviewStatus.REJECTED, record.version)  # another tab
-    at.text_input(key=f"gold_{record.id}_1_0_基本信息-邮箱").set_value("mine@example.com").run()
+    at.text_input(key="gold_0_基本信息-邮箱").set_value("mine@example.com").run()
     assert not at.exception
     kept = [c.value for c in at.code if "mine@example.com" in c.value]
     assert kept and json.loads(kept[0])[0]["基本信息-邮箱"] == "mine@example.com"
@@ -180,7 +180,7 @@ def test_review_history_counts_and_undoes_one_edit_per_click(project_db: Path) -
     history = next(d.value for d in at.dataframe if "before" in d.value.columns)
     assert history["what"][0] == "summary edit" and history["after"][0] == "第一次改写"
     assert history["before"][0].startswith("【事实摘录】 发言人：李娜3")  # what it was, whitespace folded
-    at.text_input(key=f"gold_{record.id}_1_0_基本信息-邮箱").set_value("a@example.com").run()
+    at.text_input(key="gold_0_基本信息-邮箱").set_value("a@example.com").run()
     next(b for b in at.button if b.label.startswith("Undo")).click().run()
     assert store.get_record("train", 1).gold == record.gold
     assert any(t.value.startswith("undid the gold edit") for t in at.toast)
@@ -202,6 +202,43 @@ def test_inference_offers_a_valid_submission(project_db: Path) -> None:
     assert not at.exception
     assert any("submission: 5 rows" in c.value for c in at.caption)
 
+
+def test_inference_shows_and_edits_the_prompt_a_base_model_gets(project_db: Path) -> None:
+    loaded(project_db)
+    at = page("inference").run()
+    assert any("offline rules" in c.value for c in at.caption)
+    at.radio(key="infer_split").set_value("train").run()
+    at.selectbox(key="infer_kind").set_value("openai").run()
+    at.text_input(key="infer_omodel").set_value("qwen").run()
+    prompt = at.text_area(key="infer_prompt_summary")
+    assert "基本信息-姓名（字符串）" in prompt.value and "{content}" in prompt.value
+    assert any("built-in extraction prompt" in c.value for c in at.caption)
+    at.number_input(key="infer_few_shot").set_value(2).run()
+    at.toggle(key="infer_show_prompt").set_value(True).run()
+    at.selectbox(key="infer_prompt_record").set_value(3).run()
+    assert not at.exception
+    shown = at.code[0].value
+    assert "****示例2****" in shown and "孙洋2、钱芳6、孙杰2" not in shown  # record 3's own gold
+    at.text_area(key="infer_prompt_summary").set_value("只抽取姓名：{content}").run()
+    assert any("your prompt" in c.value for c in at.caption)
+    next(b for b in at.button if b.key == "infer_prompt_reset").click().run()
+    assert at.text_area(key="infer_prompt_summary").value == prompt.value
+    at.checkbox(key="infer_fine_tuned").check().run()
+    assert any("exactly as in the fine-tuning rows" in c.value for c in at.caption)
+
+
+def test_the_export_page_shows_what_each_chunk_kept(project_db: Path) -> None:
+    loaded(project_db)
+    at = page("export")
+    at.session_state["export_tab"] = "Chat chunks (JSONL)"
+    at.run()
+    assert not at.exception
+    reports = "\n".join(c.value for c in at.code)
+    assert "fine-tuning JSONL of chat chunks" in reports and "gold values kept:" in reports
+    table = at.dataframe[0].value
+    assert list(table.columns)[:2] == ["record", "chunk"] and len(table) >= 10
+    at.number_input(key="export_chunk_chars").set_value(2_000).run()
+    assert "record 8: " in "\n".join(c.value for c in at.code)  # the sample's long chat, now in chunks
 
 def test_evaluate_shows_the_score_beside_the_baselines(project_db: Path) -> None:
     loaded(project_db, infer=True)
