@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, insert, text
 from streamlit.testing.v1 import AppTest
 
 from roleext.backends import Completion, OfflineBackend
+from roleext.database import database_url
 from roleext.errors import RoleextError
 from roleext.io import Split, load_chat_file
 from roleext.jobs import Job, JobSpec
@@ -189,9 +190,9 @@ def test_the_chosen_run_is_what_records_show_and_exports_write(project: ProjectS
 
 # --- the migration ----------------------------------------------------------------------------------
 
-def test_predictions_of_a_database_made_before_runs_become_one_run_per_split(tmp_path: Path) -> None:
-    path = tmp_path / "before-runs.db"
-    engine = create_engine(f"sqlite:///{path}")
+def test_predictions_of_a_database_made_before_runs_become_one_run_per_split(db_url: str) -> None:
+    path = db_url
+    engine = create_engine(database_url(path))
     now = "2026-01-05 10:00:00.000000"
     gold = [{"基本信息-姓名": "李娜3", "咨询类型": ["答疑"]}]
     corrected = [{"基本信息-姓名": "李娜3", "咨询类型": ["询价"]}]
