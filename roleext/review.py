@@ -384,17 +384,19 @@ class RecordEditor:
 
 def options_for(spec: Field, value: Any) -> list[str]:
     """Choices for a closed field: the known values plus any current value outside them,
-    so a value the user did not remove never disappears on save."""
+    so a value the user did not remove never disappears on save. A single choice is
+    cleared by unselecting it, so no blank choice is offered."""
     current = value if isinstance(value, list) else [value] if value else []
     extra = [v for v in current if v not in spec.known]
-    blank = [""] if spec.kind == "str" else []  # a single value may be cleared; a list just empties
-    return [*blank, *spec.known, *extra]
+    return [*spec.known, *extra]
 
 
 def to_form(spec: Field, value: Any) -> Any:
-    """A stored value as its widget holds it (free lists become one item a line)."""
+    """A stored value as its widget holds it: free lists one item a line, an empty single choice None."""
     if spec.kind == "list" and not spec.closed:
         return LIST_ITEM_SEPARATOR.join(value or [])
+    if spec.kind == "str" and spec.closed:
+        return value or None
     return value
 
 
