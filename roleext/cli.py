@@ -37,6 +37,7 @@ from roleext.exports import (
     export_test_csv,
     export_train_jsonl,
 )
+from roleext.filter_runs import filter_run_lines, make_filter_run
 from roleext.i18n import _, environment_language, using
 from roleext.io import Split, guess_kind, load_chat_file, load_submission, parse_items, read_source, summarize_file
 from roleext.jobs import Job, JobSpec
@@ -187,6 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--run", type=_positive_int,
                        help="score a stored run against its split's gold instead of two files")
     score.add_argument("--json", action="store_true", help="also print the report as one JSON line")
+
+    filtered = commands.add_parser("filter-run", parents=[db],
+                                   help="a new run: a run's predictions filtered field by field by the offline rules")
+    filtered.add_argument("--run", type=_positive_int, required=True, help="the run to filter (any split)")
+    filtered.add_argument("--learn-from", type=_positive_int, metavar="RUN_ID",
+                          help="the train run to choose each field's source on (default: --run if it is a train "
+                          "run, else the newest train run of the same model and prompt, else the newest)")
 
     runs = commands.add_parser("runs", parents=[db], help="list the inference runs, newest first, with scores")
     runs.add_argument("--split", choices=["train", "test"], help="only this split's runs")
@@ -492,6 +500,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_filter_run(args: argparse.Namespace) -> int:
+    """Learn on train which source each field takes (LLM, rules, LLM where the rules agree), write the run."""
+    with closing(ProjectStore(args.db)) as store:
+        made = make_filter_run(store, args.run, args.learn_from)
+    for line in filter_run_lines(made):
+        print(line)
+    return 0
+
+
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -523,6 +540,7 @@ def logging_to_stderr(verbosity: int) -> Iterator[None]:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": cmd_validate, "import": cmd_import, "export": cmd_export, "score": cmd_score,
     "summarize": cmd_job, "infer": cmd_job, "runs": cmd_runs, "rules": cmd_rules,
+    "filter-run": cmd_filter_run,
 }
 
 
