@@ -151,10 +151,16 @@ class ImportReport:
     """How updated records were recognised: by hash, similar chat, or position."""
     chats_changed: int = 0
     """Updated records whose chat changed: their summary and prediction are now stale."""
+    statuses_set: int = 0
+    """Pending records given the review status their file record carries (a roleext dataset)."""
+    statuses_kept: int = 0
+    """Records whose file status differs from the review made here, which stays."""
 
     def line(self) -> str:
         how = ", ".join(f"{n} by {kind}" for kind, n in sorted(self.matched_by.items()) if n)
         stale = (f"; {self.chats_changed} changed {'chat' if self.chats_changed == 1 else 'chats'}: "
                  "summarize and infer them again") if self.chats_changed else ""
+        reviews = (f"; {self.statuses_set} review statuses from the file" if self.statuses_set else "") + (
+            f"; {self.statuses_kept} review statuses kept (reviewed here differently)" if self.statuses_kept else "")
         return (f"{self.split}: {self.added} added, {self.updated} updated{f' ({how})' if how else ''}, "
-                f"{self.unchanged} unchanged, {self.detached} no longer in the file{stale}")
+                f"{self.unchanged} unchanged, {self.detached} no longer in the file{stale}{reviews}")
