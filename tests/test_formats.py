@@ -17,13 +17,13 @@ from sqlalchemy import func, select
 from roleext.errors import ExportError, ImportRefusedError, InvalidFileError
 from roleext.exports import export_alpaca, export_train_jsonl
 from roleext.formats.chat_rows import export_messages, export_sharegpt, sharegpt_dataset_info
-from roleext.formats.dataset import export_dataset
+from roleext.formats.dataset import export_dataset, misfit
 from roleext.formats.hf import export_hf, export_hf_zip, hf_report
 from roleext.formats.importing import load_import, looks_like_chat
 from roleext.formats.review_key import STATUS_VALUES
 from roleext.io import load_chat_file
 from roleext.project import ReviewStatus
-from roleext.schema import FIELD_NAMES, empty_customer
+from roleext.schema import CUSTOMER_SCHEMA, FIELD_NAMES, empty_customer
 from roleext.store import ProjectStore
 
 # --- the readers' own schemas, written from their documentation, not from our code ---------
@@ -394,3 +394,19 @@ def test_cli_exports_every_format_and_imports_the_dataset_back(cli: Callable[...
     assert code == 0 and "10 unchanged" in out
     code, out, _ = cli("validate", str(tmp_path / "s.json"))
     assert code == 0 and out.startswith("sharegpt file: 10 records")
+
+
+@pytest.mark.parametrize("customer", [
+    empty_customer() | {"咨询类型": "答疑"}, {"基本信息-姓名": "王勇7"}, empty_customer() | {"多余": ""},
+    empty_customer() | {"意向产品": [1]}, "王勇7", empty_customer() | {"基本信息-姓名": None}])
+def test_the_dataset_check_agrees_with_the_schema(customer: Any) -> None:
+    assert misfit(empty_customer()) is None
+    assert misfit(customer) is not None
+    assert list(Draft202012Validator(CUSTOMER_SCHEMA).iter_errors(customer))
+
+
+def test_gold_that_does_not_fit_stops_the_export_naming_the_record(project: ProjectStore) -> None:
+    record = project.get_record("train", 4)
+    project.update_gold(record.id, [{"基本信息-姓名": "王勇7"}], record.version)
+    with pytest.raises(ExportError, match="record 4: its gold does not fit"):
+        export_dataset(project, io.BytesIO())

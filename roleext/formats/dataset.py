@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import BinaryIO, Literal
 
-from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
 from roleext.errors import ExportError
@@ -22,7 +21,7 @@ from roleext.formats.review_key import REVIEW_KEY, ReviewNote, as_status
 from roleext.io import Split
 from roleext.project import Record, ReviewStatus
 from roleext.review import reviewer_of
-from roleext.schema import RECORD_SCHEMA
+from roleext.schema import FIELD_NAMES, FIELDS
 from roleext.store import ProjectStore
 
 Scope = Literal["not-rejected", "accepted", "all"]
@@ -33,7 +32,7 @@ SCOPES: tuple[Scope, ...] = ("not-rejected", "accepted", "all")
 PERSON_EDITS = ("gold", "status")
 """The history targets that are a person's edit of what a dataset record holds."""
 
-_RECORD_VALIDATOR = Draft202012Validator(RECORD_SCHEMA)
+_FIELD_SET = frozenset(FIELD_NAMES)
 _BATCH = 500
 
 
@@ -83,13 +82,31 @@ def review_notes(store: ProjectStore, records: list[Record]) -> dict[int, Review
     return notes
 
 
+def misfit(customer: object) -> str | None:
+    """What keeps a gold customer from the competition's format (RECORD_SCHEMA), or None.
+
+    The schema's own check, written out: jsonschema took 4 ms a record, most of an export."""
+    if not isinstance(customer, dict):
+        return "a customer is not an object"
+    if customer.keys() != _FIELD_SET:
+        odd = sorted(set(customer) ^ _FIELD_SET)
+        return f"a customer does not hold exactly the 21 fields ({', '.join(map(str, odd[:3]))})"
+    for f in FIELDS:
+        value = customer[f.name]
+        fits = (isinstance(value, list) and all(isinstance(v, str) for v in value)) if f.kind == "list" \
+            else isinstance(value, str)
+        if not fits:
+            return f"{f.name} is not {'a list of strings' if f.kind == 'list' else 'a string'}"
+    return None
+
+
 def dataset_item(record: Record, note: ReviewNote | None = None) -> dict[str, object]:
     """A record as the competition's files hold it (its gold as corrected), with its review if given."""
     item: dict[str, object] = {"chat_text": record.chat_text, "infos": record.gold}
-    errors = list(_RECORD_VALIDATOR.iter_errors(item))
-    if errors:
+    problem = next(filter(None, map(misfit, record.gold)), None)
+    if problem is not None:
         raise ExportError(f"record {record.index}: its gold does not fit the competition's format "
-                          f"({errors[0].message}); correct it on the Review page")
+                          f"({problem}); correct it on the Review page")
     if note is not None:
         item[REVIEW_KEY] = note.as_json()
     return item
