@@ -6,6 +6,7 @@ import streamlit as st
 
 from pages.language import _, column_labels
 from pages.resources import project_store
+from pages.rule_panel import rule_panel
 from roleext.evaluation import evaluate, field_rows, mistake_rows
 from roleext.io import SPLITS
 from roleext.schema import MAX_RECORD_SCORE
@@ -55,3 +56,5 @@ if mistakes:
         row = mistakes[picked.selection.rows[0]]
         st.session_state["review_show_prediction"] = True
         st.switch_page("pages/review.py", query_params={"split": split, "record": str(row["record"])})
+
+rule_panel(store, split)

@@ -42,6 +42,8 @@ from roleext.io import guess_kind, load_chat_file, load_submission, parse_items,
 from roleext.jobs import Job, JobSpec
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT
 from roleext.redaction import RedactingFilter
+from roleext.rule_report import rule_report_lines, store_rule_report
+from roleext.rules import RULE_NAMES, unknown_rules
 from roleext.schema import Customer
 from roleext.scoring import baselines, format_report, score_predictions
 from roleext.store import ProjectStore
@@ -149,10 +151,22 @@ def build_parser() -> argparse.ArgumentParser:
                              help="keep names, phones, addresses the chat does not contain")
             job.add_argument("--collapse-customers", action="store_true",
                              help="merge the customers of a chunked record into one")
+            job.add_argument("--disable-rule", action="append", default=[], metavar="NAME",
+                             help="offline backend: leave out this rule for this run, besides those the "
+                             "project switched off (repeatable; `roleext rules` lists them)")
         else:
             job.add_argument("--prompt-file", type=Path, help="summary prompt template with {content}")
             job.add_argument("--prepend-facts", action="store_true",
                              help="put the offline digest's facts block in front of each LLM summary")
+
+    rules = commands.add_parser("rules", parents=[db],
+                                help="list the offline extractor's rules, or switch them for the project")
+    rules.add_argument("--disable", action="append", default=[], metavar="NAME",
+                       help="switch this rule off for the project's offline inference (repeatable)")
+    rules.add_argument("--enable", action="append", default=[], metavar="NAME",
+                       help="switch this rule back on (repeatable)")
+    rules.add_argument("--split", choices=["train", "test"], default="train",
+                       help="measure the rules on this split's gold (default train)")
 
     score = commands.add_parser("score", help="score predictions with the competition metric")
     score.add_argument("gold", type=Path, help="a train-format file with gold infos")
@@ -210,6 +224,8 @@ def _read_prompt(path: Path) -> str:
 
 
 def cmd_job(args: argparse.Namespace) -> int:
+    if getattr(args, "disable_rule", None) and args.backend != "offline":
+        raise UsageError("--disable-rule switches rules of the offline backend; add --backend offline")
     spec = JobSpec(
         kind=args.command, split=args.split, concurrency=args.concurrency, qps=args.qps,
         max_attempts=max(1, args.retries), timeout=args.timeout, retry_failed=args.retry_failed,
@@ -226,7 +242,9 @@ def cmd_job(args: argparse.Namespace) -> int:
     with closing(ProjectStore(args.db)) as store:
         if not store.count(args.split):
             raise RoleextError(f"the {args.split} split is empty: import a file first")
-        job = Job(store, backend_from_args(args), spec)
+        backend = backend_from_args(args)
+        backend.use_rules(getattr(args, "disable_rule", ()))
+        job = Job(store, backend, spec)
         job.start()
         last = 0.0
         while True:
@@ -365,6 +383,22 @@ def cmd_export_format(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    unknown = unknown_rules([*args.disable, *args.enable])
+    if unknown:
+        raise UsageError(f"no offline rule is called {', '.join(unknown)}; the rules are {', '.join(RULE_NAMES)}")
+    with closing(ProjectStore(args.db)) as store:
+        for name in args.enable:
+            store.set_rule_enabled(name, True)
+        for name in args.disable:
+            store.set_rule_enabled(name, False)
+        stats = store_rule_report(store, args.split, store.disabled_rules())
+        off = store.disabled_rules()
+    for line in rule_report_lines(stats, off, args.split):
+        print(line)
+    return 0
+
+
 def _predictions(path: Path) -> dict[int, list[Customer]]:
     data, name = read_source(path)
     if guess_kind(parse_items(data, name)) == "submission":
@@ -431,7 +465,7 @@ def logging_to_stderr(verbosity: int) -> Iterator[None]:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": cmd_validate, "import": cmd_import, "export": cmd_export, "score": cmd_score,
-    "summarize": cmd_job, "infer": cmd_job,
+    "summarize": cmd_job, "infer": cmd_job, "rules": cmd_rules,
 }
 
 

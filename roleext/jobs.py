@@ -93,6 +93,8 @@ class Job:
             overlap=spec.overlap, prepend_facts=spec.prepend_facts and backend.context_tokens is not None,
             instruction=spec.instruction, input_source=spec.input_source,
             drop_unverified=spec.drop_unverified, collapse=spec.collapse_customers)
+        if spec.kind == "infer":
+            backend.use_rules(store.disabled_rules())  # the project's switches on the offline rules
         # Everything that shapes a record's result: change any of it and the record is redone.
         self.config = cache_key(backend.name, backend.model, spec.kind, repr(self.options))
         self.profile = ChatProfile()

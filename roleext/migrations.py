@@ -178,6 +178,18 @@ def m004_output_sources(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE jobs ADD COLUMN owner VARCHAR(200)"))
 
 
+@migration
+def m005_settings(conn: Connection) -> None:
+    # A project's own settings, one JSON value a key (the offline rules switched off, first).
+    Table(
+        "settings",
+        MetaData(),
+        Column("key", String(100), primary_key=True),
+        Column("value", Text, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    ).create(conn)
+
+
 MIGRATION_LOCK = 7_301_220
 """PostgreSQL advisory lock key serialising migrations; SQLite serialises on BEGIN IMMEDIATE."""
 

@@ -44,7 +44,10 @@ from roleext.project import (
 from roleext.rows import history_entry, record_from_row, record_query, stale
 from roleext.schema import NAME_FIELD, Customer
 
-__all__ = ["ProjectStore", "chat_hash", "database_url", "default_author"]
+DISABLED_RULES_SETTING = "disabled_rules"
+"""Setting key: the names of the offline rules a project switched off, as a JSON list."""
+
+__all__ = ["DISABLED_RULES_SETTING", "ProjectStore", "chat_hash", "database_url", "default_author"]
 
 
 def default_author() -> str:
@@ -82,6 +85,7 @@ class ProjectStore:
         self.summaries: Table = meta.tables["summaries"]
         self.predictions: Table = meta.tables["predictions"]
         self.history: Table = meta.tables["history"]
+        self.settings: Table = meta.tables["settings"]
 
     def close(self) -> None:
         self.db.dispose()
@@ -387,3 +391,40 @@ class ProjectStore:
                           lambda old: json.loads(old.corrected if old.corrected is not None else old.parsed),
                           infos, author)
 
+    # --- settings ---------------------------------------------------------------------
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        """A project setting's value (JSON), or `default` when it was never set."""
+        s = self.settings
+        with self.engine.connect() as conn:
+            value = conn.execute(select(s.c.value).where(s.c.key == key)).scalar()
+        return default if value is None else json.loads(value)
+
+    def set_setting(self, key: str, value: Any) -> None:
+        """Store a project setting (JSON), replacing its previous value."""
+        s = self.settings
+        with self.write() as conn:
+            found = conn.execute(update(s).where(s.c.key == key).values(value=dumps(value), updated_at=_now()))
+            if not found.rowcount:
+                conn.execute(insert(s).values(key=key, value=dumps(value), updated_at=_now()))
+
+    def disabled_rules(self) -> frozenset[str]:
+        """The offline rules (`roleext.rules`) this project switched off."""
+        return frozenset(self.get_setting(DISABLED_RULES_SETTING, []))
+
+    def set_rule_enabled(self, name: str, enabled: bool) -> frozenset[str]:
+        """Switch one offline rule on or off for this project; returns the rules now off.
+
+        Read and write happen under one write lock, so two tabs switching different rules
+        both count."""
+        s = self.settings
+        with self.write() as conn:
+            stored = conn.execute(select(s.c.value).where(s.c.key == DISABLED_RULES_SETTING)).scalar()
+            off = set(json.loads(stored)) if stored is not None else set()
+            off = off - {name} if enabled else off | {name}
+            values = {"value": dumps(sorted(off)), "updated_at": _now()}
+            if stored is None:
+                conn.execute(insert(s).values(key=DISABLED_RULES_SETTING, **values))
+            else:
+                conn.execute(update(s).where(s.c.key == DISABLED_RULES_SETTING).values(**values))
+        return frozenset(off)

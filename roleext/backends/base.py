@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -57,6 +58,10 @@ class Backend(ABC):
 
     def prepare(self, profile: ChatProfile) -> None:
         """Take what the whole project's chats teach (staff, boilerplate) before a batch."""
+        return None
+
+    def use_rules(self, disabled: Iterable[str]) -> None:
+        """Leave out these offline rules (a project's switches); backends without rules ignore it."""
         return None
 
     def summarize(self, chat: str, template: str, *, timeout: float | None = None) -> Completion:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from typing import ClassVar
 
 from roleext.backends.base import Backend, ChatMessage, Completion
 from roleext.cleaning import ChatProfile
 from roleext.digest import DEFAULT_BUDGET, make_digest
-from roleext.errors import BackendError
+from roleext.errors import BackendError, UsageError
 from roleext.extract import extract_customers
+from roleext.rules import RULE_NAMES, unknown_rules
 
 
 class OfflineBackend(Backend):
@@ -22,10 +24,23 @@ class OfflineBackend(Backend):
 
     name: ClassVar[str] = "offline"
 
-    def __init__(self, budget: int = DEFAULT_BUDGET) -> None:
+    def __init__(self, budget: int = DEFAULT_BUDGET, disabled_rules: Iterable[str] = ()) -> None:
         self.budget = budget
-        self.model = f"digest-rules-v2@{budget}"
         self.profile = ChatProfile()
+        self.disabled_rules: frozenset[str] = frozenset()
+        self.model = ""
+        self.use_rules(disabled_rules)
+
+    def use_rules(self, disabled: Iterable[str]) -> None:
+        """Leave out these rules of `roleext.rules` as well; the model name says which are off,
+        so a job redoes the records extracted with other rules."""
+        self.disabled_rules = self.disabled_rules | frozenset(disabled)
+        unknown = unknown_rules(self.disabled_rules)
+        if unknown:
+            raise UsageError(f"no offline rule is called {', '.join(sorted(unknown))}; the rules are "
+                             f"{', '.join(RULE_NAMES)}")
+        off = f" without {','.join(sorted(self.disabled_rules))}" if self.disabled_rules else ""
+        self.model = f"digest-rules-v3@{self.budget}{off}"
 
     def prepare(self, profile: ChatProfile) -> None:
         """Keep the project's staff (for the rules) and boilerplate (for the digest)."""
@@ -43,5 +58,5 @@ class OfflineBackend(Backend):
     def extract(self, model_input: str, chat: str, instruction: str | None = None, *,
                 timeout: float | None = None) -> Completion:
         start = time.perf_counter()
-        answer = json.dumps(extract_customers(chat, self.profile.staff), ensure_ascii=False)
+        answer = json.dumps(extract_customers(chat, self.profile.staff, self.disabled_rules), ensure_ascii=False)
         return Completion(answer, latency=time.perf_counter() - start)
