@@ -28,7 +28,7 @@ test: lint
 # Translate every empty msgstr in roleext/locale/*/LC_MESSAGES/roleext.po, then run it again.
 i18n: $(STAMP)
 	$(BIN)/pybabel extract --project roleext --version 0.1.0 --no-location --sort-output --no-wrap --copyright-holder roleext \
-		-o roleext/locale/roleext.pot app.py pages
+		-o roleext/locale/roleext.pot app.py pages roleext
 	$(BIN)/pybabel update -D roleext -i roleext/locale/roleext.pot -d roleext/locale --no-wrap --no-fuzzy-matching
 	$(BIN)/pybabel compile -D roleext -d roleext/locale --statistics
 

@@ -8,6 +8,7 @@ from pages.language import _, column_labels
 from pages.resources import project_store
 from pages.rule_panel import rule_panel
 from roleext.evaluation import evaluate, field_rows, mistake_rows
+from roleext.i18n import translate
 from roleext.io import SPLITS
 from roleext.schema import MAX_RECORD_SCORE
 
@@ -29,7 +30,7 @@ columns[1].metric(_("All-empty baseline"), f"{result.baselines['all-empty']:.4f}
 columns[2].metric(_("Prior baseline"), f"{result.baselines['prior']:.4f}")
 st.caption(_("{records} records with gold, {predicted} with a prediction (the rest count as empty answers); "
              "{points} points a record. Method: {method}.").format(
-    records=report.records, predicted=result.predicted, points=MAX_RECORD_SCORE, method=report.method))
+    records=report.records, predicted=result.predicted, points=MAX_RECORD_SCORE, method=translate(report.method)))
 
 table = pd.DataFrame(field_rows(report))
 # An Altair chart rather than st.bar_chart: bars in the schema's order, and whole field names

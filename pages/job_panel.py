@@ -22,6 +22,7 @@ from roleext.io import Split
 from roleext.jobs import Estimate, Job, estimate
 from roleext.ledger import TaskKind, record_task_rows
 from roleext.markup import escape_markdown
+from roleext.progress import task_name
 from roleext.store import ProjectStore
 
 _SEEN_RUNNING = "_jobs_seen_running"
@@ -132,6 +133,6 @@ def _show_lease(row: dict[str, Any]) -> None:
         started = started.replace(tzinfo=UTC)
     elapsed = (datetime.now(UTC) - started).total_seconds()
     text = _("{kind} {split}: {done}/{total} done, {failed} failed, {seconds:.0f} s · in another process "
-             "({owner})").format(kind=row["kind"], split=row["split"], done=row["done"], total=total,
+             "({owner})").format(kind=task_name(row["kind"]), split=row["split"], done=row["done"], total=total,
                                  failed=row["failed"], seconds=elapsed, owner=row["owner"])
     st.progress(min(1.0, handled / total) if total else 0.0, text=text)  # our words, a host name and numbers

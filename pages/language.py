@@ -1,16 +1,18 @@
 """The language of this session: the browser's at first, then the sidebar switch's.
 
 Pages write `_("English text")` and `ngettext("one", "many", n)`; each call looks up this
-session's language, so a switch applies from the next run. Widget keys never depend on the
+session's language, so a switch applies from the next run. roleext's own messages follow the
+same language (`set_language_source` below). Widget keys never depend on the
 language, so switching keeps every value the user set.
 """
 
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from pages.session_settings import kept
-from roleext.i18n import LANGUAGE_NAMES, LANGUAGES, Language, language_of, translator
+from roleext.i18n import LANGUAGE_NAMES, LANGUAGES, Language, language_of, set_language_source, translator
 
 LANGUAGE_KEY = "language"
 
@@ -19,6 +21,20 @@ def session_language() -> Language:
     """The language chosen in this session, else the browser's (`st.context.locale`)."""
     chosen = st.session_state.get(LANGUAGE_KEY)
     return next((language for language in LANGUAGES if language == chosen), None) or language_of(st.context.locale)
+
+
+def _language_in_a_session() -> Language | None:
+    """The session's language on a thread that runs this session's script, callbacks or fragments.
+
+    Other threads (a job's, a test's) have no session: None, and roleext speaks English or the
+    language it was given. `get_script_run_ctx` is how Streamlit itself tells the two apart; it
+    lives outside `st.`, so it is used here only."""
+    return session_language() if get_script_run_ctx(suppress_warning=True) is not None else None
+
+
+# Messages of roleext's core (file problems, job lines, reports) follow the session too: a
+# callback or a fragment rerun runs on a fresh thread that never passes through app.py.
+set_language_source(_language_in_a_session)
 
 
 def _(message: str) -> str:
@@ -47,4 +63,6 @@ def column_labels() -> dict[str, str | None]:
             "weight": _("weight"), "accuracy": _("accuracy"), "wrong": _("wrong"), "points": _("points"),
             "characters": _("characters"), "status": _("status"), "what was done": _("what was done"),
             "error": _("error"), "when": _("when"), "who": _("who"), "what": _("what"), "before": _("before"),
-            "after": _("after")}
+            "after": _("after"), "on": _("on"), "rule": _("rule"), "fills": _("fills"), "fired": _("fired"),
+            "right": _("right"), "precision": _("precision"), "points per record": _("points per record"),
+            "why": _("why")}

@@ -7,7 +7,8 @@ from the app or the command line, leaves the rules switched off out and redoes i
 import pandas as pd
 import streamlit as st
 
-from pages.language import column_labels
+from pages.language import _, column_labels
+from roleext.i18n import translate
 from roleext.io import Split
 from roleext.rule_report import stats_rows, store_rule_report
 from roleext.store import ProjectStore
@@ -22,15 +23,15 @@ def rule_panel(store: ProjectStore, split: Split) -> None:
     stats = store_rule_report(store, split, store.disabled_rules())
     if stats is None:
         return
-    st.subheader("Offline rules")
-    st.caption("How each rule of the offline backend does on this split's gold, measured as if on. "
-               "A wrong value costs what an empty one earns: a rule earns its place by precision. "
-               "Switching a rule off applies to this project's next offline inference job.")
+    st.subheader(_("Offline rules"))
+    st.caption(_("How each rule of the offline backend does on this split's gold, measured as if on. "
+                 "A wrong value costs what an empty one earns: a rule earns its place by precision. "
+                 "Switching a rule off applies to this project's next offline inference job."))
     for s in stats:
         key = f"rule_switch_{s.rule.name}"
         st.session_state[key] = s.enabled  # the stored switch, even if another tab changed it
-        st.checkbox(f"`{s.rule.name}` ({s.rule.field}: {s.rule.fills})", key=key,
-                    on_change=_switch, args=(store, s.rule.name, key), help=s.rule.why)
+        st.checkbox(f"`{s.rule.name}` ({s.rule.field}: {translate(s.rule.fills)})", key=key,
+                    on_change=_switch, args=(store, s.rule.name, key), help=translate(s.rule.why))
     # A static table: small, and it keeps the page's interactive grids (the wrong fields) its last.
     labels = column_labels()
     st.table(pd.DataFrame(stats_rows(stats)).set_index("rule").rename(columns=lambda c: labels.get(c) or c))

@@ -3,6 +3,7 @@
 The subcommands and their output are a contract (see README): scripts rely on `validate`
 exiting 2 with one problem a line, and on `score` printing `score: X.XXXX` last. The log
 (warnings by default, more with -v or -vv) goes to stderr beside the progress lines.
+Messages are in the terminal's language (LANGUAGE, LC_ALL, LC_MESSAGES, LANG); --help is English.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from roleext.formats.chat_rows import export_messages, export_sharegpt, sharegpt
 from roleext.formats.dataset import SCOPES, export_dataset
 from roleext.formats.hf import export_hf_folder
 from roleext.formats.importing import load_import
+from roleext.i18n import _, environment_language, using
 from roleext.io import guess_kind, load_chat_file, load_submission, parse_items, read_source, summarize_file
 from roleext.jobs import Job, JobSpec
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT
@@ -59,27 +61,29 @@ def _repeat(value: str) -> Repeat:
     try:
         number = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected auto or a whole number, got {value!r}") from None
+        raise argparse.ArgumentTypeError(_("expected auto or a whole number, got {value!r}").format(
+            value=value)) from None
     if number < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
+        raise argparse.ArgumentTypeError(_("must be 1 or more"))
     return number
 
 
-def _number(kind: type[int] | type[float], minimum: float, what: str) -> Callable[[str], int | float]:
+def _number(kind: type[int] | type[float], minimum: float, what: Callable[[], str]) -> Callable[[str], int | float]:
     def parse(value: str) -> int | float:
         try:
             number = kind(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}") from None
+            raise argparse.ArgumentTypeError(_("expected {what}, got {value!r}").format(
+                what=what(), value=value)) from None
         if not number >= minimum:  # also refuses nan
-            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+            raise argparse.ArgumentTypeError(_("expected {what}, got {value}").format(what=what(), value=value))
         return number
     return parse
 
 
-_positive_int = _number(int, 1, "a whole number from 1")
-_count = _number(int, 0, "a whole number from 0")
-_positive_float = _number(float, 1e-9, "a number above 0")
+_positive_int = _number(int, 1, lambda: _("a whole number from 1"))
+_count = _number(int, 0, lambda: _("a whole number from 0"))
+_positive_float = _number(float, 1e-9, lambda: _("a number above 0"))
 
 
 def _spark_url(value: str) -> str:
@@ -93,7 +97,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse whose refusals are one line (the usage is a --help away), exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_INVALID, f"error: {self.prog.removeprefix('python -m ')}: {message} (see --help)\n")
+        self.exit(EXIT_INVALID, _("error: {command}: {message} (see --help)").format(
+            command=self.prog.removeprefix("python -m "), message=message) + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -206,7 +211,7 @@ def backend_from_args(args: argparse.Namespace) -> Backend:
         app_id=args.app_id or "", api_key=args.api_key or "", api_secret=args.api_secret or "",
         base_url=args.base_url)
     for problem in choice.warnings():
-        print(f"warning: {problem}", file=sys.stderr)
+        print(_("warning: {problem}").format(problem=problem), file=sys.stderr)
     return choice.with_credentials(os.environ).build()
 
 
@@ -214,18 +219,19 @@ def _read_prompt(path: Path) -> str:
     try:
         return path.read_text("utf-8")
     except FileNotFoundError:
-        raise UsageError(f"--prompt-file {path}: no such file") from None
+        raise UsageError(_("--prompt-file {path}: no such file").format(path=path)) from None
     except IsADirectoryError:
-        raise UsageError(f"--prompt-file {path}: is a folder, expected a text file") from None
+        raise UsageError(_("--prompt-file {path}: is a folder, expected a text file").format(path=path)) from None
     except UnicodeDecodeError:
-        raise UsageError(f"--prompt-file {path}: is not UTF-8 text") from None
+        raise UsageError(_("--prompt-file {path}: is not UTF-8 text").format(path=path)) from None
     except OSError as exc:
-        raise UsageError(f"--prompt-file {path}: cannot be read ({exc.strerror})") from None
+        raise UsageError(_("--prompt-file {path}: cannot be read ({reason})").format(path=path,
+                                                                                  reason=exc.strerror)) from None
 
 
 def cmd_job(args: argparse.Namespace) -> int:
     if getattr(args, "disable_rule", None) and args.backend != "offline":
-        raise UsageError("--disable-rule switches rules of the offline backend; add --backend offline")
+        raise UsageError(_("--disable-rule switches rules of the offline backend; add --backend offline"))
     spec = JobSpec(
         kind=args.command, split=args.split, concurrency=args.concurrency, qps=args.qps,
         max_attempts=max(1, args.retries), timeout=args.timeout, retry_failed=args.retry_failed,
@@ -241,7 +247,7 @@ def cmd_job(args: argparse.Namespace) -> int:
     )
     with closing(ProjectStore(args.db)) as store:
         if not store.count(args.split):
-            raise RoleextError(f"the {args.split} split is empty: import a file first")
+            raise RoleextError(_("the {split} split is empty: import a file first").format(split=args.split))
         backend = backend_from_args(args)
         backend.use_rules(getattr(args, "disable_rule", ()))
         job = Job(store, backend, spec)
@@ -255,10 +261,10 @@ def cmd_job(args: argparse.Namespace) -> int:
                 print(progress.line(spec.kind, spec.split), file=sys.stderr, flush=True)
                 last = time.monotonic()
     for index, error in sorted(progress.errors.items()):
-        print(f"record {index}: {error}", file=sys.stderr)
+        print(_("record {index}: {error}").format(index=index, error=error), file=sys.stderr)
     print(progress.line(spec.kind, spec.split))
     if progress.stopped:
-        print(f"error: stopped: {progress.stopped}", file=sys.stderr)
+        print(_("error: stopped: {reason}").format(reason=progress.stopped), file=sys.stderr)
         return EXIT_ERROR
     return EXIT_ERROR if progress.failed else 0
 
@@ -279,11 +285,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         try:
             report = store.import_chat_file(chat_file, confirmed=args.yes, replace=args.replace)
         except ImportRefusedError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(_("error: {message}").format(message=exc), file=sys.stderr)
             for line in exc.plan.preview():
                 print(f"  {line}", file=sys.stderr)
             if not exc.plan.erases_gold:
-                print("check the above, then run again with --yes to confirm", file=sys.stderr)
+                print(_("check the above, then run again with --yes to confirm"), file=sys.stderr)
             return EXIT_INVALID
     print(report.line())
     return 0
@@ -291,9 +297,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _check_output(out: Path) -> None:
     if out.is_dir():
-        raise UsageError(f"{out} is a folder; give the file to write")
+        raise UsageError(_("{path} is a folder; give the file to write").format(path=out))
     if not out.parent.is_dir():
-        raise UsageError(f"{out.parent} does not exist (or is not a folder); create it first")
+        raise UsageError(_("{path} does not exist (or is not a folder); create it first").format(path=out.parent))
 
 
 def _write_atomically(out: Path, write: Callable[[BinaryIO], ExportReport]) -> ExportReport:
@@ -333,7 +339,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             report = _write_atomically(args.out, lambda f: export_submission(store, f, args.split or "test"))
     for line in report.lines():
         print(line)
-    print(f"wrote {args.out}")
+    print(_("wrote {path}").format(path=args.out))
     return 0
 
 
@@ -379,14 +385,15 @@ def cmd_export_format(args: argparse.Namespace) -> int:
             report = export_hf_folder(store, args.out, scope=args.records)
     for line in report.lines():
         print(line)
-    print(f"wrote {args.out}")
+    print(_("wrote {path}").format(path=args.out))
     return 0
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
     unknown = unknown_rules([*args.disable, *args.enable])
     if unknown:
-        raise UsageError(f"no offline rule is called {', '.join(unknown)}; the rules are {', '.join(RULE_NAMES)}")
+        raise UsageError(_("no offline rule is called {names}; the rules are {rules}").format(
+            names=", ".join(unknown), rules=", ".join(RULE_NAMES)))
     with closing(ProjectStore(args.db)) as store:
         for name in args.enable:
             store.set_rule_enabled(name, True)
@@ -413,13 +420,13 @@ def cmd_score(args: argparse.Namespace) -> int:
     gold_file = load_chat_file(args.gold, split="train")
     gold = {r.index: r.infos for r in gold_file.records}
     if not any(gold.values()):
-        raise UsageError(f"{args.gold.name} holds no gold customers (a test file?); score needs a train "
-                         "file whose records have infos")
+        raise UsageError(_("{name} holds no gold customers (a test file?); score needs a train file whose records "
+                           "have infos").format(name=args.gold.name))
     predicted = _predictions(args.pred)
     unknown = sorted(set(predicted) - set(gold))
     if unknown:
-        print(f"warning: {len(unknown)} predictions have no gold record (index {unknown[0]}...)",
-              file=sys.stderr)
+        print(_("warning: {n} predictions have no gold record (index {index}...)").format(
+            n=len(unknown), index=unknown[0]), file=sys.stderr)
     report = score_predictions(gold, predicted)
     base = baselines(gold)
     if args.json:
@@ -474,6 +481,12 @@ def _interrupted(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command in the terminal's language; the exit code says how it went."""
+    with using(environment_language(os.environ), "cli"):
+        return _run(argv)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     on_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _interrupted) if on_main_thread else None
@@ -484,13 +497,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc)
         return EXIT_INVALID
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: {message}").format(message=exc), file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        print(_("error: interrupted"), file=sys.stderr)
         return EXIT_INTERRUPTED
     except RoleextError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: {message}").format(message=exc), file=sys.stderr)
         return EXIT_ERROR
     finally:
         if previous is not None:

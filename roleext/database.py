@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 
 from roleext.errors import RoleextError, UsageError
+from roleext.i18n import _
 
 DEFAULT_DB = "roleext.db"
 DB_ENV = "ROLEEXT_DB"
@@ -44,9 +45,11 @@ def database_url(db: str | Path | None = None) -> str:
         return value
     path = Path(value).expanduser().resolve()
     if path.is_dir():
-        raise DatabaseOpenError(f"{path} is a folder; give the project's database file (e.g. {path / DEFAULT_DB})")
+        raise DatabaseOpenError(_("{path} is a folder; give the project's database file (e.g. {example})").format(
+            path=path, example=path / DEFAULT_DB))
     if not path.parent.is_dir():
-        raise DatabaseOpenError(f"the folder {path.parent} of the database does not exist; create it first")
+        raise DatabaseOpenError(_("the folder {path} of the database does not exist; create it first").format(
+            path=path.parent))
     # Never open the file here to sniff it: closing any descriptor of a database file drops
     # every POSIX lock this process holds on it, SQLite's included, and another process may
     # then delete the WAL under a live connection. SQLite itself says "not a database".
@@ -78,9 +81,11 @@ class Database:
         try:
             self.engine: Engine = create_engine(self.url)
         except NoSuchModuleError as exc:
-            raise DatabaseOpenError(f"no database driver for {self.url.split('://')[0]}: {exc}") from None
+            raise DatabaseOpenError(_("no database driver for {scheme}: {reason}").format(
+                scheme=self.url.split("://")[0], reason=exc)) from None
         except (ArgumentError, ModuleNotFoundError) as exc:
-            raise DatabaseOpenError(f"cannot open the database {self.url!r}: {exc}") from None
+            raise DatabaseOpenError(_("cannot open the database {url!r}: {reason}").format(
+                url=self.url, reason=exc)) from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
@@ -100,13 +105,13 @@ class Database:
                 yield conn
         except DatabaseError as exc:
             if "file is not a database" in str(exc):
-                raise DatabaseOpenError(f"{self.url.removeprefix('sqlite:///')} is not a roleext database "
-                                        "(not SQLite at all); give another path") from None
+                raise DatabaseOpenError(_("{path} is not a roleext database (not SQLite at all); give another path")
+                                        .format(path=self.url.removeprefix("sqlite:///"))) from None
             if not isinstance(exc, OperationalError) or "database is locked" not in str(exc):
                 raise
-            raise DatabaseBusyError(
-                f"the project database stayed busy for {BUSY_TIMEOUT_MS // 1000} s (another process is "
-                "writing a lot, e.g. a large import); nothing was saved, try again in a moment") from None
+            raise DatabaseBusyError(_(
+                "the project database stayed busy for {seconds} s (another process is writing a lot, e.g. a large "
+                "import); nothing was saved, try again in a moment").format(seconds=BUSY_TIMEOUT_MS // 1000)) from None
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from roleext.errors import InvalidFileError, Problem
+from roleext.i18n import _
 
 MAX_DEPTH = 16
 """Deepest nesting read; a record is 4 levels deep (record, infos, customer, list of strings)."""
@@ -40,49 +41,58 @@ def loads(text: str) -> Any:
     return json.loads(text, parse_int=_parse_int)
 
 
-_TOO_DEEP = Problem(f"nests lists or objects thousands of levels deep; a record is at most {MAX_DEPTH} "
-                    "levels deep")
-_SPREAD_OBJECTS = Problem("holds JSON objects spread over several lines: that is neither a JSON list nor "
-                          "JSONL (one object per line); put the objects in a list: [{...}, {...}]")
-_ONE_OBJECT = Problem("top level is an object, expected a list of records ([{...}, ...])")
+def _too_deep(record: int | None = None) -> Problem:
+    return Problem(_("nests lists or objects thousands of levels deep; a record is at most {depth} levels deep")
+                   .format(depth=MAX_DEPTH), record=record)
 
 
-def parse_items(data: bytes, name: str = "file") -> list[Any]:
+def _spread_objects() -> Problem:
+    return Problem(_("holds JSON objects spread over several lines: that is neither a JSON list nor JSONL (one "
+                     "object per line); put the objects in a list: [{{...}}, {{...}}]").format())
+
+
+def _one_object() -> Problem:
+    return Problem(_("top level is an object, expected a list of records ([{{...}}, ...])").format())
+
+
+def parse_items(data: bytes, name: str | None = None) -> list[Any]:
     """The items of a JSON list or a JSONL file; UTF-8 with or without BOM."""
     nul = data.find(b"\x00")
     if nul >= 0:
         raise InvalidFileError(
-            [Problem(f"holds a NUL byte at offset {nul}; a text file has none (save it as UTF-8 text)")], name)
+            [Problem(_("holds a NUL byte at offset {offset}; a text file has none (save it as UTF-8 text)")
+                     .format(offset=nul))], name)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidFileError(
-            [Problem(f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-                     "save it as UTF-8")],
+            [Problem(_("is not UTF-8 text (byte 0x{byte:02x} at offset {offset}); save it as UTF-8")
+                     .format(byte=data[exc.start], offset=exc.start))],
             name,
         ) from exc
     stripped = text.strip()
     if not stripped:
-        raise InvalidFileError([Problem("is empty; expected a JSON list of records")], name)
+        raise InvalidFileError([Problem(_("is empty; expected a JSON list of records"))], name)
     if stripped[0] == "[":
         try:
             items = loads(stripped)
         except json.JSONDecodeError as exc:
             raise InvalidFileError(
-                [Problem(f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")],
+                [Problem(_("is not valid JSON: {reason} at line {line}, column {column}")
+                         .format(reason=exc.msg, line=exc.lineno, column=exc.colno))],
                 name,
             ) from exc
         except RecursionError:
-            raise InvalidFileError([_TOO_DEEP], name) from None
+            raise InvalidFileError([_too_deep()], name) from None
         if not isinstance(items, list):  # pragma: no cover - a leading "[" parses to a list
-            raise InvalidFileError([Problem("expected a JSON list of records")], name)
+            raise InvalidFileError([Problem(_("expected a JSON list of records"))], name)
         return items
     if stripped[0] == "{":
         _refuse_one_object(stripped, name)
     return _parse_jsonl(stripped, name)
 
 
-def _refuse_one_object(text: str, name: str) -> None:
+def _refuse_one_object(text: str, name: str | None) -> None:
     """A whole file that is one object (a record not in a list, pretty-printed or not) is refused.
 
     A fine-tuning row is JSONL's own format, so a file of one such row is read.
@@ -90,16 +100,16 @@ def _refuse_one_object(text: str, name: str) -> None:
     try:
         whole = loads(text)
     except RecursionError:
-        raise InvalidFileError([_TOO_DEEP], name) from None
+        raise InvalidFileError([_too_deep()], name) from None
     except json.JSONDecodeError:
         if text.splitlines()[0].strip() == "{":  # several pretty-printed objects, one after another
-            raise InvalidFileError([_SPREAD_OBJECTS], name) from None
+            raise InvalidFileError([_spread_objects()], name) from None
         return
     if isinstance(whole, dict) and not ("instruction" in whole and "\n" not in text):
-        raise InvalidFileError([_ONE_OBJECT], name)
+        raise InvalidFileError([_one_object()], name)
 
 
-def _parse_jsonl(text: str, name: str) -> list[Any]:
+def _parse_jsonl(text: str, name: str | None) -> list[Any]:
     items: list[Any] = []
     problems: list[Problem] = []
     lines = [line for line in text.splitlines() if line.strip()]
@@ -107,13 +117,15 @@ def _parse_jsonl(text: str, name: str) -> list[Any]:
         try:
             items.append(loads(line))
         except RecursionError:
-            problems.append(Problem(_TOO_DEEP.message, record=number))
+            problems.append(_too_deep(number))
         except json.JSONDecodeError as exc:
-            hint = "expected a JSON list or one JSON object per line"
             if number == 1 and len(lines) == 1:
-                problems.append(Problem(f"is not valid JSON: {exc.msg} at column {exc.colno}; {hint}"))
+                problems.append(Problem(_("is not valid JSON: {reason} at column {column}; expected a JSON list or "
+                                          "one JSON object per line").format(reason=exc.msg, column=exc.colno)))
             else:
-                problems.append(Problem(f"line is not valid JSON: {exc.msg} at column {exc.colno}; {hint}",
+                problems.append(Problem(_("line is not valid JSON: {reason} at column {column}; expected a JSON "
+                                          "list or one JSON object per line").format(reason=exc.msg,
+                                                                                     column=exc.colno),
                                         record=number))
     if problems:
         raise InvalidFileError(problems, name)
@@ -135,7 +147,8 @@ def unreadable(item: Any, record: int) -> list[Problem]:
     while stack:
         value, path = stack.pop()
         if len(path) > MAX_DEPTH:
-            problems.append(Problem(f"nests over {MAX_DEPTH} levels deep", record, *_where(path[:3])))
+            problems.append(Problem(_("nests over {depth} levels deep").format(depth=MAX_DEPTH), record,
+                                    *_where(path[:3])))
             continue
         texts = [(value, path)] if isinstance(value, str) else []
         if isinstance(value, dict):
@@ -146,11 +159,12 @@ def unreadable(item: Any, record: int) -> list[Problem]:
         for text, where in texts:
             surrogate = next((c for c in text if "\ud800" <= c <= "\udfff"), None)
             if "\x00" in text:
-                problems.append(Problem("holds a NUL character (\\u0000), which is not text; remove it",
+                problems.append(Problem(_("holds a NUL character (\\u0000), which is not text; remove it"),
                                         record, *_where(where)))
             elif surrogate is not None:
-                problems.append(Problem(f"holds a lone surrogate ({_printable(surrogate)}), half of a character "
-                                        "that the program writing the file split: fix or remove it",
+                problems.append(Problem(_("holds a lone surrogate ({character}), half of a character that the "
+                                          "program writing the file split: fix or remove it")
+                                        .format(character=_printable(surrogate)),
                                         record, *_where(where)))
     return list(dict.fromkeys(problems))
 

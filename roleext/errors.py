@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from roleext.matching import ImportPlan
 
+from roleext.i18n import _, ngettext
 from roleext.redaction import redact
 
 Severity = Literal["error", "warning", "lint"]
@@ -35,12 +36,12 @@ class Problem:
     def __str__(self) -> str:
         where = []
         if self.record is not None:
-            where.append(f"record {self.record}")
+            where.append(_("record {n}").format(n=self.record))
         if self.customer is not None:
-            where.append(f"customer {self.customer}")
+            where.append(_("customer {n}").format(n=self.customer))
         if self.field is not None:
-            where.append(f"field {self.field}")
-        return f"{', '.join(where) or 'file'}: {self.message}"
+            where.append(_("field {name}").format(name=self.field))
+        return _("{where}: {message}").format(where=_(", ").join(where) or _("file"), message=self.message)
 
 
 class RoleextError(Exception):
@@ -50,18 +51,19 @@ class RoleextError(Exception):
 class InvalidFileError(RoleextError):
     """A file that cannot be used; lists every problem found, capped for reading."""
 
-    def __init__(self, problems: list[Problem], source: str = "file") -> None:
+    def __init__(self, problems: list[Problem], source: str | None = None) -> None:
         self.problems = problems
-        self.source = source
+        self.source = source or _("file")
         super().__init__(self._render())
 
     def _render(self) -> str:
         shown = [str(p) for p in self.problems[:MAX_PROBLEMS_SHOWN]]
         more = len(self.problems) - len(shown)
         if more > 0:
-            shown.append(f"... and {more} more problems")
+            shown.append(ngettext("... and {n} more problem", "... and {n} more problems", more).format(n=more))
         count = len(self.problems)
-        head = f"{self.source} cannot be used ({count} problem{'s' if count != 1 else ''}):"
+        head = ngettext("{source} cannot be used ({n} problem):", "{source} cannot be used ({n} problems):",
+                        count).format(source=self.source, n=count)
         return "\n".join([head, *shown])
 
 
@@ -109,7 +111,8 @@ class BackendError(RoleextError):
     def __init__(self, message: str, *, code: int | None = None, sid: str | None = None) -> None:
         self.code = code
         self.sid = sid
-        suffix = "".join([f" (code {code})" if code is not None else "", f" [sid {sid}]" if sid else ""])
+        suffix = "".join([_(" (code {code})").format(code=code) if code is not None else "",
+                          f" [sid {sid}]" if sid else ""])
         super().__init__(redact(message + suffix))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from roleext.i18n import _
 from roleext.io import Split
 from roleext.project import Record
 from roleext.schema import FIELD_NAMES, Customer, value_text
@@ -61,11 +62,13 @@ def compare_prediction(record: Record) -> list[FieldComparison]:
 def comparison_rows(comparisons: list[FieldComparison]) -> list[dict[str, str]]:
     """The comparison as a table a reviewer reads: values as text, wrong fields marked."""
     return [{"wrong": WRONG_MARK if c.wrong else "", "field": c.field, "gold": value_text(c.gold),
-             "prediction": value_text(c.predicted), "points": f"{c.earned:.2g} of {c.possible}",
+             "prediction": value_text(c.predicted), "points": _("{earned:.2g} of {possible}").format(
+                 earned=c.earned, possible=c.possible),
              "customer": str(c.customer)} for c in comparisons]
 
 
 def wrong_fields_line(comparisons: list[FieldComparison]) -> str:
     """The wrong fields in one line, naming the customer only where the record has several."""
     several = len({c.customer for c in comparisons}) > 1
-    return "、".join(f"{c.field} (customer {c.customer})" if several else c.field for c in comparisons if c.wrong)
+    return "、".join(_("{field} (customer {n})").format(field=c.field, n=c.customer) if several else c.field
+                    for c in comparisons if c.wrong)

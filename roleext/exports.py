@@ -20,6 +20,7 @@ from typing import Any, BinaryIO, Literal
 from jsonschema import Draft202012Validator
 
 from roleext.errors import ExportError
+from roleext.i18n import N_, _, remedy, translate
 from roleext.io import Split
 from roleext.project import InputSource, Record, ReviewStatus
 from roleext.prompts import DEFAULT_INSTRUCTION
@@ -37,7 +38,7 @@ MIN_TRAIN_ROWS = 1_500
 MAX_TRAIN_ROWS = 90_000_000
 MAX_ROW_CHARS = 8_000
 """The platform refuses a row (a JSONL row, a test CSV row) whose fields together exceed this."""
-EMPTY_TEMPLATE = "no prediction: empty template written"
+EMPTY_TEMPLATE = N_("no prediction: empty template written")
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """A spreadsheet may run a cell starting so as a formula (CSV injection); the platform reads text."""
@@ -50,7 +51,9 @@ _ENTRY_VALIDATOR = Draft202012Validator(SUBMISSION_ENTRY_SCHEMA)
 
 @dataclass
 class ExportReport:
-    """What an export wrote; `problems` are limit breaches the user must see."""
+    """What an export wrote; `problems` are limit breaches the user must see.
+
+    `kind` and the reasons in `left_out` are keys marked with `N_`, shown translated by `lines`."""
 
     kind: str
     rows: int = 0
@@ -65,24 +68,28 @@ class ExportReport:
     problems: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        out = [f"{self.kind}: {self.rows} rows from {self.records} records"
-               + (f", each repeated {self.repeat} times" if self.repeat > 1 else "")]
+        out = [_("{kind}: {rows} rows from {records} records").format(
+            kind=translate(self.kind), rows=self.rows, records=self.records)
+               + (_(", each repeated {n} times").format(n=self.repeat) if self.repeat > 1 else "")]
         if self.row_chars:
-            out.append(f"characters per row: min {min(self.row_chars)}, "
-                       f"median {int(statistics.median(self.row_chars))}, max {max(self.row_chars)}")
+            out.append(_("characters per row: min {min}, median {median}, max {max}").format(
+                min=min(self.row_chars), median=int(statistics.median(self.row_chars)), max=max(self.row_chars)))
         for reason, count in sorted(self.left_out.items()):
-            out.append(f"left out: {count} records ({reason})")
+            out.append(_("left out: {n} records ({reason})").format(n=count, reason=translate(reason)))
         if self.over_limit:
             shown = ", ".join(map(str, self.over_limit[:20]))
-            more = f" and {len(self.over_limit) - 20} more" if len(self.over_limit) > 20 else ""
-            out.append(f"over {MAX_ROW_CHARS} characters: records {shown}{more}")
+            more = _(" and {n} more").format(n=len(self.over_limit) - 20) if len(self.over_limit) > 20 else ""
+            out.append(_("over {limit} characters: records {shown}{more}").format(
+                limit=MAX_ROW_CHARS, shown=shown, more=more))
         if self.formula_like:
             shown = ", ".join(map(str, self.formula_like[:20]))
-            more = f" and {len(self.formula_like) - 20} more" if len(self.formula_like) > 20 else ""
-            what = ("escaped with a leading ' for spreadsheets" if self.formulas_escaped
-                    else "a spreadsheet may run them; --escape-formulas prefixes a '")
-            out.append(f"cells starting with =, +, -, @, tab or CR: records {shown}{more} ({what})")
-        out.extend(f"problem: {p}" for p in self.problems)
+            more = _(" and {n} more").format(n=len(self.formula_like) - 20) if len(self.formula_like) > 20 else ""
+            what = (_("escaped with a leading ' for spreadsheets") if self.formulas_escaped
+                    else _("a spreadsheet may run them; {remedy}").format(remedy=remedy(
+                        app=_("escaping them prefixes a '"), cli=_("--escape-formulas prefixes a '"))))
+            out.append(_("cells starting with =, +, -, @, tab or CR: records {shown}{more} ({what})").format(
+                shown=shown, more=more, what=what))
+        out.extend(_("problem: {problem}").format(problem=p) for p in self.problems)
         return out
 
 
@@ -112,8 +119,9 @@ def csv_row(text: str) -> dict[str, str]:
 def row_length(record: Record, text: str, instruction: str = DEFAULT_INSTRUCTION) -> str:
     """What Review shows under a summary: the characters of the row an export makes of it."""
     row = finetune_row(record, text, instruction) if record.split == "train" else csv_row(text)
-    flag = " · too long: the platform refuses this row" if is_too_long(row) else ""
-    return f"{row_chars(row):,} / {MAX_ROW_CHARS:,} characters in the exported row{flag}"
+    flag = _(" · too long: the platform refuses this row") if is_too_long(row) else ""
+    return _("{chars:,} / {limit:,} characters in the exported row{flag}").format(
+        chars=row_chars(row), limit=MAX_ROW_CHARS, flag=flag)
 
 
 def _flag_long(report: ExportReport, index: int, row: Mapping[str, str], max_chars: int) -> None:
@@ -125,20 +133,20 @@ def _flag_long(report: ExportReport, index: int, row: Mapping[str, str], max_cha
 
 def _long_rows_problem(report: ExportReport, max_chars: int) -> None:
     if report.over_limit:
-        report.problems.append(f"{len(report.over_limit)} rows exceed {max_chars} characters; the "
-                               "platform refuses them: shorten those summaries")
+        report.problems.append(_("{n} rows exceed {limit} characters; the platform refuses them: shorten those "
+                                 "summaries").format(n=len(report.over_limit), limit=max_chars))
 
 
 def _eligible(store: ProjectStore, split: Split, source: InputSource,
               report: ExportReport) -> Iterator[tuple[Record, str]]:
     for record in store.iter_records(split):
         if record.status == ReviewStatus.REJECTED:
-            report.left_out["rejected in review"] += 1
+            report.left_out[N_("rejected in review")] += 1
             continue
         text = record.model_input(source)
         if text is None:
             stale = record.summary is not None and record.summary.stale
-            report.left_out["summary of an older chat: summarize again" if stale else "no summary yet"] += 1
+            report.left_out[N_("summary of an older chat: summarize again") if stale else N_("no summary yet")] += 1
             continue
         yield record, text
 
@@ -147,15 +155,16 @@ def finetune_rows(store: ProjectStore, *, instruction: str = DEFAULT_INSTRUCTION
                   source: InputSource = "summary",
                   report: ExportReport | None = None) -> Iterator[tuple[int, dict[str, str]]]:
     """(index, row) for every exportable train record: the summary in, the gold JSON out."""
-    report = report or ExportReport("finetune")
+    report = report or ExportReport(N_("fine-tuning JSONL"))
     for record, text in _eligible(store, "train", source, report):
         if not record.gold:
-            report.left_out["no gold customers"] += 1
+            report.left_out[N_("no gold customers")] += 1
             continue
         row = finetune_row(record, text, instruction)
         errors = list(_ROW_VALIDATOR.iter_errors(row))
         if errors:  # pragma: no cover - rows are built from validated parts
-            raise ExportError(f"record {record.index}: the row is invalid: {errors[0].message}")
+            raise ExportError(_("record {index}: the row is invalid: {reason}").format(
+                index=record.index, reason=errors[0].message))
         yield record.index, row
 
 
@@ -164,7 +173,7 @@ def resolve_repeat(repeat: Repeat, unique_rows: int, min_rows: int = MIN_TRAIN_R
     if repeat == "auto":
         return max(1, math.ceil(min_rows / unique_rows)) if unique_rows else 1
     if repeat < 1:
-        raise ExportError(f"--repeat must be 1 or more, or auto; got {repeat}")
+        raise ExportError(_("the repeat must be 1 or more, or auto; got {repeat}").format(repeat=repeat))
     return repeat
 
 
@@ -176,7 +185,7 @@ def export_train_jsonl(store: ProjectStore, out: BinaryIO, *, repeat: Repeat = "
     The store is read once: the unique rows are kept, encoded, and written as many times as
     the repeat asks, so a large chat is read and serialized once however many rows it makes.
     """
-    report = ExportReport("fine-tuning JSONL")
+    report = ExportReport(N_("fine-tuning JSONL"))
     lines = []
     for index, row in finetune_rows(store, instruction=instruction, source=source, report=report):
         _flag_long(report, index, row, max_chars)
@@ -184,15 +193,17 @@ def export_train_jsonl(store: ProjectStore, out: BinaryIO, *, repeat: Repeat = "
     _require_rows(len(lines), "train", source, report)
     report.records = len(lines)
     report.repeat = resolve_repeat(repeat, len(lines), min_rows)
-    for _ in range(report.repeat):
+    for _repeat in range(report.repeat):
         for line in lines:
             out.write(line)
     report.rows = len(lines) * report.repeat
     if report.rows < min_rows:
-        report.problems.append(f"{report.rows} rows is under the platform's minimum of {min_rows}; "
-                               "use --repeat auto")
+        report.problems.append(_("{rows} rows is under the platform's minimum of {min}; {remedy}").format(
+            rows=report.rows, min=min_rows, remedy=remedy(app=_("repeat the rows to reach it"),
+                                                          cli=_("use --repeat auto"))))
     if report.rows > MAX_TRAIN_ROWS:
-        report.problems.append(f"{report.rows} rows is over the platform's maximum of {MAX_TRAIN_ROWS}")
+        report.problems.append(_("{rows} rows is over the platform's maximum of {max}").format(
+            rows=report.rows, max=MAX_TRAIN_ROWS))
     _long_rows_problem(report, max_chars)
     return report
 
@@ -200,16 +211,19 @@ def export_train_jsonl(store: ProjectStore, out: BinaryIO, *, repeat: Repeat = "
 def _require_rows(count: int, split: Split, source: InputSource, report: ExportReport) -> None:
     if count:
         return
-    reasons = ", ".join(f"{n} {why}" for why, n in report.left_out.items()) or "the split is empty"
-    hint = " Run summarize first, or export the chats with --input chat." if source == "summary" else ""
-    raise ExportError(f"no {split} record can be exported ({reasons}).{hint}")
+    reasons = _(", ").join(_("{n} {reason}").format(n=n, reason=translate(why)) for why, n in report.left_out.items())
+    reasons = reasons or _("the split is empty")
+    hint = remedy(app=_(" Summarize first, or export the raw chats."),
+                  cli=_(" Run summarize first, or export the chats with --input chat.")) if source == "summary" else ""
+    raise ExportError(_("no {split} record can be exported ({reasons}).{hint}").format(
+        split=split, reasons=reasons, hint=hint))
 
 
 def export_alpaca(store: ProjectStore, out: BinaryIO, *, instruction: str = DEFAULT_INSTRUCTION,
                   source: InputSource = "summary") -> ExportReport:
     """Write LLaMA-Factory's alpaca JSON (a list of rows, no repetition: it has epochs)."""
-    report = ExportReport("alpaca JSON")
-    rows = [row for _, row in finetune_rows(store, instruction=instruction, source=source, report=report)]
+    report = ExportReport(N_("alpaca JSON"))
+    rows = [row for _index, row in finetune_rows(store, instruction=instruction, source=source, report=report)]
     _require_rows(len(rows), "train", source, report)
     out.write(json.dumps(rows, ensure_ascii=False, indent=1).encode("utf-8"))
     report.rows = report.records = len(rows)
@@ -236,7 +250,7 @@ def export_test_csv(store: ProjectStore, out: BinaryIO, *, source: InputSource =
     with a single quote for spreadsheet users (off by default: the platform reads the text
     as it is). The target is always our own `-`.
     """
-    report = ExportReport("test CSV", formulas_escaped=escape_formulas)
+    report = ExportReport(N_("test CSV"), formulas_escaped=escape_formulas)
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
     writer = csv.writer(text)
     writer.writerow(["input", "target"])
@@ -259,7 +273,7 @@ def export_test_csv(store: ProjectStore, out: BinaryIO, *, source: InputSource =
 def submission_entries(store: ProjectStore, split: Split = "test",
                        report: ExportReport | None = None) -> Iterator[dict[str, Any]]:
     """One validated submit.json entry per record of the split, in index order."""
-    report = report or ExportReport("submission")
+    report = report or ExportReport(N_("submission"))
     for record in store.iter_records(split):
         infos: list[Customer] = record.prediction.infos if record.prediction else []
         if not infos:
@@ -268,14 +282,16 @@ def submission_entries(store: ProjectStore, split: Split = "test",
         entry = {"infos": [complete_customer(c) for c in infos], "index": record.index}
         errors = list(_ENTRY_VALIDATOR.iter_errors(entry))
         if errors:
-            raise ExportError(f"record {record.index}: the prediction does not fit submit.json: "
-                              f"{errors[0].message}; correct it on the Inference page")
+            raise ExportError(_("record {index}: the prediction does not fit submit.json: {reason}; {remedy}").format(
+                index=record.index, reason=errors[0].message,
+                remedy=remedy(app=_("correct it on the Inference page"),
+                              cli=_("correct it on the app's Inference page"))))
         yield entry
 
 
 def export_submission(store: ProjectStore, out: BinaryIO, split: Split = "test") -> ExportReport:
     """Write submit.json: every record of the split, `infos` always a list of 21-key dicts."""
-    report = ExportReport("submission")
+    report = ExportReport(N_("submission"))
     out.write(b"[")
     for entry in submission_entries(store, split, report):
         out.write((b",\n" if report.rows else b"\n") + json.dumps(entry, ensure_ascii=False).encode("utf-8"))
@@ -283,7 +299,7 @@ def export_submission(store: ProjectStore, out: BinaryIO, split: Split = "test")
     out.write(b"\n]\n")
     report.records = report.rows
     if not report.rows:
-        raise ExportError(f"the {split} split holds no records; import {split} data first")
+        raise ExportError(_("the {split} split holds no records; import {split} data first").format(split=split))
     return report
 
 

@@ -21,6 +21,7 @@ from roleext.decoding import parse_items as parse_items  # re-exported: callers 
 from roleext.errors import InvalidFileError, Problem
 from roleext.formats.review_key import ReviewNote, read_review_key
 from roleext.formats.row_reading import read_gold_rows, row_kind
+from roleext.i18n import _
 from roleext.lint import lint_customer
 from roleext.schema import (
     FIELD_NAMES,
@@ -94,11 +95,12 @@ class FileSummary:
     lints: list[Problem]
 
     def line(self) -> str:
-        text = f"{self.kind} file: {self.records} records, {self.customers} customers"
+        text = _("{kind} file: {records} records, {customers} customers").format(
+            kind=self.kind, records=self.records, customers=self.customers)
         if self.warnings:
-            text += f", {len(self.warnings)} warnings"
+            text += _(", {n} warnings").format(n=len(self.warnings))
         if self.lints:
-            text += f", {len(self.lints)} lints"
+            text += _(", {n} lints").format(n=len(self.lints))
         return text
 
 
@@ -108,18 +110,19 @@ class FileSummary:
 def read_source(source: Source, *, max_bytes: int = MAX_FILE_BYTES) -> tuple[bytes, str]:
     """Bytes and a display name from uploaded bytes or a path; refuses oversized files."""
     if isinstance(source, bytes):
-        size, name = len(source), "uploaded file"
+        size, name = len(source), _("uploaded file")
     else:
         path = Path(source)
         name = path.name
         try:
             size = os.path.getsize(path)
         except OSError as exc:
-            raise InvalidFileError([Problem(f"cannot be read: {exc.strerror}")], name) from exc
+            raise InvalidFileError([Problem(_("cannot be read: {reason}").format(reason=exc.strerror))],
+                                   name) from exc
     if size > max_bytes:
         raise InvalidFileError(
-            [Problem(f"is {size / 2**20:.1f} MB, over the limit of {max_bytes / 2**20:.0f} MB; "
-                     "split it into smaller files")],
+            [Problem(_("is {size:.1f} MB, over the limit of {limit:.0f} MB; split it into smaller files")
+                     .format(size=size / 2**20, limit=max_bytes / 2**20))],
             name,
         )
     if isinstance(source, bytes):
@@ -132,9 +135,9 @@ def read_source(source: Source, *, max_bytes: int = MAX_FILE_BYTES) -> tuple[byt
 
 def _type_name(value: Any) -> str:
     if isinstance(value, LongNumber):
-        return f"a number {value.digits:,} digits long"
-    names = {str: "a string", list: "a list", dict: "an object", bool: "a boolean",
-             int: "a number", float: "a number", type(None): "null"}
+        return _("a number {n:,} digits long").format(n=value.digits)
+    names = {str: _("a string"), list: _("a list"), dict: _("an object"), bool: _("a boolean"),
+             int: _("a number"), float: _("a number"), type(None): "null"}
     return names.get(type(value), type(value).__name__)
 
 
@@ -149,24 +152,25 @@ def _expected(schema: dict[str, Any]) -> str:
     kind = schema.get("type")
     if kind == "array":
         item = schema.get("items", {}).get("type")
-        return "a list of strings" if item == "string" else "a list of customer objects"
-    return {"string": "a string", "object": "an object", "integer": "a whole number"}.get(
+        return _("a list of strings") if item == "string" else _("a list of customer objects")
+    return {"string": _("a string"), "object": _("an object"), "integer": _("a whole number")}.get(
         str(kind), str(kind)
     )
 
 
 def _closest_field(key: str) -> str:
     match = process.extractOne(key, FIELD_NAMES)
-    return f" (did you mean {match[0]}?)" if match and match[1] >= 60 else ""
+    return _(" (did you mean {name}?)").format(name=match[0]) if match and match[1] >= 60 else ""
 
 
 def _problems_from_errors(errors: Iterator[ValidationError], record: int,
-                          shape: str = "chat_text (a string) and infos (a list)") -> list[Problem]:
+                          shape: str | None = None) -> list[Problem]:
     """Turn jsonschema errors for one record into problems located by customer and field.
 
     The error's path says where it is: [] the record, [key] a record key, ["infos", j] a
     customer, ["infos", j, field] a value, ["infos", j, field, k] an item of a list value.
     """
+    shape = shape or _("chat_text (a string) and infos (a list)")
     problems: list[Problem] = []
     seen: set[tuple[int | None, str]] = set()
     for error in errors:
@@ -182,52 +186,53 @@ def _problems_from_errors(errors: Iterator[ValidationError], record: int,
             missing = [k for k in error.validator_value if k not in instance]
             if customer is not None and len(missing) > MAX_MISSING_LISTED:
                 problems.append(Problem(
-                    f"lacks {len(missing)} of the 21 fields ({', '.join(missing[:3])}, ...); "
-                    "every customer needs all 21 keys, empty where unknown",
+                    _("lacks {n} of the 21 fields ({names}, ...); every customer needs all 21 keys, empty where "
+                      "unknown").format(n=len(missing), names=", ".join(missing[:3])),
                     record, "infos", customer))
                 continue
             for key in missing:
                 if customer is None:
-                    message = f"missing; a record needs {shape}"
+                    message = _("missing; a record needs {shape}").format(shape=shape)
                 else:
-                    message = f"missing; expected {_expected_for_field(key)} (empty if unknown)"
+                    message = _("missing; expected {kind} (empty if unknown)").format(kind=_expected_for_field(key))
                 problems.append(Problem(message, record, key, customer))
         elif error.validator == "additionalProperties":
             allowed = error.schema.get("properties", {})
             for key in [k for k in instance if k not in allowed]:
                 if customer is None:
-                    message = f"unknown key; a record holds only {shape}"
+                    message = _("unknown key; a record holds only {shape}").format(shape=shape)
                 else:
-                    message = f"unknown field, not one of the 21 fields{_closest_field(key)}"
+                    message = _("unknown field, not one of the 21 fields{hint}").format(hint=_closest_field(key))
                 problems.append(Problem(message, record, key, customer))
         elif error.validator == "type" and not path:
-            problems.append(Problem(f"is {_type_name(instance)}, expected an object with {shape}",
-                                    record))
+            problems.append(Problem(_("is {kind}, expected an object with {shape}").format(
+                kind=_type_name(instance), shape=shape), record))
         elif error.validator == "type" and len(path) == 2:
-            problems.append(Problem(f"is {_type_name(instance)}, expected an object with the "
-                                    "21 fields", record, "infos", customer))
+            problems.append(Problem(_("is {kind}, expected an object with the 21 fields").format(
+                kind=_type_name(instance)), record, "infos", customer))
         elif error.validator == "type" and len(path) == 4:
-            problems.append(Problem(f"item {int(path[3]) + 1} is {_type_name(instance)} "
-                                    f"({_short(instance)}), expected a string", record, where, customer))
+            problems.append(Problem(_("item {n} is {kind} ({value}), expected a string").format(
+                n=int(path[3]) + 1, kind=_type_name(instance), value=_short(instance)), record, where, customer))
         elif error.validator == "type":
-            problems.append(Problem(f"is {_type_name(instance)} ({_short(instance)}), "
-                                    f"expected {_expected(error.schema)}", record, where, customer))
+            problems.append(Problem(_("is {kind} ({value}), expected {expected}").format(
+                kind=_type_name(instance), value=_short(instance), expected=_expected(error.schema)),
+                record, where, customer))
         elif error.validator == "minLength" and where == "chat_text":
-            problems.append(Problem("is empty, expected the chat transcript", record, where))
+            problems.append(Problem(_("is empty, expected the chat transcript"), record, where))
         else:
             problems.append(Problem(error.message, record, where, customer))
     return problems
 
 
 def _expected_for_field(name: str) -> str:
-    return "a list of strings" if FIELDS_BY_NAME[name].kind == "list" else "a string"
+    return _("a list of strings") if FIELDS_BY_NAME[name].kind == "list" else _("a string")
 
 
 def _unwrap_bare_infos(item: Any, position: int, warnings: list[Problem]) -> Any:
     """`infos` written as one object (a widely copied tutorial's bug) read as a list of one."""
     if isinstance(item, dict) and isinstance(item.get("infos"), dict):
-        warnings.append(Problem("is a single object, expected a list of customers; "
-                                "read as a list of one", position, "infos", severity="warning"))
+        warnings.append(Problem(_("is a single object, expected a list of customers; read as a list of one"),
+                                position, "infos", severity="warning"))
         return {**item, "infos": [item["infos"]]}
     return item
 
@@ -260,10 +265,10 @@ def validate_chat_items(
 def _chat_problems(chat: str, position: int, first_of_chat: dict[str, int]) -> list[Problem]:
     """A blank chat, or the same chat twice in one file (the store matches records by chat)."""
     if not chat.strip():
-        return [Problem("holds only whitespace, expected the chat transcript", position, "chat_text")]
+        return [Problem(_("holds only whitespace, expected the chat transcript"), position, "chat_text")]
     first = first_of_chat.setdefault(chat.strip(), position)
     if first != position:
-        return [Problem(f"is the same chat as record {first}'s; a file holds each chat once",
+        return [Problem(_("is the same chat as record {n}'s; a file holds each chat once").format(n=first),
                         position, "chat_text")]
     return []
 
@@ -281,12 +286,12 @@ def load_chat_file(source: Source, *, split: Split | None = None,
 def chat_file_from_items(items: list[Any], name: str, split: Split | None = None) -> ChatFile:
     """`load_chat_file` for items already parsed (a caller that looked at them first)."""
     if not items:
-        raise InvalidFileError([Problem("holds no records; expected a list of chat records")], name)
+        raise InvalidFileError([Problem(_("holds no records; expected a list of chat records"))], name)
     kind = guess_kind(items)
     if kind not in ("train", "test"):
         raise InvalidFileError(
-            [Problem(f"looks like a {kind} file, expected train.json or test_data.json "
-                     "(records with chat_text and infos)")],
+            [Problem(_("looks like a {kind} file, expected train.json or test_data.json (records with chat_text "
+                       "and infos)").format(kind=kind))],
             name,
         )
     records, errors, warnings, lints = validate_chat_items(items)
@@ -330,9 +335,9 @@ def _validate_submission_items(
             item = {**item, "infos": [complete_customer(c) if isinstance(c, dict) else c
                                       for c in item["infos"]]}
         found = unreadable(item, position) or _problems_from_errors(
-            _SUBMISSION_VALIDATOR.iter_errors(item), position, "index (a whole number from 1) and infos (a list)")
+            _SUBMISSION_VALIDATOR.iter_errors(item), position, _("index (a whole number from 1) and infos (a list)"))
         if not found and item["index"] in by_index:
-            found = [Problem(f"index {item['index']} appears twice", position, "index")]
+            found = [Problem(_("index {n} appears twice").format(n=item["index"]), position, "index")]
         if found:
             errors.extend(found)
             continue
@@ -345,7 +350,7 @@ def summarize_file(source: Source, *, max_bytes: int = MAX_FILE_BYTES) -> FileSu
     data, name = read_source(source, max_bytes=max_bytes)
     items = parse_items(data, name)
     if not items:
-        raise InvalidFileError([Problem("holds no records")], name)
+        raise InvalidFileError([Problem(_("holds no records"))], name)
     kind = guess_kind(items)
     if kind == "submission":
         by_index, errors, warnings = _validate_submission_items(items)
@@ -356,7 +361,7 @@ def summarize_file(source: Source, *, max_bytes: int = MAX_FILE_BYTES) -> FileSu
         errors = []
         for position, item in enumerate(items, start=1):
             errors.extend(unreadable(item, position) or _problems_from_errors(
-                _FINETUNE_VALIDATOR.iter_errors(item), position, "instruction, input and output (strings)"))
+                _FINETUNE_VALIDATOR.iter_errors(item), position, _("instruction, input and output (strings)")))
         if errors:
             raise InvalidFileError(errors, name)
         return FileSummary(kind, len(items), 0, [], [])

@@ -21,6 +21,7 @@ from roleext.backends.base import Backend, Completion, fill_template
 from roleext.budget import max_input_chars
 from roleext.cleaning import ChatProfile, learn_profile
 from roleext.errors import BackendError, RoleextError, UnusableAnswerError
+from roleext.i18n import _, carry
 from roleext.io import Split
 from roleext.ledger import HEARTBEAT, Ledger, TaskKind, cache_key
 from roleext.matching import chat_hash
@@ -96,7 +97,7 @@ class Job:
         if spec.kind == "infer":
             backend.use_rules(store.disabled_rules())  # the project's switches on the offline rules
         # Everything that shapes a record's result: change any of it and the record is redone.
-        self.config = cache_key(backend.name, backend.model, spec.kind, repr(self.options))
+        self.config = cache_key(backend.name, backend.results_of(spec.kind), spec.kind, repr(self.options))
         self.profile = ChatProfile()
         self._progress = Progress()
         self._lock = threading.Lock()
@@ -121,7 +122,8 @@ class Job:
         """Take the job's lease here (a busy split raises `JobBusyError` to the caller), then run
         the records on a background thread."""
         self.open()
-        self._thread = threading.Thread(target=self._execute, name=f"roleext-{self.spec.kind}", daemon=True)
+        # carry: the job's lines are in the language of who started it, whatever thread writes them
+        self._thread = threading.Thread(target=carry(self._execute), name=f"roleext-{self.spec.kind}", daemon=True)
         self._thread.start()
         return self._thread
 
@@ -195,10 +197,10 @@ class Job:
         job_id = self.job_id
         self._limiter.join(job_id, self.spec.qps)
         beating = threading.Event()
-        heart = threading.Thread(target=self._heartbeat, args=(job_id, beating), daemon=True)
+        heart = threading.Thread(target=carry(self._heartbeat), args=(job_id, beating), daemon=True)
         heart.start()
         status: str = "failed"  # until it ends well
-        error: str | None = "the job stopped unexpectedly; see the log"
+        error: str | None = _("the job stopped unexpectedly; see the log")
         try:
             pending = self._pending_records
             if pending:
@@ -206,7 +208,7 @@ class Job:
                 self.backend.prepare(self.profile)
             with ThreadPoolExecutor(max_workers=max(1, self.spec.concurrency)) as pool:
                 for record in pending:
-                    pool.submit(self._one, record)
+                    pool.submit(carry(self._one), record)
             with self._lock:
                 self._progress.cancelled = self._cancel.is_set() and self._progress.stopped is None
             final = self.snapshot()
@@ -242,9 +244,9 @@ class Job:
                 continue
             if not held:
                 with self._lock:
-                    self._progress.stopped = self._progress.stopped or (
-                        "this job lost its lease (it stalled, and was marked interrupted); records "
-                        "finished so far are kept")
+                    self._progress.stopped = self._progress.stopped or _(
+                        "this job lost its lease (it stalled, and was marked interrupted); records finished so far "
+                        "are kept")
                 self._cancel.set()
                 return
 
@@ -303,15 +305,16 @@ class Job:
             if self.spec.kind == "summarize":
                 outcome = summarize_record(call, record, self.options, self.profile)
                 if not outcome.text.strip():
-                    raise UnusableAnswerError("the model answered an empty summary")
+                    raise UnusableAnswerError(_("the model answered an empty summary"))
                 saved = self.store.save_summary(
                     record.id, outcome.text, self.backend.name, self.backend.model,
                     prompt_hash(self.spec.template), made_from, overwrite_edits=overwrite, base_version=planned)
             else:
                 outcome = infer_record(call, record, self.options, self.profile)
-                unusable = outcome.parse_error or ("the answer holds no customer" if not outcome.customers else None)
+                unusable = outcome.parse_error or (_("the answer holds no customer") if not outcome.customers else None)
                 if unusable and record.prediction is not None:  # never a bad answer over a usable one
-                    raise UnusableAnswerError(f"{unusable}; the answer began {outcome.text[:160]!r}")
+                    raise UnusableAnswerError(_("{reason}; the answer began {text!r}").format(
+                        reason=unusable, text=outcome.text[:160]))
                 saved = self.store.save_prediction(
                     record.id, outcome.text, outcome.customers, self.backend.name, self.backend.model,
                     outcome.parse_error, outcome.changes, made_from, overwrite_edits=overwrite,
@@ -340,7 +343,7 @@ class Job:
             message = redact(str(exc))
             log.warning("%s record %s of %s failed: %s", self.spec.kind, record.index, record.split, message)
         else:
-            message = f"unexpected error ({type(exc).__name__}); see the log"
+            message = _("unexpected error ({name}); see the log").format(name=type(exc).__name__)
             log.exception("%s record %s of %s failed", self.spec.kind, record.index, record.split)
         sid = exc.sid if isinstance(exc, BackendError) else None
         self.ledger.mark(record.id, self.spec.kind, "failed", self.config, attempts, message, sid)
@@ -364,8 +367,8 @@ class Job:
         self._streak = (shape, count)
         if count < DOWN_AFTER:
             return None
-        return (f"{count} records in a row failed with the same error, so the provider looks down: {message}. "
-                "Check it, then run again: finished records are kept")
+        return _("{n} records in a row failed with the same error, so the provider looks down: {message}. Check "
+                 "it, then run again: finished records are kept").format(n=count, message=message)
 
 
 @dataclass(frozen=True)
@@ -405,7 +408,7 @@ class JobRegistry:
         with self._lock:
             running = self._jobs.get(key)
             if running is not None and not running.snapshot().finished:
-                raise RoleextError("this job is already running; wait for it or cancel it")
+                raise RoleextError(_("this job is already running; wait for it or cancel it"))
             job.start()  # JobBusyError here leaves the registry as it was
             self._jobs[key] = job
         return job

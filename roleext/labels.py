@@ -7,7 +7,8 @@ marked as such, since a model's answer is not a person's.
 
 from __future__ import annotations
 
-from roleext.project import Record, RecordInfo
+from roleext.i18n import _
+from roleext.project import Record, RecordInfo, ReviewStatus
 from roleext.schema import NAME_FIELD, Customer
 
 MAX_NAME_CHARS = 16
@@ -42,7 +43,7 @@ def customer_label(record: Record | RecordInfo) -> str:
             predicted = bool(name)
     if not name:
         return ""
-    return name + (f" +{others}" if others else "") + (" (predicted)" if predicted else "")
+    return name + (f" +{others}" if others else "") + (_(" (predicted)") if predicted else "")
 
 
 def record_label(record: Record | RecordInfo) -> str:
@@ -51,5 +52,7 @@ def record_label(record: Record | RecordInfo) -> str:
     Plain text for selectbox options; pass it through `markup.escape_markdown` where
     Streamlit renders Markdown.
     """
-    parts = [f"{record.split} {record.index}", customer_label(record), record.status.value]
+    statuses = {ReviewStatus.PENDING: _("pending"), ReviewStatus.ACCEPTED: _("accepted"),
+                ReviewStatus.NEEDS_FIX: _("needs-fix"), ReviewStatus.REJECTED: _("rejected")}
+    parts = [f"{record.split} {record.index}", customer_label(record), statuses[record.status]]
     return SEPARATOR.join(part for part in parts if part)

@@ -18,7 +18,9 @@ from sqlalchemy import MetaData, Table, insert, select, update
 
 from roleext.database import upsert
 from roleext.errors import JobBusyError
+from roleext.i18n import _
 from roleext.io import Split
+from roleext.progress import task_name
 from roleext.store import ProjectStore
 
 TaskKind = Literal["summarize", "infer"]
@@ -36,7 +38,7 @@ def process_owner() -> str:
 def owner_is_dead(owner: str | None) -> bool:
     """True only when the owner is a process of this machine that no longer exists: a job
     killed here frees its split at once, without waiting STALE_AFTER for its heartbeat."""
-    host, _, pid = (owner or "").rpartition(":")
+    host, _sep, pid = (owner or "").rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return False
     try:
@@ -133,9 +135,11 @@ class Ledger:
             live = conn.execute(select(j).where(j.c.status == "running", j.c.kind == kind,
                                                 j.c.split == split)).first()
             if live is not None:
-                raise JobBusyError(
-                    f"a {kind} job on {split} is already running (job {live.id}, process {live.owner}, "
-                    f"{live.done}/{live.total} done); wait for it to finish or cancel it first")
+                raise JobBusyError(_(
+                    "a {kind} job on {split} is already running (job {id}, process {owner}, {done}/{total} done); "
+                    "wait for it to finish or cancel it first").format(
+                        kind=task_name(kind), split=split, id=live.id, owner=live.owner, done=live.done,
+                        total=live.total))
             result = conn.execute(insert(j).values(kind=kind, split=split, status="running",
                                                    description=description, total=total, done=0, failed=0,
                                                    tokens=0, owner=process_owner(), created_at=now,
@@ -176,11 +180,13 @@ def record_task_rows(store: ProjectStore, kind: TaskKind, split: Split) -> list[
     when the chat changed since its output was made, "not run" when none ran), what it did to
     fit the record (cleaning, chunks, why) and its error: the job pages' table."""
     states = Ledger(store).states(kind)
+    statuses = {"done": _("done"), "failed": _("failed")}
     rows = []
     for info in store.list_records(split):
         state = states.get(info.id)
         stale = info.summary_stale if kind == "summarize" else info.prediction_stale
-        status = "stale: the chat changed" if stale else state.status if state else "not run"
+        status = (_("stale: the chat changed") if stale else statuses.get(state.status, state.status) if state
+                  else _("not run"))
         rows.append({"record": info.index, "characters": info.chat_chars, "status": status,
                      "what was done": (state.detail or "") if state else "",
                      "error": (state.error or "") if state else ""})

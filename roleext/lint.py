@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from roleext.errors import Problem
+from roleext.i18n import _
 from roleext.schema import FIELDS, Customer
 
 PHONE_FIELD = "基本信息-手机号码"
@@ -30,11 +31,12 @@ def lint_customer(customer: Customer, record: int | None = None,
             values = value if isinstance(value, list) else [value] if value else []
             for item in values:
                 if item not in spec.known:
-                    flag(spec.name, f"{item!r} is not a known value ({', '.join(spec.known)}); kept as is")
+                    flag(spec.name, _("{value!r} is not a known value ({known}); kept as is").format(
+                        value=item, known=", ".join(spec.known)))
     phone = customer.get(PHONE_FIELD, "")
     if isinstance(phone, str) and phone and not _PHONE.fullmatch(phone):
-        flag(PHONE_FIELD, f"{phone!r} is not one 11-digit number starting with 1; kept as is")
+        flag(PHONE_FIELD, _("{value!r} is not one 11-digit number starting with 1; kept as is").format(value=phone))
     name = customer.get("基本信息-姓名", "")
     if isinstance(name, str) and _BRACKETED.search(name):
-        flag("基本信息-姓名", f"{name!r} holds a remark in brackets; kept as is")
+        flag("基本信息-姓名", _("{value!r} holds a remark in brackets; kept as is").format(value=name))
     return lints

@@ -19,8 +19,8 @@ from typing import Any, Literal
 
 from rapidfuzz import fuzz
 
+from roleext.i18n import _, ngettext
 from roleext.io import ChatFile, ChatRecord, Split
-from roleext.markup import plural
 from roleext.project import ImportReport
 from roleext.schema import Customer
 
@@ -180,18 +180,23 @@ class ImportPlan:
         if self.gold_records_changed:
             which = ", ".join([str(u.record.index) for u in self.updates if u.gold_changed][:10])
             more = ", ..." if self.gold_records_changed > 10 else ""
-            lines.append(f"gold changes in {plural(self.gold_records_changed, 'record')} "
-                         f"({plural(self.gold_values_changed, 'field value')}): {which}{more}")
+            records = ngettext("{n} record", "{n} records", self.gold_records_changed).format(
+                n=self.gold_records_changed)
+            values = ngettext("{n} field value", "{n} field values", self.gold_values_changed).format(
+                n=self.gold_values_changed)
+            lines.append(_("gold changes in {records} ({values}): {which}{more}").format(
+                records=records, values=values, which=which, more=more))
         if self.replaced_chats:
             shown = ", ".join(str(u.record.index) for u in self.replaced_chats[:10])
-            lines.append(f"records {shown}: a different chat at the same position takes over the stored "
-                         "record (its review status and gold edits stay; the old chat is kept in history)")
+            lines.append(_("records {shown}: a different chat at the same position takes over the stored record (its "
+                           "review status and gold edits stay; the old chat is kept in history)").format(shown=shown))
         if self.detached:
             shown = ", ".join(str(row.index) for row in self.detached[:10])
-            more = f" and {len(self.detached) - 10} more" if len(self.detached) > 10 else ""
-            one = len(self.detached) == 1
-            lines.append(f"{'record' if one else 'records'} {shown}{more} {'leaves' if one else 'leave'} "
-                         "the split (kept in the database, shown again if a later file holds them)")
+            more = _(" and {n} more").format(n=len(self.detached) - 10) if len(self.detached) > 10 else ""
+            lines.append(ngettext("record {shown}{more} leaves the split (kept in the database, shown again if a "
+                                  "later file holds it)",
+                                  "records {shown}{more} leave the split (kept in the database, shown again if a "
+                                  "later file holds them)", len(self.detached)).format(shown=shown, more=more))
         return lines
 
 

@@ -19,6 +19,7 @@ import json_repair
 from rapidfuzz import process
 
 from roleext.chat import squash
+from roleext.i18n import _
 from roleext.schema import FIELDS, FIELDS_BY_NAME, Customer, Field, complete_customer
 
 _FENCE = re.compile(r"```[a-zA-Z]*\s*(.*?)```", re.S)
@@ -133,7 +134,7 @@ def _field_value(spec: Field, value: Any, where: str, changes: list[str]) -> str
     if spec.kind == "list":
         items = _as_items(value)
         if not isinstance(value, list) and items:
-            changes.append(f"{where}: a string, read as the list {items}")
+            changes.append(_("{where}: a string, read as the list {items}").format(where=where, items=items))
         if spec.name == PARTICIPANTS and len(items) > 1:
             items = ["、".join(items)]  # the gold writes participants as one 、-joined string
         if spec.closed:
@@ -141,16 +142,18 @@ def _field_value(spec: Field, value: Any, where: str, changes: list[str]) -> str
             for item in items:
                 known = _closed_value(spec, item)
                 if known is None:
-                    changes.append(f"{where}: {item!r} is not a known value, dropped")
+                    changes.append(_("{where}: {value!r} is not a known value, dropped").format(
+                        where=where, value=item))
                 elif known not in kept:
                     if known != item:
-                        changes.append(f"{where}: {item!r} read as {known!r}")
+                        changes.append(_("{where}: {value!r} read as {known!r}").format(where=where, value=item,
+                                                                                         known=known))
                     kept.append(known)
             items = kept
         return items
     if isinstance(value, list):
         text = "、".join(str(v).strip() for v in value if str(v).strip())
-        changes.append(f"{where}: a list, joined into {text!r}")
+        changes.append(_("{where}: a list, joined into {text!r}").format(where=where, text=text))
     else:
         text = "" if value is None else str(value).strip()
     if text.lower() in EMPTY_MARKERS:
@@ -158,10 +161,10 @@ def _field_value(spec: Field, value: Any, where: str, changes: list[str]) -> str
     if spec.closed:
         known = _closed_value(spec, text)
         if known is None:
-            changes.append(f"{where}: {text!r} is not a known value, dropped")
+            changes.append(_("{where}: {value!r} is not a known value, dropped").format(where=where, value=text))
             return ""
         if known != text:
-            changes.append(f"{where}: {text!r} read as {known!r}")
+            changes.append(_("{where}: {value!r} read as {known!r}").format(where=where, value=text, known=known))
         return known
     return text
 
@@ -170,7 +173,7 @@ def parse_output(raw: str, chat: str | None = None, *, drop_unverified: bool = T
     """Customers from a raw answer; with `chat`, verbatim fields absent from it are dropped."""
     dicts = _flatten(_json_candidates(raw))
     if not dicts:
-        return ParseResult([], error="no JSON object found in the answer")
+        return ParseResult([], error=_("no JSON object found in the answer"))
     changes: list[str] = []
     customers = []
     squashed_chat = squash(chat) if chat is not None else None
@@ -179,17 +182,18 @@ def parse_output(raw: str, chat: str | None = None, *, drop_unverified: bool = T
         for key, value in raw_customer.items():
             name = _canonical_key(str(key))
             if name is None:
-                changes.append(f"customer {number}: unknown key {key!r}, dropped")
+                changes.append(_("customer {n}: unknown key {key!r}, dropped").format(n=number, key=key))
                 continue
             if name != key:
-                changes.append(f"customer {number}: key {key!r} read as {name!r}")
-            where = f"customer {number}, {name}"
+                changes.append(_("customer {n}: key {key!r} read as {name!r}").format(n=number, key=key, name=name))
+            where = _("customer {n}, {field}").format(n=number, field=name)
             values[name] = _field_value(FIELDS_BY_NAME[name], value, where, changes)
         if drop_unverified and squashed_chat is not None:
             for spec in FIELDS:
                 text = values.get(spec.name)
                 if spec.verbatim and isinstance(text, str) and text and squash(text) not in squashed_chat:
-                    changes.append(f"customer {number}, {spec.name}: {text!r} is not in the chat, dropped")
+                    changes.append(_("customer {n}, {field}: {value!r} is not in the chat, dropped").format(
+                        n=number, field=spec.name, value=text))
                     values[spec.name] = ""
         customers.append(complete_customer(values))
     return ParseResult(customers, changes)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from roleext.i18n import _
+
 
 @dataclass
 class Progress:
@@ -46,9 +48,16 @@ class Progress:
         return "stopped" if self.stopped else "cancelled" if self.cancelled else "done"
 
     def line(self, kind: str, split: str) -> str:
-        eta = f", ETA {self.eta:.0f} s" if self.eta is not None and not self.finished else ""
-        kept = f", {self.kept} kept (edited by a person)" if self.kept else ""
-        ended = f" · {self.state}" if self.state in ("cancelled", "stopped") else ""
-        return (f"{kind} {split}: {self.done}/{self.total} done, {self.failed} failed, "
-                f"{self.skipped} already done{kept}, {self.calls} calls, {self.cached} from cache, "
-                f"{self.tokens} tokens, {self.elapsed:.1f} s{eta}{ended}")
+        eta = _(", ETA {seconds:.0f} s").format(seconds=self.eta) if self.eta is not None and not self.finished else ""
+        kept = _(", {n} kept (edited by a person)").format(n=self.kept) if self.kept else ""
+        ended = {"cancelled": _(" · cancelled"), "stopped": _(" · stopped")}.get(self.state, "")
+        return _("{kind} {split}: {done}/{total} done, {failed} failed, {skipped} already done{kept}, {calls} calls, "
+                 "{cached} from cache, {tokens} tokens, {seconds:.1f} s{eta}{ended}").format(
+            kind=task_name(kind), split=split, done=self.done, total=self.total, failed=self.failed,
+            skipped=self.skipped, kept=kept, calls=self.calls, cached=self.cached, tokens=self.tokens,
+            seconds=self.elapsed, eta=eta, ended=ended)
+
+
+def task_name(kind: str) -> str:
+    """A job's task as a reader calls it: summarize, infer."""
+    return {"summarize": _("summarize"), "infer": _("infer")}.get(kind, kind)

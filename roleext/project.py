@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
+from roleext.i18n import _, ngettext
 from roleext.io import Split
 from roleext.schema import Customer
 
@@ -157,10 +158,23 @@ class ImportReport:
     """Records whose file status differs from the review made here, which stays."""
 
     def line(self) -> str:
-        how = ", ".join(f"{n} by {kind}" for kind, n in sorted(self.matched_by.items()) if n)
-        stale = (f"; {self.chats_changed} changed {'chat' if self.chats_changed == 1 else 'chats'}: "
-                 "summarize and infer them again") if self.chats_changed else ""
-        reviews = (f"; {self.statuses_set} review statuses from the file" if self.statuses_set else "") + (
-            f"; {self.statuses_kept} review statuses kept (reviewed here differently)" if self.statuses_kept else "")
-        return (f"{self.split}: {self.added} added, {self.updated} updated{f' ({how})' if how else ''}, "
-                f"{self.unchanged} unchanged, {self.detached} no longer in the file{stale}{reviews}")
+        ways = {"hash": _("{n} by hash"), "similar": _("{n} by similar"), "position": _("{n} by position")}
+        how = _(", ").join(ways.get(kind, "{n} " + kind).format(n=n)
+                           for kind, n in sorted(self.matched_by.items()) if n)
+        stale = ngettext("; {n} changed chat: summarize and infer them again",
+                         "; {n} changed chats: summarize and infer them again",
+                         self.chats_changed).format(n=self.chats_changed) if self.chats_changed else ""
+        return _("{split}: {added} added, {updated} updated{how}, {unchanged} unchanged, {detached} no longer in the "
+                 "file{stale}").format(split=self.split, added=self.added, updated=self.updated,
+                                       how=_(" ({how})").format(how=how) if how else "", unchanged=self.unchanged,
+                                       detached=self.detached, stale=stale) + self._reviews()
+
+    def _reviews(self) -> str:
+        """What the file's review statuses did, when it carried any (a roleext dataset)."""
+        text = ngettext("; {n} review status from the file", "; {n} review statuses from the file",
+                        self.statuses_set).format(n=self.statuses_set) if self.statuses_set else ""
+        if self.statuses_kept:
+            text += ngettext("; {n} review status kept (reviewed here differently)",
+                             "; {n} review statuses kept (reviewed here differently)",
+                             self.statuses_kept).format(n=self.statuses_kept)
+        return text

@@ -13,6 +13,7 @@ from typing import Any
 
 from roleext.chat import squash
 from roleext.errors import ConflictError, NotFoundError, Problem, RoleextError
+from roleext.i18n import _
 from roleext.io import Split
 from roleext.lint import lint_customer
 from roleext.project import HistoryEntry, Record, RecordInfo, ReviewStatus
@@ -45,16 +46,16 @@ def record_warnings(record: Record) -> list[Problem]:
     warnings: list[Problem] = []
     if record.summary is not None:
         for value in unsupported(record.gold, record.summary.current, record.chat_text):
-            warnings.append(Problem(f"{value.value!r} is in the chat but not in the summary: the model "
-                                    "would have to invent it", record.index, value.field, value.customer,
-                                    severity="warning"))
+            warnings.append(Problem(_("{value!r} is in the chat but not in the summary: the model would have to "
+                                      "invent it").format(value=value.value), record.index, value.field,
+                                    value.customer, severity="warning"))
     chat = squash(record.chat_text)
     for number, customer in enumerate(record.gold, start=1):
         for spec in FIELDS:
             text = customer.get(spec.name)
             if spec.verbatim and isinstance(text, str) and text and squash(text) not in chat:
-                warnings.append(Problem(f"{text!r} does not occur in the chat", record.index, spec.name,
-                                        number, severity="warning"))
+                warnings.append(Problem(_("{value!r} does not occur in the chat").format(value=text), record.index,
+                                        spec.name, number, severity="warning"))
         warnings.extend(lint_customer(customer, record.index, number))
     return warnings
 
@@ -174,7 +175,7 @@ def undo_last_edit(store: ProjectStore, record: Record, author: str | None = Non
     """Revert the record's newest edit not yet undone by writing its `before` back (itself an edit)."""
     last = next_undo(store.history_of(record.id))
     if last is None:
-        raise NotFoundError("this record has no edit to undo")
+        raise NotFoundError(_("this record has no edit to undo"))
     who = undo_author(author or default_author(), last)
     if last.target == "gold":
         store.update_gold(record.id, last.before, record.version, who)
@@ -182,13 +183,21 @@ def undo_last_edit(store: ProjectStore, record: Record, author: str | None = Non
         store.set_status(record.id, ReviewStatus(last.before), record.version, who)
     elif last.target == "summary":
         if record.summary is None:
-            raise RoleextError("the summary this edit belonged to is gone")
+            raise RoleextError(_("the summary this edit belonged to is gone"))
         store.edit_summary(record.id, last.before, record.summary.version, who)
     else:
         if record.prediction is None:
-            raise RoleextError("the prediction this edit belonged to is gone")
+            raise RoleextError(_("the prediction this edit belonged to is gone"))
         store.correct_prediction(record.id, last.before, record.prediction.version, who)
-    return f"undid the {last.target} edit by {last.author} at {last.at:%Y-%m-%d %H:%M}"
+    return _("undid the {target} edit by {author} at {time:%Y-%m-%d %H:%M}").format(
+        target=target_name(last.target), author=last.author, time=last.at)
+
+
+def target_name(target: str) -> str:
+    """What an edit changed (a history target), as a reader calls it."""
+    names = {"summary": _("summary"), "gold": _("gold"), "status": _("status"),
+             "prediction": _("prediction"), "import": _("import")}
+    return names.get(target, target)
 
 
 def _clip(text: str, width: int = HISTORY_TEXT_WIDTH) -> str:
@@ -219,14 +228,16 @@ def _customers_change(before: list[Customer], after: list[Customer]) -> tuple[st
         now = after[number - 1] if number <= len(after) else None
         if was is None or now is None:
             name = value_text((was or now or {}).get(NAME_FIELD, ""))
-            (new if was is None else old).append(f"customer {number} ({name})")
-            (old if was is None else new).append(f"customer {number}: none")
+            (new if was is None else old).append(_("customer {n} ({name})").format(n=number, name=name))
+            (old if was is None else new).append(_("customer {n}: none").format(n=number))
             continue
         for spec in FIELDS:
             if was.get(spec.name, spec.empty()) != now.get(spec.name, spec.empty()):
-                old.append(f"customer {number} {spec.name}: {value_text(was.get(spec.name))}")
-                new.append(f"customer {number} {spec.name}: {value_text(now.get(spec.name))}")
-    return _clip("; ".join(old) or "(no change)"), _clip("; ".join(new) or "(no change)")
+                old.append(_("customer {n} {field}: {value}").format(n=number, field=spec.name,
+                                                                      value=value_text(was.get(spec.name))))
+                new.append(_("customer {n} {field}: {value}").format(n=number, field=spec.name,
+                                                                      value=value_text(now.get(spec.name))))
+    return _clip(_("; ").join(old) or _("(no change)")), _clip(_("; ").join(new) or _("(no change)"))
 
 
 def history_rows(history: list[HistoryEntry]) -> list[dict[str, str]]:
@@ -234,16 +245,18 @@ def history_rows(history: list[HistoryEntry]) -> list[dict[str, str]]:
     by_id = {entry.id: entry for entry in history}
     rows = []
     for entry in reversed(history):
-        who, what = entry.author, f"{entry.target} edit"
+        who, what = entry.author, _("{target} edit").format(target=target_name(entry.target))
         match = _UNDO_AUTHOR.match(entry.author)
         if match:
             undone = by_id.get(int(match["id"]))
             who = match["who"]
-            what = f"undo of #{match['id']}" + (f" ({undone.target} edit)" if undone else "")
+            what = (_("undo of #{id} ({target} edit)").format(id=match["id"], target=target_name(undone.target))
+                    if undone else _("undo of #{id}").format(id=match["id"]))
         elif entry.author == "generated":
-            what = f"{entry.target} replaced by a new run"
+            who, what = _("generated"), _("{target} replaced by a new run").format(target=target_name(entry.target))
         if entry.target == "import":
-            what, before, after = "re-imported from the file", "chat and gold as imported before", "as in the file"
+            what, before, after = (_("re-imported from the file"), _("chat and gold as imported before"),
+                                   _("as in the file"))
         elif entry.target in ("gold", "prediction"):
             before, after = _customers_change(entry.before or [], entry.after or [])
         elif entry.target == "summary":
@@ -275,8 +288,9 @@ class UnsavedEdit:
 
     @property
     def message(self) -> str:
-        return (f"Your {self.target} edit of {self.split} record {self.index} was not saved: {self.reason}. "
-                "Your text is below, to copy or apply again.")
+        return _("Your {target} edit of {split} record {index} was not saved: {reason}. Your text is below, to "
+                 "copy or apply again.").format(target=target_name(self.target), split=self.split,
+                                                index=self.index, reason=self.reason)
 
 
 class UnsavedEditConflict(ConflictError):
@@ -343,7 +357,8 @@ class RecordEditor:
         """Save a correction of the prediction; a conflict keeps the correction to re-apply."""
         record, prediction = self.record, self.record.prediction
         if prediction is None:
-            raise RoleextError(f"{record.split} record {record.index} has no prediction to correct")
+            raise RoleextError(_("{split} record {index} has no prediction to correct").format(
+                split=record.split, index=record.index))
         try:
             version = self.store.correct_prediction(record.id, customers, prediction.version, self.author)
         except ConflictError as exc:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from roleext.cleaning import learn_profile
 from roleext.extract import extract_with_trace
+from roleext.i18n import _, translate
 from roleext.io import Split
 from roleext.rules import RULES, Rule, Value
 from roleext.schema import FIELDS_BY_NAME, NAME_FIELD, Customer, prior_customer
@@ -103,23 +104,30 @@ def store_rule_report(store: ProjectStore, split: Split = "train",
 
 def stats_rows(stats: Iterable[RuleStats]) -> list[dict[str, str | int | float | bool | None]]:
     """The report as a table: one row a rule, precision and gain rounded for reading."""
-    return [{"on": s.enabled, "rule": s.rule.name, "field": s.rule.field, "fills": s.rule.fills,
+    return [{"on": s.enabled, "rule": s.rule.name, "field": s.rule.field, "fills": translate(s.rule.fills),
              "fired": s.fired, "right": s.right,
              "precision": None if s.precision is None else round(s.precision, 3),
-             "points per record": round(s.gain_per_record, 4), "why": s.rule.why} for s in stats]
+             "points per record": round(s.gain_per_record, 4), "why": translate(s.rule.why)} for s in stats]
 
 
 def rule_report_lines(stats: list[RuleStats] | None, disabled: Iterable[str], split: Split) -> list[str]:
     """What `roleext rules` prints: each rule on or off, and how it did on the split's gold."""
     off = set(disabled)
+
+    def state(on: bool) -> str:
+        return format(_("on") if on else _("off"), "<3")
+
     if stats is None:
-        lines = [f"{'off' if rule.name in off else 'on '} {rule.name} ({rule.field}: {rule.fills})"
+        lines = [_("{state} {name} ({field}: {fills})").format(
+            state=state(rule.name not in off), name=rule.name, field=rule.field, fills=translate(rule.fills))
                  for rule in RULES]
-        return [*lines, f"no record of the {split} split has gold: import a train file to measure the rules"]
+        return [*lines, _("no record of the {split} split has gold: import a train file to measure the rules")
+                .format(split=split)]
     lines = []
     for s in stats:
         precision = "-" if s.precision is None else f"{s.precision:.0%}"
-        lines.append(f"{'on ' if s.enabled else 'off'} {s.rule.name} ({s.rule.field}: {s.rule.fills}): "
-                     f"fired {s.fired} of {s.records}, right {s.right} ({precision}), "
-                     f"{s.gain_per_record:+.4f} points a record")
+        lines.append(_("{state} {name} ({field}: {fills}): fired {fired} of {records}, right {right} ({precision}), "
+                       "{gain:+.4f} points a record").format(
+            state=state(s.enabled), name=s.rule.name, field=s.rule.field, fills=translate(s.rule.fills),
+            fired=s.fired, records=s.records, right=s.right, precision=precision, gain=s.gain_per_record))
     return lines

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from roleext.chat import Message
+from roleext.i18n import N_
 
 RuleKind = Literal["speaker", "value"]
 Value = str | list[str]
@@ -53,7 +54,9 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Rule:
-    """One switchable rule: the field it fills, with what, and why it is trusted."""
+    """One switchable rule: the field it fills, with what, and why it is trusted.
+
+    `fills` and `why` are English, marked for the catalog: shown with `i18n.translate`."""
 
     name: str
     field: str
@@ -91,18 +94,18 @@ def _price_means_interest(evidence: Evidence) -> Value | None:
 
 RULES: tuple[Rule, ...] = (
     Rule("staff_addressed_as_vendor", "基本信息-姓名", "speaker",
-         "does not pick a speaker whom the chat @-mentions as 巨石蓝海 staff",
-         "staff who appear in too few chats to be learnt as staff are still addressed with the "
-         "vendor's name (@吴洋7 巨石蓝海·企微管家); without this the most active of them wins"),
+         N_("does not pick a speaker whom the chat @-mentions as 巨石蓝海 staff"),
+         N_("staff who appear in too few chats to be learnt as staff are still addressed with the "
+            "vendor's name (@吴洋7 巨石蓝海·企微管家); without this the most active of them wins")),
     Rule("pseudonym_customer", "基本信息-姓名", "speaker",
-         "picks only speakers shaped like the pseudonyms (a name then a digit), prefix cut off",
-         "gold names are pseudonyms without remarks (钱杰8 for the speaker 光良×湖南小瓶-钱杰8); "
-         "a group bot or an account named for a campaign is never the customer"),
+         N_("picks only speakers shaped like the pseudonyms (a name then a digit), prefix cut off"),
+         N_("gold names are pseudonyms without remarks (钱杰8 for the speaker 光良×湖南小瓶-钱杰8); "
+            "a group bot or an account named for a campaign is never the customer")),
     Rule("price_question", "咨询类型", "value", "[答疑, 询价]",
-         "the customer asked about price in their own words (多少钱, 价格, 报价, 收费, 价钱, 单价); "
-         "staff quoting prices does not count", _asks_price),
+         N_("the customer asked about price in their own words (多少钱, 价格, 报价, 收费, 价钱, 单价); "
+            "staff quoting prices does not count"), _asks_price),
     Rule("price_interest", "客户是否有意向", "value", "有意向",
-         "a customer who asks about price is weighing a purchase; gold marks most of them 有意向",
+         N_("a customer who asks about price is weighing a purchase; gold marks most of them 有意向"),
          _price_means_interest),
 )
 RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz.distance import Indel
 
+from roleext.i18n import N_, _, translate
 from roleext.schema import (
     FIELDS,
     MAX_RECORD_SCORE,
@@ -23,13 +24,14 @@ from roleext.schema import (
     prior_customer,
 )
 
-METHOD = (
+METHOD = N_(
     "each gold customer is paired with the predicted customer of the same name, else the one "
     "at the same position, else an empty one; list fields compare as sets; 预算明细 and "
     "具体事项 score weight x normalized Indel similarity (2·LCS / total characters, "
     "1 when both are empty); a record scores the mean over its gold customers; the final "
     "score is the mean over records with gold"
 )
+"""Kept in English in the JSON report; shown with `translate(METHOD)`."""
 
 
 @dataclass(frozen=True)
@@ -173,20 +175,25 @@ def baselines(gold: Mapping[int, list[Customer]]) -> dict[str, float]:
 
 
 def format_report(report: ScoreReport, base: Mapping[str, float] | None = None) -> list[str]:
-    """The human-readable table the CLI prints; the last line is `score: X.XXXX`."""
-    lines = [f"{_pad('field', 24)} {'weight':>6} {'earned':>8} {'accuracy':>9}"]
+    """The human-readable table the CLI prints; the last line is `score: X.XXXX` in every language,
+    for scripts that read it."""
+    lines = [f"{_pad(_('field'), 24)} {_pad(_('weight'), 6, right=True)} {_pad(_('earned'), 8, right=True)} "
+             f"{_pad(_('accuracy'), 9, right=True)}"]
     for row in report.fields:
         lines.append(f"{_pad(row.field, 24)} {row.weight:>6} {row.earned:>8.4f} {row.accuracy:>9.1%}")
-    lines.append(f"records scored: {report.records} (of {MAX_RECORD_SCORE} points each)"
-                 + (f", {report.skipped} without gold skipped" if report.skipped else ""))
+    lines.append(_("records scored: {records} (of {points} points each)").format(
+        records=report.records, points=MAX_RECORD_SCORE)
+                 + (_(", {n} without gold skipped").format(n=report.skipped) if report.skipped else ""))
+    names = {"all-empty": _("all-empty"), "prior": _("prior")}
     for name, value in (base or {}).items():
-        lines.append(f"baseline {name}: {value:.4f}")
-    lines.append(f"method: {report.method}")
+        lines.append(_("baseline {name}: {value:.4f}").format(name=names.get(name, name), value=value))
+    lines.append(_("method: {method}").format(method=translate(report.method)))
     lines.append(f"score: {report.score:.4f}")
     return lines
 
 
-def _pad(text: str, width: int) -> str:
-    """Left-align in a terminal, where CJK characters take two columns."""
+def _pad(text: str, width: int, right: bool = False) -> str:
+    """Align in a terminal, where CJK characters take two columns."""
     used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-    return text + " " * max(0, width - used)
+    space = " " * max(0, width - used)
+    return space + text if right else text + space

@@ -31,6 +31,7 @@ from sqlalchemy import (
 from roleext.database import Database, database_url
 from roleext.errors import ConflictError, ImportRefusedError, NotFoundError
 from roleext.formats.review_import import apply_reviews
+from roleext.i18n import _, remedy
 from roleext.io import ChatFile, Split
 from roleext.matching import ImportPlan, StoredRow, chat_hash, dumps, plan_import
 from roleext.migrations import migrate
@@ -123,17 +124,20 @@ class ProjectStore:
         with self.write() as conn:
             plan = self._plan(conn, chat_file)
             if plan.erases_gold and not replace:
-                raise ImportRefusedError(
-                    f"refused: this file has no gold, and importing it over the {chat_file.split} split "
-                    f"would erase the gold of {len(plan.updates) + len(plan.detached)} records; import it "
-                    "as test, or pass --replace to make it replace them", plan, "erases gold")
+                raise ImportRefusedError(_(
+                    "refused: this file has no gold, and importing it over the {split} split would erase the gold "
+                    "of {n} records; {remedy}").format(
+                        split=chat_file.split, n=len(plan.updates) + len(plan.detached),
+                        remedy=remedy(app=_("import it as test, or replace the split on purpose"),
+                                      cli=_("import it as test, or pass --replace to make it replace them"))),
+                    plan, "erases gold")
             if preview is not None and plan.fingerprint() != preview:
-                raise ImportRefusedError("not imported: the project changed since the preview you "
-                                         "confirmed; check the new preview", plan, "preview outdated")
+                raise ImportRefusedError(_("not imported: the project changed since the preview you confirmed; "
+                                           "check the new preview"), plan, "preview outdated")
             if plan.needs_confirmation and not (confirmed or replace):
                 raise ImportRefusedError(
-                    "not imported, it needs a confirmation: " + "; ".join(plan.preview()[1:]), plan,
-                    "needs confirmation")
+                    _("not imported, it needs a confirmation: {changes}").format(changes=_("; ").join(
+                        plan.preview()[1:])), plan, "needs confirmation")
             # Read before the updates below: a replaced chat's text lives on in history.
             old_chats = {u.row.id: self._record_value(conn, u.row.id, "chat_text")
                          for u in plan.updates if u.chat_changed}
@@ -181,7 +185,7 @@ class ProjectStore:
         with self.engine.connect() as conn:
             row = conn.execute(self._joined().where(r.c.split == split, r.c.idx == index)).first()
         if row is None:
-            raise NotFoundError(f"{split} has no record {index}")
+            raise NotFoundError(_("{split} has no record {index}").format(split=split, index=index))
         return record_from_row(row)
 
     def iter_records(self, split: Split, batch: int = 500) -> Iterator[Record]:
@@ -281,17 +285,16 @@ class ProjectStore:
             return expected_version + 1
         current = conn.execute(select(table.c.version).where(key == record_id)).scalar()
         if current is None:
-            raise NotFoundError(f"the {what} of record id {record_id} does not exist")
-        raise ConflictError(
-            f"the {what} was changed elsewhere (another tab or process) since you opened it "
-            f"(your version {expected_version}, now {current}); the page now shows that change: "
-            "apply yours again"
-        )
+            raise NotFoundError(_("the {what} of record id {id} does not exist").format(what=what, id=record_id))
+        raise ConflictError(_(
+            "the {what} was changed elsewhere (another tab or process) since you opened it (your version "
+            "{yours}, now {now}); the page now shows that change: apply yours again").format(
+                what=what, yours=expected_version, now=current))
 
     def _record_value(self, conn: Connection, record_id: int, column: str) -> Any:
         value = conn.execute(select(self.records.c[column]).where(self.records.c.id == record_id)).scalar()
         if value is None:
-            raise NotFoundError(f"no record with id {record_id}")
+            raise NotFoundError(_("no record with id {id}").format(id=record_id))
         return value
 
     def _save_generated(self, table: Table, record_id: int, values: dict[str, Any], after: Any,
@@ -350,8 +353,9 @@ class ProjectStore:
         with self.write() as conn:
             old = conn.execute(select(table).where(key == record_id)).first()
             if old is None:
-                raise NotFoundError(f"no record with id {record_id}" if table is self.records
-                                    else f"record id {record_id} has no {what} to edit yet")
+                raise NotFoundError(_("no record with id {id}").format(id=record_id) if table is self.records
+                                    else _("record id {id} has no {what} to edit yet").format(id=record_id,
+                                                                                           what=what))
             version = self._guarded_update(conn, table, key, record_id, expected_version, what, values(old))
             conn.execute(insert(self.history), self._history_row(
                 record_id, target, author or default_author(), _now(), before(old), after))
@@ -360,14 +364,14 @@ class ProjectStore:
     def update_gold(self, record_id: int, infos: list[Customer], expected_version: int,
                     author: str | None = None) -> int:
         """Replace a record's gold customers; returns the record's new version."""
-        return self._edit(self.records, record_id, expected_version, "gold", "gold",
+        return self._edit(self.records, record_id, expected_version, "gold", _("gold"),
                           lambda _: {"gold": dumps(infos)}, lambda old: json.loads(old.gold), infos, author)
 
     def set_status(self, record_id: int, status: ReviewStatus, expected_version: int,
                    author: str | None = None) -> int:
         """Set a record's review status; returns the record's new version."""
         value = ReviewStatus(status).value
-        return self._edit(self.records, record_id, expected_version, "status", "review status",
+        return self._edit(self.records, record_id, expected_version, "status", _("review status"),
                           lambda _: {"status": value}, lambda old: old.status, value, author)
 
     def edit_summary(self, record_id: int, text: str, expected_version: int,
@@ -376,7 +380,7 @@ class ProjectStore:
 
         Text equal to the generated summary is no edit (an undo back to it, say): the summary
         then counts as generated again, and the next job may redo it."""
-        return self._edit(self.summaries, record_id, expected_version, "summary", "summary",
+        return self._edit(self.summaries, record_id, expected_version, "summary", _("summary"),
                           lambda old: {"edited_text": None if text == old.text else text},
                           lambda old: old.edited_text if old.edited_text is not None else old.text,
                           text, author)
@@ -386,7 +390,7 @@ class ProjectStore:
         """Save a reviewer's correction of a prediction; returns the prediction's new version.
 
         Customers equal to the parsed answer are no correction (as for summaries)."""
-        return self._edit(self.predictions, record_id, expected_version, "prediction", "prediction",
+        return self._edit(self.predictions, record_id, expected_version, "prediction", _("prediction"),
                           lambda old: {"corrected": None if infos == json.loads(old.parsed) else dumps(infos)},
                           lambda old: json.loads(old.corrected if old.corrected is not None else old.parsed),
                           infos, author)

@@ -19,6 +19,7 @@ from roleext.chunking import MIN_CHUNK_CHARS, split_units
 from roleext.cleaning import ChatProfile, clean_chat
 from roleext.digest import facts_block
 from roleext.errors import BackendError, InputTooLongError
+from roleext.i18n import _, remedy
 from roleext.merging import merge_customers, merge_summaries
 from roleext.parsing import parse_output
 from roleext.project import InputSource, Record
@@ -71,13 +72,13 @@ def _halving(attempt: Callable[[int], Outcome], budget: int, size: int) -> Outco
             outcome = attempt(budget)
         except InputTooLongError as exc:
             if budget // 2 < MIN_CHUNK_CHARS:
-                raise InputTooLongError(f"still too long with chunks of {budget:,} characters: {exc}",
-                                        code=exc.code, sid=exc.sid) from None
+                raise InputTooLongError(_("still too long with chunks of {n:,} characters: {reason}").format(
+                    n=budget, reason=exc), code=exc.code, sid=exc.sid) from None
             log.info("the model answered too long at %s characters; halving", budget)
-            notes.append(f"the model answered too long at {budget:,}, halved")
+            notes.append(_("the model answered too long at {n:,}, halved").format(n=budget))
             budget //= 2
             continue
-        outcome.detail = "; ".join([outcome.detail, *notes]) if notes else outcome.detail
+        outcome.detail = _("; ").join([outcome.detail, *notes]) if notes else outcome.detail
         return outcome
 
 
@@ -85,28 +86,31 @@ def summarize_record(call: Call, record: Record, options: TaskOptions, profile: 
     """A summary of the record's chat within the model's budget, chunked and merged if need be."""
     if options.max_input is None:  # the offline digest fits itself to its budget
         return Outcome(call("summarize", options.template, record.chat_text, record.chat_text).text,
-                       detail="offline digest")
+                       detail=_("offline digest"))
     max_input = options.max_input
     clean = clean_chat(record.chat_text, profile)
     units = [render([m]) for m in clean.messages]
-    cleaned = f"cleaned {clean.chars_before:,} → {clean.chars_after:,} characters"
+    cleaned = _("cleaned {before:,} → {after:,} characters").format(before=clean.chars_before,
+                                                                      after=clean.chars_after)
 
     def attempt(budget: int) -> Outcome:
         chunks = split_units(units, budget, options.overlap) or [""]
         if len(chunks) == 1:
-            text, how = call("summarize", options.template, chunks[0], record.chat_text).text, "1 call"
+            text, how = call("summarize", options.template, chunks[0], record.chat_text).text, _("1 call")
         else:
             parts = [call("summarize", options.template, chunk, record.chat_text).text for chunk in chunks]
             joined = "\n\n".join(parts)
             if len(joined) <= content_budget(max_input, MERGE_PROMPT):
                 text = call("merge", MERGE_PROMPT, joined, record.chat_text).text
-                how = f"{len(chunks)} chunks of at most {budget:,} characters, merged by the model"
+                how = _("{n} chunks of at most {chars:,} characters, merged by the model").format(
+                    n=len(chunks), chars=budget)
             else:
                 text = merge_summaries(parts)
-                how = f"{len(chunks)} chunks of at most {budget:,} characters, joined under the four headings"
+                how = _("{n} chunks of at most {chars:,} characters, joined under the four headings").format(
+                    n=len(chunks), chars=budget)
         if options.prepend_facts:
             text = f"{facts_block(clean.with_boilerplate)}\n{text}"
-        return Outcome(text, detail=f"{cleaned}; {how}")
+        return Outcome(text, detail=_("{cleaned}; {how}").format(cleaned=cleaned, how=how))
 
     return _halving(attempt, content_budget(max_input, options.template), len("\n".join(units)))
 
@@ -115,14 +119,15 @@ def infer_record(call: Call, record: Record, options: TaskOptions, profile: Chat
     """Customers extracted from the record's input; an over-long input is chunked and merged."""
     model_input = record.model_input(options.input_source)
     if model_input is None:
-        raise BackendError("no current summary (none yet, or one of an older chat): run summarize first, "
-                           "or infer with --input chat")
+        raise BackendError(_("no current summary (none yet, or one of an older chat): {remedy}").format(
+            remedy=remedy(app=_("summarize this split first, or let the model read the raw chat"),
+                          cli=_("run summarize first, or infer with --input chat"))))
     prompt = options.instruction or ""
 
     def one_call() -> Outcome:
         raw = call("extract", prompt, model_input, record.chat_text).text
         parsed = parse_output(raw, record.chat_text, drop_unverified=options.drop_unverified)
-        return Outcome(raw, parsed.customers, parsed.error, parsed.changes, "1 call")
+        return Outcome(raw, parsed.customers, parsed.error, parsed.changes, _("1 call"))
 
     if options.max_input is None:  # the offline rules read any length
         return one_call()
@@ -137,12 +142,14 @@ def infer_record(call: Call, record: Record, options: TaskOptions, profile: Chat
         chunks = split_units(units, budget, options.overlap)
         raws = [call("extract", prompt, chunk, record.chat_text).text for chunk in chunks]
         results = [parse_output(raw, record.chat_text, drop_unverified=options.drop_unverified) for raw in raws]
-        changes = [f"chunk {i}: {c}" for i, r in enumerate(results, 1) for c in [*r.changes, *filter(None, [r.error])]]
+        changes = [_("chunk {n}: {change}").format(n=i, change=c)
+                   for i, r in enumerate(results, 1) for c in [*r.changes, *filter(None, [r.error])]]
         parsed = [r.customers for r in results if r.ok]
-        error = None if parsed else "no chunk's answer held JSON"
+        error = None if parsed else _("no chunk's answer held JSON")
         raw = "\n\n".join(f"--- chunk {i}/{len(raws)} ---\n{text}" for i, text in enumerate(raws, 1))
         return Outcome(raw, merge_customers(parsed, options.collapse), error, changes,
-                       f"{len(chunks)} chunks of at most {budget:,} characters, customers merged by name")
+                       _("{n} chunks of at most {chars:,} characters, customers merged by name").format(
+                           n=len(chunks), chars=budget))
 
     # A single call that fits is tried first; if the provider still says 10907 it is split too.
     return _halving(attempt, content_budget(options.max_input, prompt), len(model_input))

@@ -16,6 +16,13 @@ from roleext.store import ProjectStore
 SHARED_TRAIN = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "train.json"
 
 
+@pytest.fixture(autouse=True)
+def english_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line speaks the terminal's language: tests read English whatever the developer's
+    LANG is (LANGUAGE comes first), unless they set another one, in-process or for a subprocess."""
+    monkeypatch.setenv("LANGUAGE", "en")
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> ProjectStore:
     project = ProjectStore(tmp_path / "roleext.db")

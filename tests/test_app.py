@@ -465,7 +465,7 @@ def test_data_histogram_bins_are_in_numeric_order(project_db: Path, write_json: 
     ("Dataset (train.json)", "train dataset: 10 rows from 10 records"),
     ("Chat messages JSONL", "chat messages JSONL: 10 rows from 10 records"),
     ("ShareGPT (LLaMA-Factory)", "ShareGPT JSON: 10 rows from 10 records"),
-    ("Hugging Face folder", "Hugging Face dataset (train 10, test 5): 15 rows from 15 records"),
+    ("Hugging Face folder", "Hugging Face dataset: 15 rows from 15 records (by split: train 10, test 5)"),
 ])
 def test_export_page_offers_every_format_with_its_report(tab: str, line: str, project_db: Path) -> None:
     loaded(project_db)

@@ -25,6 +25,7 @@ from roleext.exports import (
     row_chars,
     row_length,
 )
+from roleext.i18n import using
 from roleext.io import load_chat_file
 from roleext.project import ReviewStatus
 from roleext.prompts import DEFAULT_INSTRUCTION
@@ -87,8 +88,13 @@ def test_too_few_rows_is_reported_not_hidden(project: ProjectStore) -> None:
 
 
 def test_no_summaries_is_an_error_with_a_way_out(project: ProjectStore) -> None:
-    with pytest.raises(ExportError, match="Run summarize first, or export the chats with --input chat"):
+    """The way out in the words of the surface the user is on: an option, or what the app offers."""
+    with using(surface="cli"), pytest.raises(ExportError,
+                                             match="Run summarize first, or export the chats with --input chat"):
         export_train_jsonl(project, io.BytesIO())
+    with using(surface="app"), pytest.raises(ExportError, match="Summarize first, or export the raw chats") as exc:
+        export_train_jsonl(project, io.BytesIO())
+    assert "--" not in str(exc.value)
     report = export_train_jsonl(project, io.BytesIO(), source="chat")
     assert report.over_limit == [8]  # the sample's long chat, reported, not cut
 
@@ -178,7 +184,8 @@ def test_a_row_too_long_is_flagged_alike_in_the_jsonl_and_the_csv(project: Proje
     text = "摘" * 7_990
     for split in ("train", "test"):
         project.save_summary(project.get_record(split, 2).id, text, "offline", "digest", "p1")  # type: ignore[arg-type]
-    jsonl = export_train_jsonl(project, io.BytesIO(), repeat=1)
+    with using(surface="cli"):
+        jsonl = export_train_jsonl(project, io.BytesIO(), repeat=1)
     table = export_test_csv(project, io.BytesIO())
     assert jsonl.over_limit == [2] and jsonl.problems == [
         "10 rows is under the platform's minimum of 1500; use --repeat auto",

@@ -160,9 +160,9 @@ def test_dataset_states_what_it_left_out(project: ProjectStore) -> None:
     out = io.BytesIO()
     report = export_dataset(project, out, scope="accepted")
     assert report.rows == 1
-    assert report.left_out == {"not accepted (pending)": 7, "not accepted (needs-fix)": 1,
-                               "not accepted (rejected)": 1}
-    assert "left out: 7 records (not accepted (pending))" in report.lines()
+    assert report.left_out == {"not accepted: pending": 7, "not accepted: needs-fix": 1,
+                               "not accepted: rejected": 1}
+    assert "left out: 7 records (not accepted: pending)" in report.lines()
     assert export_dataset(project, io.BytesIO()).left_out == {"rejected in review": 1}
 
 
@@ -191,7 +191,7 @@ def test_a_file_status_never_replaces_a_review_made_here(project: ProjectStore, 
     other.set_status(mine.id, ReviewStatus.REJECTED, mine.version, author="cy")
     report = other.import_chat_file(load_import(other, data), confirmed=True)  # the file corrects gold
     assert report.statuses_set == 2 and report.statuses_kept == 1
-    assert "1 review statuses kept" in report.line()
+    assert "1 review status kept" in report.line()
     assert other.get_record("train", 1).status == ReviewStatus.REJECTED
     assert other.get_record("train", 2).status == ReviewStatus.NEEDS_FIX
     other.close()
@@ -235,11 +235,11 @@ def test_messages_repeat_only_when_asked_and_long_rows_can_be_left_out(project: 
     assert all(json.loads(line)["messages"][0]["role"] == "user" for line in lines)  # no instruction, no system
     assert report.over_limit == [8] and report.problems
     dropped = export_messages(project, io.BytesIO(), source="chat", drop_long=True)
-    assert dropped.rows == 9 and dropped.left_out == {"over 8,000 characters": 1}
+    assert dropped.rows == 9 and dropped.left_out == {"over the platform's row length": 1}
 
 
 def test_messages_without_summaries_say_why(project: ProjectStore) -> None:
-    with pytest.raises(ExportError, match=r"10 no summary yet.*--input chat"):
+    with pytest.raises(ExportError, match=r"10 no summary yet.*Summarize first"):
         export_messages(project, io.BytesIO())
 
 
@@ -351,7 +351,8 @@ def test_hf_folder_reads_with_pandas_and_names_its_splits_and_fields(project: Pr
     card = (folder / "README.md").read_text("utf-8")
     assert "| train | 9 |" in card and "| test | 5 |" in card and "path: data/train-*.parquet" in card
     assert all(f"`{name}`" in card for name in FIELD_NAMES)
-    assert report.left_out == {"train: rejected in review": 1}
+    assert report.left_out == {"rejected in review": 1}
+    assert report.lines()[0] == "Hugging Face dataset: 14 rows from 14 records (by split: train 9, test 5)"
     assert hf_report(project).lines() == report.lines()
 
 

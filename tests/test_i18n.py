@@ -1,8 +1,10 @@
-"""The app speaks Chinese and English: every message has its translation, and the app switches.
+"""roleext speaks Chinese and English: every message has its translation, the app switches,
+and the core's messages (file problems, job lines, reports) follow the app's session or the
+terminal's locale.
 
-Messages are extracted from app.py and pages/ the way `make i18n` extracts them (Babel's
-Python extractor, keywords `_` and `ngettext`); the zh catalog must translate each one, and
-the committed .mo must be the compiled .po.
+Messages are extracted from app.py, pages/ and roleext/ the way `make i18n` extracts them
+(Babel's Python extractor, keywords `_`, `ngettext` and `N_`); the zh catalog must translate
+each one, and the committed .mo must be the compiled .po.
 """
 
 from __future__ import annotations
@@ -24,13 +26,13 @@ from pages.language import LANGUAGE_KEY
 from roleext.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, language_of, translator
 
 ROOT = Path(__file__).resolve().parents[1]
-APP_FILES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
+APP_FILES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "roleext").rglob("*.py"))]
 CATALOGS = [LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po" for language in LANGUAGES if language != "en"]
-KEYWORDS = {"_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "ngettext": (1, 2), "N_": None}
 
 
 def app_messages() -> dict[str | tuple[str, ...], str]:
-    """Every message the app's files pass to `_` or `ngettext`, with where it is."""
+    """Every message the app's and the core's files pass to `_`, `ngettext` or `N_`, with where it is."""
     found: dict[str | tuple[str, ...], str] = {}
     for path in APP_FILES:
         for line, message, _comments, _context in extract_from_file("python", str(path), keywords=KEYWORDS):
@@ -54,9 +56,11 @@ def project_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return db
 
 
-def test_the_app_has_messages_to_translate() -> None:
+def test_the_app_and_the_core_have_messages_to_translate() -> None:
     messages = app_messages()
     assert "Data" in messages and ("{n} warning", "{n} warnings") in messages
+    assert messages["is {kind} ({value}), expected {expected}"].startswith("roleext/io.py")
+    assert messages["no prediction: empty template written"].startswith("roleext/exports.py")  # an N_ key
 
 
 @pytest.mark.parametrize("po", CATALOGS, ids=lambda path: path.parts[-3])
@@ -78,7 +82,7 @@ def test_messages_are_literal_strings() -> None:
     for path in APP_FILES:
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in KEYWORDS:
-                texts = node.args[:1] if node.func.id == "_" else node.args[:2]
+                texts = node.args[:2] if node.func.id == "ngettext" else node.args[:1]
                 if not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in texts):
                     wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
     assert not wrong, "\n".join(wrong)

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from roleext.backends import OfflineBackend
 from roleext.errors import UsageError
 from roleext.extract import extract_customers, extract_with_trace
-from roleext.jobs import Job, JobSpec
+from roleext.jobs import Job, JobSpec, estimate
 from roleext.rule_report import LabelledChat, measure_rules
 from roleext.rules import RULE_NAMES, pseudonym_of
 from roleext.sample import import_sample
@@ -129,6 +129,18 @@ def test_the_project_switches_persist_and_reach_an_offline_job(tmp_path: Path) -
         Job(store, OfflineBackend(), JobSpec("infer", "train", input_source="chat")).run()  # redone
         record = store.get_record("train", 1)
         assert record.prediction is not None and record.prediction.infos[0]["咨询类型"] == ["答疑", "询价"]
+
+
+def test_a_new_extractor_leaves_the_summaries_done(tmp_path: Path) -> None:
+    """The digest does not use the rules: a new rule version or switch redoes predictions only."""
+    with closing(ProjectStore(tmp_path / "p.db")) as store:
+        import_sample(store)
+        Job(store, OfflineBackend(), JobSpec("summarize", "train")).run()
+        Job(store, OfflineBackend(), JobSpec("infer", "train")).run()
+        newer = OfflineBackend(disabled_rules=["price_question"])
+        newer.model = newer.model.replace("-v3@", "-v4@")  # the next version of the rules
+        assert estimate(Job(store, newer, JobSpec("summarize", "train"))).already_done == 10
+        assert estimate(Job(store, newer, JobSpec("infer", "train"))).already_done == 0
 
 
 def test_an_unknown_rule_is_refused() -> None:

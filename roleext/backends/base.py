@@ -5,10 +5,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from roleext.cleaning import ChatProfile
 from roleext.errors import RoleextError
+from roleext.i18n import _
 
 ChatMessage = dict[str, str]
 """{"role": "user" | "assistant" | "system", "content": "..."}"""
@@ -33,7 +34,7 @@ class Completion:
 def fill_template(template: str, content: str) -> str:
     """The prompt with the chat in its `{content}` slot; other braces are left alone."""
     if CONTENT_SLOT not in template:
-        raise RoleextError("the prompt template has no {content} slot for the chat; add one")
+        raise RoleextError(_("the prompt template has no {slot} slot for the chat; add one").format(slot=CONTENT_SLOT))
     return template.replace(CONTENT_SLOT, content)
 
 
@@ -59,6 +60,11 @@ class Backend(ABC):
     def prepare(self, profile: ChatProfile) -> None:
         """Take what the whole project's chats teach (staff, boilerplate) before a batch."""
         return None
+
+    def results_of(self, kind: Literal["summarize", "infer"]) -> str:
+        """What names this backend's answers of one kind in a job's config: when it changes,
+        the records done before are redone. For a remote model, its name."""
+        return self.model
 
     def use_rules(self, disabled: Iterable[str]) -> None:
         """Leave out these offline rules (a project's switches); backends without rules ignore it."""

@@ -15,6 +15,7 @@ from roleext.backends.offline import OfflineBackend
 from roleext.backends.openai_compat import OpenAICompatBackend, OpenAISettings
 from roleext.backends.spark import SparkBackend, SparkSettings, spark_warnings
 from roleext.errors import RoleextError
+from roleext.i18n import _
 
 BackendKind = Literal["offline", "spark", "openai"]
 KEY_NAMES: dict[str, tuple[str, ...]] = {
@@ -86,7 +87,7 @@ class BackendChoice:
             return SparkBackend(self.spark_settings())
         if self.kind == "openai":
             if not self.base_url or not self.model:
-                raise RoleextError("an OpenAI-compatible backend needs a base URL and a model")
+                raise RoleextError(_("an OpenAI-compatible backend needs a base URL and a model"))
             return OpenAICompatBackend(OpenAISettings(self.base_url, self.model, self.api_key, timeout=self.timeout))
         return OfflineBackend()
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from roleext.backends.base import Backend, ChatMessage, Completion
 from roleext.cleaning import ChatProfile
 from roleext.digest import DEFAULT_BUDGET, make_digest
 from roleext.errors import BackendError, UsageError
 from roleext.extract import extract_customers
+from roleext.i18n import _
 from roleext.rules import RULE_NAMES, unknown_rules
 
 
@@ -37,18 +38,22 @@ class OfflineBackend(Backend):
         self.disabled_rules = self.disabled_rules | frozenset(disabled)
         unknown = unknown_rules(self.disabled_rules)
         if unknown:
-            raise UsageError(f"no offline rule is called {', '.join(sorted(unknown))}; the rules are "
-                             f"{', '.join(RULE_NAMES)}")
+            raise UsageError(_("no offline rule is called {names}; the rules are {rules}").format(
+                names=", ".join(sorted(unknown)), rules=", ".join(RULE_NAMES)))
         off = f" without {','.join(sorted(self.disabled_rules))}" if self.disabled_rules else ""
         self.model = f"digest-rules-v3@{self.budget}{off}"
+
+    def results_of(self, kind: Literal["summarize", "infer"]) -> str:
+        """The digest did not change with the rules: summaries stay done when a rule is switched."""
+        return f"digest-rules-v2@{self.budget}" if kind == "summarize" else self.model
 
     def prepare(self, profile: ChatProfile) -> None:
         """Keep the project's staff (for the rules) and boilerplate (for the digest)."""
         self.profile = profile
 
     def complete(self, messages: list[ChatMessage], *, timeout: float | None = None) -> Completion:
-        raise BackendError("the offline backend only summarizes and extracts; choose an LLM backend "
-                           "for free-form prompts")
+        raise BackendError(_("the offline backend only summarizes and extracts; choose an LLM backend for free-form "
+                             "prompts"))
 
     def summarize(self, chat: str, template: str, *, timeout: float | None = None) -> Completion:
         start = time.perf_counter()

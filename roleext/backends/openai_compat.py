@@ -23,6 +23,7 @@ from roleext.errors import (
     RateLimitedError,
     TransientBackendError,
 )
+from roleext.i18n import _
 
 SPARK_HTTP_URL = "https://spark-api-open.xf-yun.com/v1"
 _TOO_LONG_HINTS = ("context length", "too long", "maximum context", "context_length", "too many tokens")
@@ -89,21 +90,26 @@ class OpenAICompatBackend(Backend):
         except urllib.error.HTTPError as exc:
             raise self._http_error(exc) from None
         except TimeoutError:
-            raise BackendTimeoutError(f"no answer from {self.endpoint} within {timeout:.0f} s") from None
+            raise BackendTimeoutError(_("no answer from {url} within {seconds:.0f} s").format(
+                url=self.endpoint, seconds=timeout)) from None
         except urllib.error.URLError as exc:
             reason = str(exc.reason)
             if isinstance(exc.reason, TimeoutError):
-                raise BackendTimeoutError(f"no answer from {self.endpoint} within {timeout:.0f} s") from None
-            raise TransientBackendError(f"cannot reach {self.endpoint}: {reason}") from None
+                raise BackendTimeoutError(_("no answer from {url} within {seconds:.0f} s").format(
+                    url=self.endpoint, seconds=timeout)) from None
+            raise TransientBackendError(_("cannot reach {url}: {reason}").format(url=self.endpoint,
+                                                                                  reason=reason)) from None
         except json.JSONDecodeError:
-            raise TransientBackendError(f"{self.endpoint} answered something that is not JSON") from None
+            raise TransientBackendError(_("{url} answered something that is not JSON").format(
+                url=self.endpoint)) from None
         code, message = _provider_code(answer)
         if code:  # Spark's HTTP API reports some errors with HTTP 200
             raise error_for_code(code, message, answer.get("sid"))
         try:
             text = answer["choices"][0]["message"]["content"] or ""
         except (KeyError, IndexError, TypeError):
-            raise TransientBackendError(f"{self.endpoint} answered without choices[0].message") from None
+            raise TransientBackendError(_("{url} answered without choices[0].message").format(
+                url=self.endpoint)) from None
         usage = {k: int(v) for k, v in (answer.get("usage") or {}).items() if isinstance(v, int | float)}
         return Completion(text, usage, request_id or answer.get("id"), time.monotonic() - start)
 
@@ -116,12 +122,13 @@ class OpenAICompatBackend(Backend):
         message = message or exc.reason
         if code and code >= 10000:
             return error_for_code(code, message)
+        values = {"url": self.endpoint, "status": exc.code, "message": message, "model": self.model}
         if exc.code in (401, 403):
-            return AuthError(f"{self.endpoint} refused the key (HTTP {exc.code}): {message}")
+            return AuthError(_("{url} refused the key (HTTP {status}): {message}").format(**values))
         if exc.code == 429:
-            return RateLimitedError(f"{self.endpoint} is rate limiting (HTTP 429): {message}")
+            return RateLimitedError(_("{url} is rate limiting (HTTP 429): {message}").format(**values))
         if exc.code in (400, 413) and any(h in message.lower() for h in _TOO_LONG_HINTS):
-            return InputTooLongError(f"the input is too long for {self.model}: {message}")
+            return InputTooLongError(_("the input is too long for {model}: {message}").format(**values))
         if exc.code >= 500:
-            return TransientBackendError(f"{self.endpoint} failed (HTTP {exc.code}): {message}")
-        return BackendError(f"{self.endpoint} refused the request (HTTP {exc.code}): {message}")
+            return TransientBackendError(_("{url} failed (HTTP {status}): {message}").format(**values))
+        return BackendError(_("{url} refused the request (HTTP {status}): {message}").format(**values))

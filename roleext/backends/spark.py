@@ -38,6 +38,7 @@ from roleext.errors import (
     RoleextError,
     TransientBackendError,
 )
+from roleext.i18n import _, remedy
 
 
 @dataclass(frozen=True)
@@ -69,24 +70,27 @@ MIN_TEMPERATURE = 0.01
 def error_for_code(code: int, message: str, sid: str | None = None) -> BackendError:
     """The typed error for a Spark `header.code`, which says whether to retry or stop."""
     if code in CONTENT_REJECTED:
-        return ContentRejectedError(f"Spark's moderation rejected the content: {message}", code=code, sid=sid)
+        return ContentRejectedError(_("Spark's moderation rejected the content: {message}").format(message=message),
+                                    code=code, sid=sid)
     if code in INPUT_TOO_LONG:
-        return InputTooLongError(f"the input is too long for the model: {message}", code=code, sid=sid)
+        return InputTooLongError(_("the input is too long for the model: {message}").format(message=message),
+                                 code=code, sid=sid)
     if code in RATE_LIMITED:
-        return RateLimitedError(f"Spark's rate limit was hit: {message}", code=code, sid=sid)
+        return RateLimitedError(_("Spark's rate limit was hit: {message}").format(message=message), code=code, sid=sid)
     if code in BUSY:
-        return TransientBackendError(f"Spark is busy: {message}", code=code, sid=sid)
+        return TransientBackendError(_("Spark is busy: {message}").format(message=message), code=code, sid=sid)
     if code in AUTH_OR_QUOTA:
-        return AuthError(f"Spark refused the app's authorization or quota: {message}; check the "
-                         "app id, keys and the service's remaining quota", code=code, sid=sid)
-    return BackendError(f"Spark answered an error: {message}", code=code, sid=sid)
+        return AuthError(_("Spark refused the app's authorization or quota: {message}; check the app id, keys and "
+                           "the service's remaining quota").format(message=message), code=code, sid=sid)
+    return BackendError(_("Spark answered an error: {message}").format(message=message), code=code, sid=sid)
 
 
 def check_spark_url(url: str) -> str:
     """The URL if it can be signed and dialled (ws:// or wss://, a host, a path), else a clear error."""
     parsed = urlparse(url.strip())
     if parsed.scheme not in ("ws", "wss") or not parsed.hostname or not parsed.path.startswith("/"):
-        raise RoleextError(f"the Spark URL must look like wss://spark-api.xf-yun.com/v3.1/chat; got {url!r}")
+        raise RoleextError(_("the Spark URL must look like wss://spark-api.xf-yun.com/v3.1/chat; got {url!r}").format(
+            url=url))
     return url.strip()
 
 
@@ -129,8 +133,8 @@ class SparkSettings:
         url = self.url or (known.url if known else None)
         domain = self.domain or (known.domain if known else None)
         if not url or not domain:
-            raise RoleextError(f"unknown Spark model {self.model!r}: give its URL and domain "
-                               f"(known: {', '.join(SPARK_MODELS)})")
+            raise RoleextError(_("unknown Spark model {model!r}: give its URL and domain (known: {known})").format(
+                model=self.model, known=", ".join(SPARK_MODELS)))
         return check_spark_url(url), domain
 
 
@@ -154,15 +158,17 @@ def spark_warnings(settings: SparkSettings) -> list[str]:
     spoken = next((name for name, m in SPARK_MODELS.items() if m.domain == domain), None)
     warnings = []
     if served and spoken and served != spoken:
-        source = "typed" if settings.domain else f"model {settings.model}'s"
-        warnings.append(
-            f"The URL's path {urlparse(url).path} is Spark {served}'s (domain {SPARK_MODELS[served].domain}), "
-            f"but the domain sent is {domain} ({source}). Choose model {served}, or make the URL and "
-            "the domain belong to the same model.")
+        source = _("typed") if settings.domain else _("model {model}'s").format(model=settings.model)
+        warnings.append(_(
+            "The URL's path {path} is Spark {served}'s (domain {served_domain}), but the domain sent is {domain} "
+            "({source}). Choose model {served}, or make the URL and the domain belong to the same model.").format(
+                path=urlparse(url).path, served=served, served_domain=SPARK_MODELS[served].domain, domain=domain,
+                source=source))
     if settings.patch_id and not settings.domain:
-        warnings.append(
-            f"A fine-tuned model (resource id {settings.patch_id}) is called with its service id as the "
-            f"domain (older services: patch or patchv3); with the domain blank, {domain or 'nothing'} is sent.")
+        warnings.append(_(
+            "A fine-tuned model (resource id {patch_id}) is called with its service id as the domain (older "
+            "services: patch or patchv3); with the domain blank, {domain} is sent.").format(
+                patch_id=settings.patch_id, domain=domain or _("nothing")))
     return warnings
 
 
@@ -173,8 +179,11 @@ class SparkBackend(Backend):
 
     def __init__(self, settings: SparkSettings) -> None:
         if not (settings.app_id and settings.api_key and settings.api_secret):
-            raise AuthError("Spark needs an app id, an API key and an API secret: set SPARK_APP_ID, "
-                            "SPARK_API_KEY and SPARK_API_SECRET, or type them in")
+            raise AuthError(_("Spark needs an app id, an API key and an API secret: {remedy}").format(remedy=remedy(
+                app=_("set SPARK_APP_ID, SPARK_API_KEY and SPARK_API_SECRET in the environment or secrets.toml, or "
+                      "type them in the sidebar"),
+                cli=_("set SPARK_APP_ID, SPARK_API_KEY and SPARK_API_SECRET, or pass --app-id, --api-key and "
+                      "--api-secret"))))
         redaction.register(settings.api_key, settings.api_secret)
         self.settings = settings
         self.url, self.domain = settings.resolved()
@@ -223,20 +232,23 @@ class SparkBackend(Backend):
             ws = websocket.create_connection(signed, timeout=timeout)
         except websocket.WebSocketBadStatusException as exc:
             if exc.status_code in (401, 403):
-                raise AuthError(f"Spark refused the signature (HTTP {exc.status_code}); check the API key "
-                                "and secret, and the machine's clock") from None
-            raise TransientBackendError(f"Spark's handshake failed (HTTP {exc.status_code})") from None
+                raise AuthError(_("Spark refused the signature (HTTP {status}); check the API key and secret, and "
+                                  "the machine's clock").format(status=exc.status_code)) from None
+            raise TransientBackendError(_("Spark's handshake failed (HTTP {status})").format(
+                status=exc.status_code)) from None
         except websocket.WebSocketTimeoutException:
-            raise BackendTimeoutError(f"no connection to Spark within {timeout:.0f} s") from None
+            raise BackendTimeoutError(_("no connection to Spark within {seconds:.0f} s").format(
+                seconds=timeout)) from None
         except (OSError, websocket.WebSocketException) as exc:
-            raise TransientBackendError(f"cannot reach Spark: {exc}") from None
+            raise TransientBackendError(_("cannot reach Spark: {reason}").format(reason=exc)) from None
         parts: list[str] = []
         try:
             ws.send(json.dumps(self.payload(messages), ensure_ascii=False))
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise BackendTimeoutError(f"no complete answer within {timeout:.0f} s", sid=sid)
+                    raise BackendTimeoutError(_("no complete answer within {seconds:.0f} s").format(seconds=timeout),
+                                              sid=sid)
                 ws.settimeout(remaining)
                 frame = json.loads(ws.recv())
                 header = frame.get("header", {})
@@ -253,11 +265,13 @@ class SparkBackend(Backend):
                                                        if isinstance(v, int | float)},
                                       sid, time.monotonic() - start)
         except websocket.WebSocketTimeoutException:
-            raise BackendTimeoutError(f"no complete answer within {timeout:.0f} s", sid=sid) from None
+            raise BackendTimeoutError(_("no complete answer within {seconds:.0f} s").format(seconds=timeout),
+                                      sid=sid) from None
         except (websocket.WebSocketConnectionClosedException, ConnectionError) as exc:
-            raise TransientBackendError(f"Spark closed the connection mid-answer: {exc}", sid=sid) from None
+            raise TransientBackendError(_("Spark closed the connection mid-answer: {reason}").format(reason=exc),
+                                        sid=sid) from None
         except json.JSONDecodeError:
-            raise TransientBackendError("Spark sent a frame that is not JSON", sid=sid) from None
+            raise TransientBackendError(_("Spark sent a frame that is not JSON"), sid=sid) from None
         finally:
             ws.close()
 
@@ -287,13 +301,13 @@ class SparkBackend(Backend):
             code = int(getattr(exc, "error_code", -1))
             message = str(getattr(exc, "message", exc))
             if code == -1:
-                raise TransientBackendError(f"cannot reach Spark: {message}") from None
+                raise TransientBackendError(_("cannot reach Spark: {reason}").format(reason=message)) from None
             raise error_for_code(code, message) from None
         except TimeoutError:
-            raise BackendTimeoutError(f"no complete answer within {timeout:.0f} s") from None
+            raise BackendTimeoutError(_("no complete answer within {seconds:.0f} s").format(seconds=timeout)) from None
         generations = result.generations[0] if result.generations else []
         if not generations:
-            raise TransientBackendError("Spark (SDK) returned an empty answer")
+            raise TransientBackendError(_("Spark (SDK) returned an empty answer"))
         usage = (result.llm_output or {}).get("token_usage", {})
         return Completion(generations[0].text, {k: int(v) for k, v in usage.items()
                                                 if isinstance(v, int | float)},

@@ -24,10 +24,14 @@ from roleext.exports import (
     resolve_repeat,
     row_chars,
 )
+from roleext.formats.dataset import left_out_reasons
+from roleext.i18n import N_, _, remedy
 from roleext.project import InputSource
 from roleext.prompts import DEFAULT_INSTRUCTION
 from roleext.store import ProjectStore
 
+TOO_LONG = N_("over the platform's row length")
+"""Why a row was left out when long rows are (`drop_long`): over `max_chars`, 8,000 by default."""
 SHAREGPT_DATASET = "roleext_sharegpt"
 """The name the ShareGPT export registers in LLaMA-Factory's dataset_info.json (alpaca's is roleext)."""
 
@@ -63,7 +67,7 @@ def _checked_rows(store: ProjectStore, report: ExportReport, *, instruction: str
         chars = row_chars(row)
         if chars > max_chars:
             if drop_long:
-                report.left_out[f"over {max_chars:,} characters"] += 1
+                report.left_out[TOO_LONG] += 1
                 continue
             report.over_limit.append(index)
         report.row_chars.append(chars)
@@ -72,13 +76,16 @@ def _checked_rows(store: ProjectStore, report: ExportReport, *, instruction: str
 
 def _finish(report: ExportReport, source: InputSource, max_chars: int) -> None:
     if not report.records:
-        reasons = ", ".join(f"{n} {why}" for why, n in sorted(report.left_out.items())) or "the split is empty"
-        hint = " Run summarize first, or export the chats with --input chat." if source == "summary" else ""
-        raise ExportError(f"no train record can be exported ({reasons}).{hint}")
+        hint = " " + _("Summarize first, or {remedy}.").format(remedy=remedy(
+            app=_("let the model read the raw chat"), cli=_("export the chats with --input chat"))) \
+            if source == "summary" else ""
+        raise ExportError(_("no train record can be exported ({reasons}).").format(
+            reasons=left_out_reasons(report) or _("the split is empty")) + hint)
     if report.over_limit:
-        report.problems.append(f"{len(report.over_limit)} rows exceed {max_chars:,} characters: the platform "
-                               "refuses them and other trainers may cut them; shorten those summaries, or "
-                               "leave them out (--drop-long)")
+        report.problems.append(_("{n} rows exceed {limit:,} characters: the platform refuses them and other "
+                                 "trainers may cut them; shorten those summaries, or {remedy}").format(
+            n=len(report.over_limit), limit=max_chars,
+            remedy=remedy(app=_("leave them out"), cli=_("leave them out (--drop-long)"))))
 
 
 def export_messages(store: ProjectStore, out: BinaryIO, *, repeat: Repeat = 1,
@@ -89,7 +96,7 @@ def export_messages(store: ProjectStore, out: BinaryIO, *, repeat: Repeat = 1,
 
     Rows are streamed; with a repeat they are first spooled to a temporary file, written once
     and copied as many times as asked, so memory stays flat however large the split."""
-    report = ExportReport("chat messages JSONL")
+    report = ExportReport(N_("chat messages JSONL"))
     lines = (json.dumps(messages_row(row), ensure_ascii=False).encode("utf-8") + b"\n"
              for row in _checked_rows(store, report, instruction=instruction, source=source,
                                       max_chars=max_chars, drop_long=drop_long))
@@ -115,7 +122,7 @@ def export_sharegpt(store: ProjectStore, out: BinaryIO, *, instruction: str = DE
                     source: InputSource = "summary", max_chars: int = MAX_ROW_CHARS,
                     drop_long: bool = False) -> ExportReport:
     """Write LLaMA-Factory's ShareGPT JSON (a list, one row per record: LLaMA-Factory has epochs)."""
-    report = ExportReport("ShareGPT JSON")
+    report = ExportReport(N_("ShareGPT JSON"))
     out.write(b"[")
     for row in _checked_rows(store, report, instruction=instruction, source=source, max_chars=max_chars,
                              drop_long=drop_long):

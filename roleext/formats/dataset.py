@@ -18,6 +18,7 @@ from sqlalchemy import select
 from roleext.errors import ExportError
 from roleext.exports import ExportReport
 from roleext.formats.review_key import REVIEW_KEY, ReviewNote, as_status
+from roleext.i18n import N_, _, translate
 from roleext.io import Split
 from roleext.project import Record, ReviewStatus
 from roleext.review import reviewer_of
@@ -28,6 +29,12 @@ Scope = Literal["not-rejected", "accepted", "all"]
 """Which records an export of the curated data takes: all but the rejected (the default),
 only the accepted, or every record (rejected included, for a file that keeps the reviews)."""
 SCOPES: tuple[Scope, ...] = ("not-rejected", "accepted", "all")
+
+NOT_ACCEPTED = {ReviewStatus.PENDING: N_("not accepted: pending"),
+                ReviewStatus.NEEDS_FIX: N_("not accepted: needs-fix"),
+                ReviewStatus.REJECTED: N_("not accepted: rejected")}
+"""Why `--records accepted` left a record out, by its status (report keys, shown translated)."""
+DATASET_KINDS = {"train": N_("train dataset"), "test": N_("test dataset")}
 
 PERSON_EDITS = ("gold", "status")
 """The history targets that are a person's edit of what a dataset record holds."""
@@ -40,11 +47,16 @@ def in_scope(records: Iterable[Record], scope: Scope, report: ExportReport) -> I
     """The records a scope takes, each one left out counted in the report with its reason."""
     for record in records:
         if scope == "accepted" and record.status != ReviewStatus.ACCEPTED:
-            report.left_out[f"not accepted ({record.status.value})"] += 1
+            report.left_out[NOT_ACCEPTED[record.status]] += 1
         elif scope == "not-rejected" and record.status == ReviewStatus.REJECTED:
-            report.left_out["rejected in review"] += 1
+            report.left_out[N_("rejected in review")] += 1
         else:
             yield record
+
+
+def left_out_reasons(report: ExportReport) -> str:
+    """What an export left out, in one phrase: why nothing could be exported."""
+    return ", ".join(f"{n} {translate(why)}" for why, n in sorted(report.left_out.items()))
 
 
 def batched(records: Iterable[Record], size: int = _BATCH) -> Iterator[list[Record]]:
@@ -87,16 +99,17 @@ def misfit(customer: object) -> str | None:
 
     The schema's own check, written out: jsonschema took 4 ms a record, most of an export."""
     if not isinstance(customer, dict):
-        return "a customer is not an object"
+        return _("a customer is not an object")
     if customer.keys() != _FIELD_SET:
         odd = sorted(set(customer) ^ _FIELD_SET)
-        return f"a customer does not hold exactly the 21 fields ({', '.join(map(str, odd[:3]))})"
+        return _("a customer does not hold exactly the 21 fields ({keys})").format(keys=", ".join(map(str, odd[:3])))
     for f in FIELDS:
         value = customer[f.name]
         fits = (isinstance(value, list) and all(isinstance(v, str) for v in value)) if f.kind == "list" \
             else isinstance(value, str)
         if not fits:
-            return f"{f.name} is not {'a list of strings' if f.kind == 'list' else 'a string'}"
+            return (_("{field} is not a list of strings") if f.kind == "list"
+                    else _("{field} is not a string")).format(field=f.name)
     return None
 
 
@@ -105,8 +118,8 @@ def dataset_item(record: Record, note: ReviewNote | None = None) -> dict[str, ob
     item: dict[str, object] = {"chat_text": record.chat_text, "infos": record.gold}
     problem = next(filter(None, map(misfit, record.gold)), None)
     if problem is not None:
-        raise ExportError(f"record {record.index}: its gold does not fit the competition's format "
-                          f"({problem}); correct it on the Review page")
+        raise ExportError(_("record {index}: its gold does not fit the competition's format ({problem}); correct "
+                            "it on the Review page").format(index=record.index, problem=problem))
     if note is not None:
         item[REVIEW_KEY] = note.as_json()
     return item
@@ -118,7 +131,7 @@ def export_dataset(store: ProjectStore, out: BinaryIO, *, split: Split = "train"
 
     `with_review` adds the `roleext` key; importing the file into a fresh project gives the
     same gold and statuses, and into the same project changes nothing."""
-    report = ExportReport(f"{split} dataset")
+    report = ExportReport(DATASET_KINDS[split])
     out.write(b"[")
     for batch in batched(in_scope(store.iter_records(split), scope, report)):
         notes = review_notes(store, batch) if with_review else {}
@@ -129,6 +142,6 @@ def export_dataset(store: ProjectStore, out: BinaryIO, *, split: Split = "train"
     out.write(b"\n]\n")
     report.records = report.rows
     if not report.rows:
-        reasons = ", ".join(f"{n} {why}" for why, n in sorted(report.left_out.items())) or "the split is empty"
-        raise ExportError(f"no {split} record can be exported ({reasons})")
+        raise ExportError(_("no {split} record can be exported ({reasons})").format(
+            split=split, reasons=left_out_reasons(report) or _("the split is empty")))
     return report

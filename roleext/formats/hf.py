@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -22,7 +23,8 @@ import pyarrow.parquet as pq
 from roleext import __version__
 from roleext.errors import ExportError, UsageError
 from roleext.exports import ExportReport
-from roleext.formats.dataset import Scope, batched, in_scope
+from roleext.formats.dataset import Scope, batched, in_scope, left_out_reasons
+from roleext.i18n import N_, _
 from roleext.io import SPLITS, Split
 from roleext.project import Record
 from roleext.schema import FIELDS, complete_customer
@@ -45,6 +47,21 @@ COLUMNS = {
               "unless every record was asked for)",
 }
 ROW_GROUP = 500
+
+
+@dataclass
+class HfReport(ExportReport):
+    """An export report that also says how many records each split's file holds."""
+
+    sizes: dict[Split, int] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        out = super().lines()
+        sizes = ", ".join(f"{split} {n:,}" for split, n in self.sizes.items() if n)
+        return [out[0] + _(" (by split: {sizes})").format(sizes=sizes or "-"), *out[1:]]
+
+
+KIND = N_("Hugging Face dataset")
 
 
 def data_file(split: Split) -> str:
@@ -93,11 +110,10 @@ The 21 fields of each customer in `infos`:
 
 def _write_split(store: ProjectStore, split: Split, folder: Path, scope: Scope, report: ExportReport) -> int:
     """Write one split's Parquet file (none when no record is in scope); how many records it holds."""
-    split_report = ExportReport(split)
     writer: pq.ParquetWriter | None = None
     count = 0
     try:
-        for batch in batched(in_scope(store.iter_records(split), scope, split_report), ROW_GROUP):
+        for batch in batched(in_scope(store.iter_records(split), scope, report), ROW_GROUP):
             if writer is None:
                 path = folder / data_file(split)
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,39 +123,30 @@ def _write_split(store: ProjectStore, split: Split, folder: Path, scope: Scope, 
     finally:
         if writer is not None:
             writer.close()
-    for why, n in split_report.left_out.items():
-        report.left_out[f"{split}: {why}"] += n
     return count
 
 
 def export_hf(store: ProjectStore, folder: Path, *, scope: Scope = "not-rejected") -> ExportReport:
     """Write the Hugging Face folder (Parquet per split and the card) into an empty `folder`."""
-    report = ExportReport("Hugging Face dataset")
-    sizes: dict[Split, int] = {}
+    report = HfReport(KIND)
     for split in SPLITS:
         count = _write_split(store, split, folder, scope, report)
         if count:
-            sizes[split] = count
-    report.rows = report.records = sum(sizes.values())
-    if not sizes:
-        reasons = ", ".join(f"{n} {why}" for why, n in sorted(report.left_out.items())) or "the project is empty"
-        raise ExportError(f"no record can be exported ({reasons})")
-    report.kind += " (" + ", ".join(f"{split} {n:,}" for split, n in sizes.items()) + ")"
-    (folder / "README.md").write_text(dataset_card(sizes), "utf-8")
+            report.sizes[split] = count
+    report.rows = report.records = sum(report.sizes.values())
+    if not report.sizes:
+        raise ExportError(_("no record can be exported ({reasons})").format(
+            reasons=left_out_reasons(report) or _("the project is empty")))
+    (folder / "README.md").write_text(dataset_card(report.sizes), "utf-8")
     return report
 
 
 def hf_report(store: ProjectStore, *, scope: Scope = "not-rejected") -> ExportReport:
     """What `export_hf` would write, counted without writing it (the Export page's report)."""
-    report = ExportReport("Hugging Face dataset")
-    sizes = {}
+    report = HfReport(KIND)
     for split in SPLITS:
-        split_report = ExportReport(split)
-        sizes[split] = sum(1 for _ in in_scope(store.iter_records(split), scope, split_report))
-        for why, n in split_report.left_out.items():
-            report.left_out[f"{split}: {why}"] += n
-    report.rows = report.records = sum(sizes.values())
-    report.kind += " (" + ", ".join(f"{split} {n:,}" for split, n in sizes.items() if n) + ")"
+        report.sizes[split] = sum(1 for _record in in_scope(store.iter_records(split), scope, report))
+    report.rows = report.records = sum(report.sizes.values())
     return report
 
 
@@ -160,9 +167,10 @@ def export_hf_folder(store: ProjectStore, out: Path, *, scope: Scope = "not-reje
     """Write the folder at `out` (new, or an empty folder) beside itself first, so a failed
     export leaves nothing behind."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"{out} exists and is not an empty folder; give a new folder for the dataset")
+        raise UsageError(_("{path} exists and is not an empty folder; give a new folder for the dataset").format(
+            path=out))
     if not out.parent.is_dir():
-        raise UsageError(f"{out.parent} does not exist (or is not a folder); create it first")
+        raise UsageError(_("{path} does not exist (or is not a folder); create it first").format(path=out.parent))
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()

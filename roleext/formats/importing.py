@@ -17,6 +17,7 @@ from dataclasses import replace
 from roleext.chat import parse_messages, speaker_counts
 from roleext.errors import InvalidFileError, Problem
 from roleext.formats.row_reading import read_gold_rows, row_kind
+from roleext.i18n import _, ngettext, remedy
 from roleext.io import (
     MAX_FILE_BYTES,
     ChatFile,
@@ -82,9 +83,10 @@ def rows_chat_file(store: ProjectStore, items: list[object], name: str) -> ChatF
         elif looks_like_chat(row.user):
             chat = row.user
         else:
-            problems.append(Problem("the user turn is not a chat, nor the summary of a chat in this project: "
-                                    "import the train chats first, or export the rows with --input chat",
-                                    row.position, "input"))
+            problems.append(Problem(_("the user turn is not a chat, nor the summary of a chat in this project: "
+                                      "import the train chats first, or {remedy}").format(remedy=remedy(
+                                          app=_("export the rows with the model reading the raw chat"),
+                                          cli=_("export the rows with --input chat"))), row.position, "input"))
             continue
         key = (chat, dumps(row.infos))
         if key in seen:  # the chat and its summary, both rows of the file, with the same answer
@@ -99,9 +101,10 @@ def rows_chat_file(store: ProjectStore, items: list[object], name: str) -> ChatF
     if problems:
         raise InvalidFileError(problems, name)
     if not records:
-        raise InvalidFileError([Problem("holds no rows")], name)
-    note = Problem(f"fine-tuning rows read as gold: {len(records)} records"
-                   + (f" ({repeated} repeated rows read once)" if repeated else ""), severity="warning")
+        raise InvalidFileError([Problem(_("holds no rows"))], name)
+    note = Problem(_("fine-tuning rows read as gold: {n} records").format(n=len(records))
+                   + (ngettext(" ({n} repeated row read once)", " ({n} repeated rows read once)", repeated).format(
+                       n=repeated) if repeated else ""), severity="warning")
     return ChatFile("train", records, [note, *warnings],
                     [replace(p, record=positions[p.record - 1]) if p.record else p for p in lints])
 
@@ -123,8 +126,9 @@ def merged_chat_file(store: ProjectStore, chat_file: ChatFile) -> ChatFile:
     for number, rec in enumerate(new, start=end + 1):
         records.append(ChatRecord(number, rec.chat_text, rec.infos, rec.review))
     stay = len(records) - len(chat_file.records)
-    note = Problem(f"merged into the {chat_file.split} split by chat: {len(new)} new, "
-                   f"{len(chat_file.records) - len(new)} matched; its {stay} other records stay as they are",
+    note = Problem(_("merged into the {split} split by chat: {new} new, {matched} matched; its {stay} other records "
+                     "stay as they are").format(split=chat_file.split, new=len(new),
+                                                matched=len(chat_file.records) - len(new), stay=stay),
                    severity="warning")
     return ChatFile(chat_file.split, records, [*chat_file.warnings, note], chat_file.lints)
 
@@ -140,7 +144,7 @@ def load_import(store: ProjectStore, source: Source, *, split: Split | None = No
     first = next((item for item in items if isinstance(item, dict)), None)
     if row_kind(first) is not None:
         if split == "test":
-            raise InvalidFileError([Problem("holds fine-tuning rows, whose answers are gold: import it as train")],
+            raise InvalidFileError([Problem(_("holds fine-tuning rows, whose answers are gold: import it as train"))],
                                    name)
         return merged_chat_file(store, rows_chat_file(store, items, name))
     chat_file = chat_file_from_items(items, name, split)

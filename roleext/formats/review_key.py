@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Literal, cast, get_args
 
 from roleext.errors import Problem
+from roleext.i18n import _
 
 REVIEW_KEY = "roleext"
 """The record key that holds the review; the competition's files have no such key."""
@@ -59,13 +60,13 @@ def read_review_key(item: Any, record: int) -> tuple[Any, ReviewNote | None, lis
     key = item[REVIEW_KEY]
     where = REVIEW_KEY
     if not isinstance(key, dict):
-        return rest, None, [Problem("is not an object; expected {\"status\": ..., \"reviewer\": ...} as roleext "
-                                    "writes it, or no roleext key", record, where)]
+        return rest, None, [Problem(_("is not an object; expected {{\"status\": ..., \"reviewer\": ...}} as roleext "
+                                      "writes it, or no roleext key").format(), record, where)]
     status = key.get("status")
     if status not in STATUS_VALUES:
-        return rest, None, [Problem(f"status is {status!r}, expected one of {', '.join(STATUS_VALUES)}",
-                                    record, where)]
+        return rest, None, [Problem(_("status is {status!r}, expected one of {statuses}").format(
+            status=status, statuses=", ".join(STATUS_VALUES)), record, where)]
     reviewer = key.get("reviewer")
     if not _optional_text(reviewer) or (isinstance(reviewer, str) and not reviewer.strip()):
-        return rest, None, [Problem("reviewer is not a name; expected a string or null", record, where)]
+        return rest, None, [Problem(_("reviewer is not a name; expected a string or null"), record, where)]
     return rest, ReviewNote(as_status(status), reviewer), []

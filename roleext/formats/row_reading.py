@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from roleext.errors import Problem
+from roleext.i18n import _
 
 RowKind = Literal["finetune", "messages", "sharegpt"]
 
@@ -50,26 +51,29 @@ def _turns(item: dict[str, Any], kind: RowKind, position: int) -> tuple[str, str
     if kind == "finetune":
         text, answer = item.get("input"), item.get("output")
         if not isinstance(text, str) or not text.strip():
-            return Problem("is missing or empty; expected the model's input (a chat or a summary)",
+            return Problem(_("is missing or empty; expected the model's input (a chat or a summary)"),
                            position, "input")
         if not isinstance(answer, str):
-            return Problem("is missing; expected the 21-field JSON answer", position, "output")
+            return Problem(_("is missing; expected the 21-field JSON answer"), position, "output")
         return text, answer
     role_key, content_key, user_role, assistant_role = _USER_ROLES[kind]
     turns = item.get("messages" if kind == "messages" else "conversations")
     where = "messages" if kind == "messages" else "conversations"
     if not isinstance(turns, list) or not all(isinstance(t, dict) for t in turns):
-        return Problem("is not a list of turns", position, where)
+        return Problem(_("is not a list of turns"), position, where)
     users = [t.get(content_key) for t in turns if t.get(role_key) == user_role]
     answers = [t.get(content_key) for t in turns if t.get(role_key) == assistant_role]
     if len(users) != 1 or len(answers) != 1:
-        return Problem(f"holds {len(users)} {user_role} and {len(answers)} {assistant_role} turns; a record's "
-                       f"row has one of each (the input, then the 21-field answer)", position, where)
+        return Problem(_("holds {users} {user} and {answers} {assistant} turns; a record's row has one of each "
+                         "(the input, then the 21-field answer)").format(
+            users=len(users), user=user_role, answers=len(answers), assistant=assistant_role), position, where)
     user, answer = users[0], answers[0]
     if not isinstance(user, str) or not user.strip():
-        return Problem(f"the {user_role} turn is empty; expected the model's input", position, where)
+        return Problem(_("the {role} turn is empty; expected the model's input").format(role=user_role),
+                       position, where)
     if not isinstance(answer, str):
-        return Problem(f"the {assistant_role} turn is not text; expected the 21-field JSON answer", position, where)
+        return Problem(_("the {role} turn is not text; expected the 21-field JSON answer").format(
+            role=assistant_role), position, where)
     return user, answer
 
 
@@ -78,12 +82,12 @@ def _customers(answer: str, position: int) -> Any:
     try:
         value = json.loads(answer)
     except json.JSONDecodeError as exc:
-        return Problem(f"the answer is not JSON ({exc.msg} at column {exc.colno}); expected the list of "
-                       "customers with the 21 fields", position, "answer")
+        return Problem(_("the answer is not JSON ({error} at column {column}); expected the list of customers "
+                         "with the 21 fields").format(error=exc.msg, column=exc.colno), position, "answer")
     if isinstance(value, dict):
         return [value]  # one customer written bare: read as a list of one
     if not isinstance(value, list):
-        return Problem("the answer is JSON but not a list of customers", position, "answer")
+        return Problem(_("the answer is JSON but not a list of customers"), position, "answer")
     return value
 
 
@@ -97,8 +101,8 @@ def read_gold_rows(items: list[Any]) -> tuple[list[GoldRow], list[Problem], int]
     for position, item in enumerate(items, start=1):
         kind = row_kind(item)
         if kind is None:
-            problems.append(Problem("is not a fine-tuning row (instruction/input/output, messages or "
-                                    "conversations)", position))
+            problems.append(Problem(_("is not a fine-tuning row (instruction/input/output, messages or "
+                                      "conversations)"), position))
             continue
         turns = _turns(item, kind, position)
         if isinstance(turns, Problem):
