@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from pages.language import _, ngettext
+from pages.language import _, ngettext, status_label
 from pages.resources import project_store
 from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError
 from roleext.formats.importing import load_import
@@ -119,6 +119,6 @@ st.bar_chart(pd.DataFrame(histogram).T, x_label=_("characters"), y_label=_("chat
              sort=False)  # the bins in numeric order, not "10000-11999" before "2000-3999"
 with st.expander(_("All records")):
     st.dataframe(pd.DataFrame([{_("split"): r.split, _("record"): r.index, _("characters"): r.chat_chars,
-                                _("customers"): r.customers, _("status"): r.status.value,
+                                _("customers"): r.customers, _("status"): status_label(r.status),
                                 _("summary"): r.has_summary, _("prediction"): r.has_prediction} for r in infos]),
                  hide_index=True)

@@ -22,7 +22,3 @@ def escape_markdown(text: str) -> str:
     """
     return _SIGNIFICANT.sub(lambda m: "&lt;" if m.group(1) == "<" else "\\" + m.group(1), text)
 
-
-def plural(count: int, noun: str) -> str:
-    """'1 edit', '2 edits': counts a person reads."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
