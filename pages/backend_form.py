@@ -24,8 +24,10 @@ def backend_label(kind: BackendKind) -> str:
     return labels[kind]
 
 
-def backend_form(prefix: str, default_model: str = "lite") -> BackendChoice:
-    """Backend, model and keys. Typed keys stay in this session; found keys are named, not shown."""
+def backend_form(prefix: str, default_model: str = "lite", ask_fine_tuned: bool = False) -> BackendChoice:
+    """Backend, model and keys. Typed keys stay in this session; found keys are named, not shown.
+
+    With `ask_fine_tuned`, an OpenAI-compatible model can be marked fine-tuned on roleext's export."""
     kind = st.selectbox(_("Backend"), BACKEND_KINDS, key=kept(f"{prefix}_kind", "offline"),
                         format_func=backend_label)
     choice = BackendChoice(kind=kind)
@@ -54,6 +56,11 @@ def backend_form(prefix: str, default_model: str = "lite") -> BackendChoice:
         choice.model = st.text_input(_("Model"), key=kept(f"{prefix}_omodel", ""))
         choice.api_key = st.text_input("OPENAI_API_KEY", type="password", key=kept(f"{prefix}_key", ""),
                                        placeholder=_("found") if found else "")
+        if ask_fine_tuned:
+            choice.fine_tuned = st.checkbox(_("Fine-tuned on roleext's export"),
+                                            key=kept(f"{prefix}_fine_tuned", False),
+                                            help=_("It is then sent its input as in training, not the built-in "
+                                                   "prompt. A Spark model is fine-tuned when it has a resource id."))
     choice = choice.with_credentials(os.environ, app_secrets())
     for problem in choice.warnings():
         st.warning(escape_markdown(problem))

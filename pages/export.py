@@ -8,13 +8,17 @@ import json
 from collections.abc import Callable
 from typing import BinaryIO
 
+import pandas as pd
 import streamlit as st
 
 from pages.language import _
 from pages.resources import project_store
 from pages.session_settings import kept, kept_tabs
+from roleext.chunk_rows import CHUNK_CHARS, CHUNK_OVERLAP, ChunkOptions
+from roleext.chunking import MIN_CHUNK_CHARS
 from roleext.errors import RoleextError
 from roleext.exports import (
+    MAX_ROW_CHARS,
     MIN_TRAIN_ROWS,
     ExportReport,
     Preview,
@@ -46,40 +50,72 @@ instruction = st.text_area(_("Fine-tuning instruction"), height=90, key=kept("ex
 
 
 def export_tab(export: Callable[[BinaryIO], ExportReport], preview: Preview, label: str, file_name: str,
-               mime: str) -> bool:
+               mime: str) -> ExportReport | None:
     """Run `export` into the preview, show its report and a download built at click time;
-    False (with the reason shown) when there is nothing to export."""
+    None (with the reason shown) when there is nothing to export."""
     try:
         report = export(preview)
     except RoleextError as exc:
         st.info(escape_markdown(str(exc)))
-        return False
+        return None
     st.code("\n".join(report.lines()), language=None)
     for problem in report.problems:
         st.warning(escape_markdown(problem))
     st.download_button(label, file_builder(export), file_name, mime, on_click="ignore")
-    return True
+    return report
 
 
-tabs = kept_tabs("export_tab", {"jsonl": _("Fine-tuning JSONL"), "alpaca": _("Alpaca (LLaMA-Factory)"),
-                                "csv": _("Test CSV"), "dataset": _("Dataset (train.json)"),
-                                "messages": _("Chat messages JSONL"), "sharegpt": _("ShareGPT (LLaMA-Factory)"),
-                                "hf": _("Hugging Face folder")})
-tab_jsonl, tab_alpaca, tab_csv = tabs["jsonl"], tabs["alpaca"], tabs["csv"]
+def repeat_choice() -> Repeat:
+    """How often each row is written: to the platform's minimum, or a number of times."""
+    auto = st.checkbox(_("Repeat to reach the platform's minimum of {n:,} rows").format(n=MIN_TRAIN_ROWS),
+                       key=kept("export_auto", True))
+    times = st.number_input(_("Repeat each record this many times"), 1, 1000, key=kept("export_times", 1),
+                            disabled=auto)
+    return "auto" if auto else int(times)
+
+
+def first_rows(preview: Preview) -> None:
+    first = preview.getvalue().split(b"\n", 3)[:3]
+    st.caption(_("First rows"))
+    st.json([json.loads(line) for line in first if line], expanded=False)
+
+
+tabs = kept_tabs("export_tab", {"jsonl": _("Fine-tuning JSONL"), "chunks": _("Chat chunks (JSONL)"),
+                                "alpaca": _("Alpaca (LLaMA-Factory)"), "csv": _("Test CSV"),
+                                "dataset": _("Dataset (train.json)"), "messages": _("Chat messages JSONL"),
+                                "sharegpt": _("ShareGPT (LLaMA-Factory)"), "hf": _("Hugging Face folder")})
+tab_jsonl, tab_chunks, tab_alpaca, tab_csv = tabs["jsonl"], tabs["chunks"], tabs["alpaca"], tabs["csv"]
 if tab_jsonl.open:
     with tab_jsonl:
-        auto = st.checkbox(_("Repeat to reach the platform's minimum of {n:,} rows").format(n=MIN_TRAIN_ROWS),
-                           key=kept("export_auto", True))
-        times = st.number_input(_("Repeat each record this many times"), 1, 1000, key=kept("export_times", 1),
-                                disabled=auto)
-        repeat: Repeat = "auto" if auto else int(times)
+        repeat = repeat_choice()
         preview = Preview()
         if export_tab(lambda out: export_train_jsonl(store, out, repeat=repeat, instruction=instruction,
                                                      source=source), preview,
                       _("Download train.jsonl"), "train.jsonl", "application/jsonl"):
-            first = preview.getvalue().split(b"\n", 3)[:3]
-            st.caption(_("First rows"))
-            st.json([json.loads(line) for line in first if line], expanded=False)
+            first_rows(preview)
+if tab_chunks.open:
+    with tab_chunks:
+        st.caption(_("Rows from chunks of each cleaned chat instead of its summary. A chunk's target keeps only "
+                     "what the chunk holds: a name, phone, e-mail, address or other text it does not contain is "
+                     "left out; the labels stay as in the gold."))
+        size, overlap = st.columns(2)
+        chunk_chars = size.number_input(_("Characters of chat per row at most"), MIN_CHUNK_CHARS, MAX_ROW_CHARS,
+                                        step=100, key=kept("export_chunk_chars", CHUNK_CHARS))
+        overlap_chars = overlap.number_input(_("Characters repeated between chunks"), 0, MAX_ROW_CHARS // 2,
+                                             step=50, key=kept("export_chunk_overlap", CHUNK_OVERLAP))
+        repeat = repeat_choice()
+        chunks = ChunkOptions(int(chunk_chars), int(overlap_chars))
+        preview = Preview()
+        report = export_tab(lambda out: export_train_jsonl(store, out, repeat=repeat, instruction=instruction,
+                                                           chunks=chunks),
+                            preview, _("Download train_chunks.jsonl"), "train_chunks.jsonl", "application/jsonl")
+        if report is not None:
+            st.caption(_("What each chunk kept of its record's gold values"))
+            st.dataframe(pd.DataFrame([{_("record"): c.record, _("chunk"): f"{c.chunk}/{c.chunks}",
+                                        _("row characters"): c.chars, _("values kept"): c.kept,
+                                        _("gold values"): c.total, _("left out"): "、".join(c.left_out)}
+                                       for c in report.chunk_values]), hide_index=True)
+            first_rows(preview)
 if tab_alpaca.open:
     with tab_alpaca:
         if export_tab(lambda out: export_alpaca(store, out, instruction=instruction, source=source),

@@ -7,6 +7,7 @@ from pages.backend_form import backend_form, fit_options
 from pages.customers_editor import customers_editor
 from pages.job_panel import estimate_with_overwrite, jobs_panel, show_record_tasks, start_button
 from pages.language import _
+from pages.prompt_form import prompt_form, record_prompt_preview
 from pages.resources import project_store
 from pages.session_settings import kept
 from pages.unsaved_edits import show_unsaved
@@ -34,7 +35,7 @@ if not store.count(split):
 with st.sidebar:
     st.subheader(_("Model"))
     st.caption(_("A fine-tuned Spark model: resource id as patch_id, service id as domain, URL from its card."))
-    choice = backend_form("infer", default_model="pro")
+    choice = backend_form("infer", default_model="pro", ask_fine_tuned=True)
     concurrency = st.number_input(_("Concurrent calls"), 1, 32, key=kept("infer_concurrency", 4))
     qps = st.number_input(_("Requests per second at most (0: no limit)"), 0.0, 100.0, key=kept("infer_qps", 0.0))
     fitting = fit_options("infer")
@@ -42,18 +43,23 @@ with st.sidebar:
 READS: dict[InputSource, str] = {"summary": _("the record's summary"), "chat": _("the raw chat")}
 source = st.radio(_("The model reads"), tuple(READS), horizontal=True, key=kept("infer_source", "summary"),
                   format_func=READS.__getitem__)
-instruction = st.text_input(_("Instruction sent before the input (a fine-tuned model needs none)"),
-                            key=kept("infer_instruction", ""))
+try:
+    backend = choice.build()
+except RoleextError as exc:
+    st.warning(escape_markdown(str(exc)))
+    st.stop()
+instruction, few_shot = prompt_form(backend, source)
 drop = st.checkbox(_("Drop names, phones, e-mails and addresses the chat does not contain"),
                    key=kept("infer_drop", True))
 
 try:
-    job = Job(store, choice.build(), JobSpec("infer", split, concurrency=int(concurrency), qps=qps or None,
-                                             instruction=instruction or None, input_source=source,
-                                             drop_unverified=drop, collapse_customers=collapse, **fitting))
+    job = Job(store, backend, JobSpec("infer", split, concurrency=int(concurrency), qps=qps or None,
+                                      instruction=instruction, input_source=source, few_shot=few_shot,
+                                      drop_unverified=drop, collapse_customers=collapse, **fitting))
 except RoleextError as exc:
     st.warning(escape_markdown(str(exc)))
     st.stop()
+record_prompt_preview(job)
 job, plan = estimate_with_overwrite(job)
 kept_edits = (_(", {n} corrected by a person and kept").format(n=plan.edited)
               if plan.edited and not job.spec.overwrite_edits else "")

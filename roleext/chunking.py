@@ -21,14 +21,17 @@ def _pieces(units: list[str], budget: int) -> list[str]:
     return pieces
 
 
-def split_units(units: list[str], budget: int, overlap: int = 0) -> list[str]:
+def split_units(units: list[str], budget: int, overlap: int = 0, overlap_chars: int | None = None) -> list[str]:
     """Consecutive units joined by newlines into chunks of at most `budget` characters.
 
     Each chunk after the first starts with up to `overlap` units of the one before (as many
-    as fit), so a statement and its answer are rarely separated.
+    as fit), so a statement and its answer are rarely separated. With `overlap_chars`, it
+    starts instead with as many of the last units as fit in that many characters.
     """
     if budget < 1:
         raise ValueError("budget must be positive")
+    if overlap_chars is not None:
+        overlap = len(units)
     chunks: list[list[str]] = []
     current: list[str] = []
     size = 0
@@ -38,7 +41,9 @@ def split_units(units: list[str], budget: int, overlap: int = 0) -> list[str]:
             chunks.append(current)
             carried: list[str] = []
             for previous in reversed(current[-overlap:] if overlap else []):
-                if sum(len(u) + 1 for u in carried) + len(previous) + 1 + len(piece) > budget:
+                carried_chars = sum(len(u) + 1 for u in carried) + len(previous)
+                if carried_chars + 1 + len(piece) > budget or (overlap_chars is not None
+                                                               and carried_chars > overlap_chars):
                     break
                 carried.insert(0, previous)
             current = carried

@@ -24,6 +24,7 @@ from typing import BinaryIO, NoReturn
 from roleext.backends import Backend
 from roleext.backends.choice import BackendChoice
 from roleext.backends.spark import check_spark_url
+from roleext.chunk_rows import CHUNK_CHARS, CHUNK_OVERLAP, ChunkOptions
 from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError, UsageError
 from roleext.exports import (
     MAX_ROW_CHARS,
@@ -42,7 +43,7 @@ from roleext.formats.importing import load_import
 from roleext.i18n import _, environment_language, using
 from roleext.io import guess_kind, load_chat_file, load_submission, parse_items, read_source, summarize_file
 from roleext.jobs import Job, JobSpec
-from roleext.prompts import DEFAULT_SUMMARY_PROMPT
+from roleext.prompts import DEFAULT_SUMMARY_PROMPT, describe_prompt
 from roleext.redaction import RedactingFilter
 from roleext.rule_report import rule_report_lines, store_rule_report
 from roleext.rules import RULE_NAMES, unknown_rules
@@ -126,10 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
                      "fine-tuning rows and datasets exported --with-review)")
 
     export = commands.add_parser("export", parents=[db], help="write a file for the platform")
-    export.add_argument("kind", choices=["train-jsonl", "alpaca", "test-csv", "submission", *FORMAT_KINDS])
+    export.add_argument("kind", choices=["train-jsonl", "chunks", "alpaca", "test-csv", "submission", *FORMAT_KINDS],
+                        help="chunks: fine-tuning JSONL of chat chunks, each target keeping what its chunk holds")
     export.add_argument("out", type=Path, help="the file to write (hf: a new folder)")
     export.add_argument("--repeat", type=_repeat,
-                        help="train-jsonl: auto (fewest repeats reaching 1,500 rows, the default) or N; "
+                        help="train-jsonl, chunks: auto (fewest repeats reaching 1,500 rows, the default) or N; "
                         "messages: N (default 1) or auto")
     export.add_argument("--split", choices=["train", "test"],
                         help="submission: whose predictions to write (default test); dataset: which split "
@@ -138,6 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--input", choices=["summary", "chat"], default="summary", dest="source",
                         help="what the model reads: the reviewed summary (default) or the chat")
     export.add_argument("--instruction", help="fine-tuning instruction (default: the recipe's)")
+    export.add_argument("--chunk-chars", type=_positive_int, default=CHUNK_CHARS,
+                        help=f"chunks: characters of chat a row holds at most (default {CHUNK_CHARS:,})")
+    export.add_argument("--chunk-overlap", type=_count, default=CHUNK_OVERLAP,
+                        help=f"chunks: characters repeated between chunks (default {CHUNK_OVERLAP})")
     export.add_argument("--escape-formulas", action="store_true",
                         help="test-csv: prefix a ' to cells a spreadsheet would run as formulas")
 
@@ -151,7 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "infer":
             job.add_argument("--input", choices=["summary", "chat"], default="summary", dest="source",
                              help="what the model reads (default: the reviewed summary)")
-            job.add_argument("--instruction", help="sent before the input; a fine-tuned model needs none")
+            job.add_argument("--instruction",
+                             help="the prompt sent with the input ({content} marks where the input goes, else "
+                             "it follows); default: the built-in extraction prompt for a base model, the input "
+                             "alone for a fine-tuned one")
+            job.add_argument("--few-shot", type=_count, default=0, metavar="K",
+                             help="put K worked examples from the train split (most similar first) into a base "
+                             "model's prompt, within its context")
             job.add_argument("--keep-unverified", action="store_true",
                              help="keep names, phones, addresses the chat does not contain")
             job.add_argument("--collapse-customers", action="store_true",
@@ -201,6 +213,9 @@ def add_job_options(parser: argparse.ArgumentParser, default_split: str) -> None
     spark.add_argument("--transport", choices=["direct", "sdk"], default="direct")
     openai = parser.add_argument_group("openai")
     openai.add_argument("--base-url", help="e.g. http://127.0.0.1:8000/v1")
+    openai.add_argument("--fine-tuned", action="store_true",
+                        help="the model was fine-tuned on roleext's export: send the input as in training, not "
+                        "the built-in prompt (a Spark model is fine-tuned when it has --patch-id)")
     parser.add_argument("--api-key", help="default $SPARK_API_KEY or $OPENAI_API_KEY")
 
 
@@ -209,7 +224,7 @@ def backend_from_args(args: argparse.Namespace) -> Backend:
         kind=args.backend, model=args.model, timeout=args.timeout, spark_url=args.spark_url,
         domain=args.domain, patch_id=args.patch_id, transport=args.transport,
         app_id=args.app_id or "", api_key=args.api_key or "", api_secret=args.api_secret or "",
-        base_url=args.base_url)
+        base_url=args.base_url, fine_tuned=args.fine_tuned)
     for problem in choice.warnings():
         print(_("warning: {problem}").format(problem=problem), file=sys.stderr)
     return choice.with_credentials(os.environ).build()
@@ -243,6 +258,7 @@ def cmd_job(args: argparse.Namespace) -> int:
         drop_unverified=not getattr(args, "keep_unverified", False),
         max_input_chars=args.max_input_chars, overlap=args.overlap,
         collapse_customers=getattr(args, "collapse_customers", False),
+        few_shot=getattr(args, "few_shot", 0),
         overwrite_edits=args.overwrite_edits,
     )
     with closing(ProjectStore(args.db)) as store:
@@ -251,6 +267,8 @@ def cmd_job(args: argparse.Namespace) -> int:
         backend = backend_from_args(args)
         backend.use_rules(getattr(args, "disable_rule", ()))
         job = Job(store, backend, spec)
+        if job.prompt is not None:
+            print(_("prompt: {what}").format(what=describe_prompt(job.prompt, spec.few_shot)), file=sys.stderr)
         job.start()
         last = 0.0
         while True:
@@ -320,7 +338,7 @@ def _write_atomically(out: Path, write: Callable[[BinaryIO], ExportReport]) -> E
 
 def cmd_export(args: argparse.Namespace) -> int:
     options = {"source": args.source}
-    if args.instruction is not None and args.kind in ("train-jsonl", "alpaca"):
+    if args.instruction is not None and args.kind in ("train-jsonl", "chunks", "alpaca"):
         options["instruction"] = args.instruction
     if args.kind in FORMAT_KINDS:
         return cmd_export_format(args)
@@ -329,6 +347,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.kind == "train-jsonl":
             report = _write_atomically(args.out, lambda f: export_train_jsonl(
                 store, f, repeat=args.repeat or "auto", **options))
+        elif args.kind == "chunks":
+            chunks = ChunkOptions(args.chunk_chars, args.chunk_overlap)
+            report = _write_atomically(args.out, lambda f: export_train_jsonl(
+                store, f, repeat=args.repeat or "auto", chunks=chunks, **options))
         elif args.kind == "alpaca":
             report = _write_atomically(args.out, lambda f: export_alpaca(store, f, **options))
             register_dataset(args.out, alpaca_dataset_info(args.out.name))

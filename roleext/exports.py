@@ -19,6 +19,8 @@ from typing import Any, BinaryIO, Literal
 
 from jsonschema import Draft202012Validator
 
+from roleext.chunk_rows import ChunkOptions, ChunkValues, chunk_rows
+from roleext.cleaning import learn_profile
 from roleext.errors import ExportError
 from roleext.i18n import N_, _, remedy, translate
 from roleext.io import Split
@@ -66,11 +68,15 @@ class ExportReport:
     """Records whose CSV cell starts like a spreadsheet formula (escaped or not: see `lines`)."""
     formulas_escaped: bool = False
     problems: list[str] = field(default_factory=list)
+    chunk_values: list[ChunkValues] = field(default_factory=list)
+    """A chunk export's rows: how many gold values each chunk kept."""
 
     def lines(self) -> list[str]:
-        out = [_("{kind}: {rows} rows from {records} records").format(
-            kind=translate(self.kind), rows=self.rows, records=self.records)
+        first = (_("{kind}: {rows} rows from {records} chunks") if self.chunk_values
+                 else _("{kind}: {rows} rows from {records} records"))
+        out = [first.format(kind=translate(self.kind), rows=self.rows, records=self.records)
                + (_(", each repeated {n} times").format(n=self.repeat) if self.repeat > 1 else "")]
+        out.extend(chunk_lines(self.chunk_values))
         if self.row_chars:
             out.append(_("characters per row: min {min}, median {median}, max {max}").format(
                 min=min(self.row_chars), median=int(statistics.median(self.row_chars)), max=max(self.row_chars)))
@@ -168,6 +174,51 @@ def finetune_rows(store: ProjectStore, *, instruction: str = DEFAULT_INSTRUCTION
         yield record.index, row
 
 
+def chunk_lines(chunks: list[ChunkValues]) -> list[str]:
+    """The chunk export's report: values kept over all chunks, and per record cut in several."""
+    if not chunks:
+        return []
+    records: dict[int, list[ChunkValues]] = {}
+    for chunk in chunks:
+        records.setdefault(chunk.record, []).append(chunk)
+    several = {index: rows for index, rows in records.items() if len(rows) > 1}
+    gold = sum(rows[0].total for rows in records.values())
+    lost = sum(rows[0].in_no_chunk for rows in records.values())
+    fields = Counter(name for chunk in chunks for name in chunk.left_out)
+    most = "、".join(f"{name} {n}" for name, n in fields.most_common(4))
+    out = [_("chunks: {chunks} from {records} records, {several} of them in more than one chunk").format(
+               chunks=len(chunks), records=len(records), several=len(several)),
+           _("gold values kept: {kept} of {total} over all chunks (a value a chunk does not hold is left out of "
+             "its row)").format(kept=sum(c.kept for c in chunks), total=sum(c.total for c in chunks)),
+           _("gold values in no chunk's row: {lost} of {gold}").format(lost=lost, gold=gold)
+           + (_("; left out most: {fields}").format(fields=most) if fields else "")]
+    for index, rows in several.items():
+        out.append(_("record {index}: {n} chunks kept {kept} of {total} values").format(
+            index=index, n=len(rows), kept=", ".join(str(c.kept) for c in rows), total=rows[0].total))
+    return out
+
+
+def chunked_rows(store: ProjectStore, options: ChunkOptions, *, instruction: str = DEFAULT_INSTRUCTION,
+                 max_chars: int = MAX_ROW_CHARS,
+                 report: ExportReport | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+    """(index, row) for every chunk of every exportable train record's chat (roleext.chunk_rows)."""
+    report = report or ExportReport(N_("fine-tuning JSONL of chat chunks"))
+    options.check()
+    profile = learn_profile(store.iter_all_chats())
+    for record, _chat in _eligible(store, "train", "chat", report):
+        if not record.gold:
+            report.left_out[N_("no gold customers")] += 1
+            continue
+        rows = [(row, values) for row, values in chunk_rows(record, instruction, options, max_chars, profile)
+                if row["input"].strip()]
+        if not rows:
+            report.left_out[N_("nothing left of the chat once cleaned")] += 1
+            continue
+        for row, values in rows:
+            report.chunk_values.append(values)
+            yield record.index, row
+
+
 def resolve_repeat(repeat: Repeat, unique_rows: int, min_rows: int = MIN_TRAIN_ROWS) -> int:
     """How many times to repeat the rows: `auto` takes the fewest that reach `min_rows`."""
     if repeat == "auto":
@@ -179,18 +230,23 @@ def resolve_repeat(repeat: Repeat, unique_rows: int, min_rows: int = MIN_TRAIN_R
 
 def export_train_jsonl(store: ProjectStore, out: BinaryIO, *, repeat: Repeat = "auto",
                        instruction: str = DEFAULT_INSTRUCTION, source: InputSource = "summary",
-                       min_rows: int = MIN_TRAIN_ROWS, max_chars: int = MAX_ROW_CHARS) -> ExportReport:
+                       min_rows: int = MIN_TRAIN_ROWS, max_chars: int = MAX_ROW_CHARS,
+                       chunks: ChunkOptions | None = None) -> ExportReport:
     """Write the fine-tuning JSONL, repeated to the platform's minimum row count.
 
+    With `chunks`, the rows are chunks of the chats instead (`source` is then the chat), each
+    target keeping only what its chunk supports, and the report says what each chunk kept.
     The store is read once: the unique rows are kept, encoded, and written as many times as
     the repeat asks, so a large chat is read and serialized once however many rows it makes.
     """
-    report = ExportReport(N_("fine-tuning JSONL"))
+    report = ExportReport(N_("fine-tuning JSONL") if chunks is None else N_("fine-tuning JSONL of chat chunks"))
+    rows = (finetune_rows(store, instruction=instruction, source=source, report=report) if chunks is None
+            else chunked_rows(store, chunks, instruction=instruction, max_chars=max_chars, report=report))
     lines = []
-    for index, row in finetune_rows(store, instruction=instruction, source=source, report=report):
+    for index, row in rows:
         _flag_long(report, index, row, max_chars)
         lines.append(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
-    _require_rows(len(lines), "train", source, report)
+    _require_rows(len(lines), "train", source if chunks is None else "chat", report)
     report.records = len(lines)
     report.repeat = resolve_repeat(repeat, len(lines), min_rows)
     for _repeat in range(report.repeat):

@@ -21,17 +21,18 @@ from roleext.backends.base import Backend, Completion, fill_template
 from roleext.budget import max_input_chars
 from roleext.cleaning import ChatProfile, learn_profile
 from roleext.errors import BackendError, RoleextError, UnusableAnswerError
+from roleext.fewshot import ExamplePool
 from roleext.i18n import _, carry
 from roleext.io import Split
 from roleext.ledger import HEARTBEAT, Ledger, TaskKind, cache_key
 from roleext.matching import chat_hash
 from roleext.progress import Progress
 from roleext.project import InputSource, Record
-from roleext.prompts import DEFAULT_SUMMARY_PROMPT, prompt_hash
+from roleext.prompts import DEFAULT_SUMMARY_PROMPT, InferencePrompt, inference_prompt, prompt_hash
 from roleext.ratelimit import shared_limiter
 from roleext.redaction import get_logger, redact
 from roleext.store import ProjectStore
-from roleext.tasks import CallKind, TaskOptions, infer_record, summarize_record
+from roleext.tasks import CallKind, TaskOptions, infer_record, record_prompt, summarize_record
 
 log = get_logger("roleext.jobs")
 
@@ -59,6 +60,8 @@ class JobSpec:
     overlap: int = 2
     """Messages repeated at the start of the next chunk of a long chat."""
     collapse_customers: bool = False
+    few_shot: int = 0
+    """Worked examples from the train split put into a base model's prompt (roleext.fewshot)."""
     overwrite_edits: bool = False
     """Redo records whose summary or prediction a person edited (the edit goes to history)."""
     backoff_initial: float = 0.5
@@ -89,11 +92,16 @@ class Job:
         self.backend = backend
         self.spec = spec
         self.ledger = Ledger(store)
+        self.prompt: InferencePrompt | None = (
+            inference_prompt(backend, spec.instruction, spec.input_source) if spec.kind == "infer" else None)
+        """What an inference job sends around each input (roleext.prompts.inference_prompt)."""
         self.options = TaskOptions(
             template=spec.template, max_input=max_input_chars(backend, spec.max_input_chars),
             overlap=spec.overlap, prepend_facts=spec.prepend_facts and backend.context_tokens is not None,
-            instruction=spec.instruction, input_source=spec.input_source,
-            drop_unverified=spec.drop_unverified, collapse=spec.collapse_customers)
+            instruction=self.prompt.text if self.prompt else spec.instruction, input_source=spec.input_source,
+            drop_unverified=spec.drop_unverified, collapse=spec.collapse_customers,
+            few_shot=spec.few_shot if self.prompt and self.prompt.takes_examples else 0)
+        self.examples: ExamplePool | None = None
         if spec.kind == "infer":
             backend.use_rules(store.disabled_rules())  # the project's switches on the offline rules
         # Everything that shapes a record's result: change any of it and the record is redone.
@@ -162,6 +170,17 @@ class Job:
                 pending.append(record)
         return pending, kept
 
+    def prompt_for(self, record: Record) -> str | None:
+        """The prompt (worked examples in place) that this job sends with the record's input, to
+        show before a run; None when the record has no input yet."""
+        model_input = record.model_input(self.spec.input_source)
+        if model_input is None:
+            return None
+        if self.options.few_shot and self.examples is None:
+            self.profile = learn_profile(self.store.iter_all_chats())
+            self.examples = ExamplePool.of(self.store.iter_records("train"), self.spec.input_source, self.profile)
+        return record_prompt(record, model_input, self.options, self.examples)[0]
+
     # --- the run ------------------------------------------------------------------------
 
     def plan(self) -> tuple[list[Record], int, int]:
@@ -206,6 +225,9 @@ class Job:
             if pending:
                 self.profile = learn_profile(self.store.iter_all_chats())
                 self.backend.prepare(self.profile)
+                if self.options.few_shot:
+                    self.examples = ExamplePool.of(self.store.iter_records("train"), self.spec.input_source,
+                                                   self.profile)
             with ThreadPoolExecutor(max_workers=max(1, self.spec.concurrency)) as pool:
                 for record in pending:
                     pool.submit(carry(self._one), record)
@@ -310,7 +332,7 @@ class Job:
                     record.id, outcome.text, self.backend.name, self.backend.model,
                     prompt_hash(self.spec.template), made_from, overwrite_edits=overwrite, base_version=planned)
             else:
-                outcome = infer_record(call, record, self.options, self.profile)
+                outcome = infer_record(call, record, self.options, self.profile, self.examples)
                 unusable = outcome.parse_error or (_("the answer holds no customer") if not outcome.customers else None)
                 if unusable and record.prediction is not None:  # never a bad answer over a usable one
                     raise UnusableAnswerError(_("{reason}; the answer began {text!r}").format(

@@ -1,7 +1,8 @@
 """From a model's raw answer to valid customers, saying every change made on the way.
 
-Fine-tuned models answer with fences, prose, several objects, broken JSON, keys with stray
-spaces or full-width characters, strings where lists belong. Parsing repairs what it can
+Models answer with fences, prose, several objects, one object where a list belongs, customers
+wrapped in an object (base models: `{"客户": [...]}`), broken JSON, keys with stray spaces or
+full-width characters, strings where lists belong. Parsing repairs what it can
 (json-repair), normalizes closed fields to their known values or drops them, and by default
 drops verbatim fields (name, phone, ...) that the chat does not contain: an invented value
 scores below an empty one.
@@ -85,11 +86,22 @@ def _next_bracket(text: str, position: int) -> int:
     return min(hits) if hits else -1
 
 
+def _is_wrapper(value: dict[str, Any]) -> bool:
+    """An object that holds customers rather than being one: `{"客户": [{...}]}`, `{"李娜3": {...}}`.
+
+    A customer's values are strings or lists of strings, never objects."""
+    return bool(value) and all(
+        isinstance(v, dict) or (isinstance(v, list) and v and all(isinstance(i, dict) for i in v))
+        for v in value.values())
+
+
 def _flatten(values: list[Any]) -> list[dict[str, Any]]:
     dicts: list[dict[str, Any]] = []
     for value in values:
         if isinstance(value, dict):
             inner = value.get("infos") if set(value) <= {"infos", "index"} else None
+            if inner is None and _is_wrapper(value):
+                inner = list(value.values())
             dicts.extend(_flatten([inner]) if inner is not None else [value])
         elif isinstance(value, list):
             dicts.extend(_flatten(value))

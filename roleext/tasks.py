@@ -19,11 +19,12 @@ from roleext.chunking import MIN_CHUNK_CHARS, split_units
 from roleext.cleaning import ChatProfile, clean_chat
 from roleext.digest import facts_block
 from roleext.errors import BackendError, InputTooLongError
+from roleext.fewshot import ExamplePool, examples_block, examples_room
 from roleext.i18n import _, remedy
 from roleext.merging import merge_customers, merge_summaries
 from roleext.parsing import parse_output
 from roleext.project import InputSource, Record
-from roleext.prompts import MERGE_PROMPT
+from roleext.prompts import MERGE_PROMPT, with_examples
 from roleext.redaction import get_logger
 from roleext.schema import Customer
 
@@ -46,6 +47,8 @@ class TaskOptions:
     input_source: InputSource = "summary"
     drop_unverified: bool = True
     collapse: bool = False
+    few_shot: int = 0
+    """Worked examples put into the prompt of each record (a base model's only)."""
 
 
 @dataclass
@@ -115,15 +118,39 @@ def summarize_record(call: Call, record: Record, options: TaskOptions, profile: 
     return _halving(attempt, content_budget(max_input, options.template), len("\n".join(units)))
 
 
-def infer_record(call: Call, record: Record, options: TaskOptions, profile: ChatProfile) -> Outcome:
+def record_prompt(record: Record, model_input: str, options: TaskOptions,
+                  pool: ExamplePool | None = None) -> tuple[str, str]:
+    """The prompt sent with this record's input, with its worked examples; and a note naming them.
+
+    The examples fit beside the input within the model's budget (`fewshot.examples_room`)."""
+    prompt = options.instruction or ""
+    if pool is None or not options.few_shot:
+        return with_examples(prompt, ""), ""
+    room = examples_room(options.max_input, prompt, len(model_input))
+    examples = pool.choose(record, model_input, options.few_shot, room)
+    note = (_("{n} worked examples (train records {indexes})").format(
+                n=len(examples), indexes=", ".join(str(e.index) for e in examples))
+            if examples else _("no worked example fits beside the input"))
+    return with_examples(prompt, examples_block(examples)), note
+
+
+def infer_record(call: Call, record: Record, options: TaskOptions, profile: ChatProfile,
+                 pool: ExamplePool | None = None) -> Outcome:
     """Customers extracted from the record's input; an over-long input is chunked and merged."""
     model_input = record.model_input(options.input_source)
     if model_input is None:
         raise BackendError(_("no current summary (none yet, or one of an older chat): {remedy}").format(
             remedy=remedy(app=_("summarize this split first, or let the model read the raw chat"),
                           cli=_("run summarize first, or infer with --input chat"))))
-    prompt = options.instruction or ""
+    prompt, examples_note = record_prompt(record, model_input, options, pool)
+    outcome = _infer(call, record, model_input, prompt, options, profile)
+    if examples_note:
+        outcome.detail = _("{detail}; {examples}").format(detail=outcome.detail, examples=examples_note)
+    return outcome
 
+
+def _infer(call: Call, record: Record, model_input: str, prompt: str, options: TaskOptions,
+           profile: ChatProfile) -> Outcome:
     def one_call() -> Outcome:
         raw = call("extract", prompt, model_input, record.chat_text).text
         parsed = parse_output(raw, record.chat_text, drop_unverified=options.drop_unverified)

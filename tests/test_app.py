@@ -203,6 +203,43 @@ def test_inference_offers_a_valid_submission(project_db: Path) -> None:
     assert any("submission: 5 rows" in c.value for c in at.caption)
 
 
+def test_inference_shows_and_edits_the_prompt_a_base_model_gets(project_db: Path) -> None:
+    loaded(project_db)
+    at = page("inference").run()
+    assert any("offline rules" in c.value for c in at.caption)
+    at.radio(key="infer_split").set_value("train").run()
+    at.selectbox(key="infer_kind").set_value("openai").run()
+    at.text_input(key="infer_omodel").set_value("qwen").run()
+    prompt = at.text_area(key="infer_prompt_summary")
+    assert "基本信息-姓名（字符串）" in prompt.value and "{content}" in prompt.value
+    assert any("built-in extraction prompt" in c.value for c in at.caption)
+    at.number_input(key="infer_few_shot").set_value(2).run()
+    at.toggle(key="infer_show_prompt").set_value(True).run()
+    at.selectbox(key="infer_prompt_record").set_value(3).run()
+    assert not at.exception
+    shown = at.code[0].value
+    assert "****示例2****" in shown and "孙洋2、钱芳6、孙杰2" not in shown  # record 3's own gold
+    at.text_area(key="infer_prompt_summary").set_value("只抽取姓名：{content}").run()
+    assert any("your prompt" in c.value for c in at.caption)
+    next(b for b in at.button if b.key == "infer_prompt_reset").click().run()
+    assert at.text_area(key="infer_prompt_summary").value == prompt.value
+    at.checkbox(key="infer_fine_tuned").check().run()
+    assert any("exactly as in the fine-tuning rows" in c.value for c in at.caption)
+
+
+def test_the_export_page_shows_what_each_chunk_kept(project_db: Path) -> None:
+    loaded(project_db)
+    at = page("export")
+    at.session_state["export_tab"] = "Chat chunks (JSONL)"
+    at.run()
+    assert not at.exception
+    reports = "\n".join(c.value for c in at.code)
+    assert "fine-tuning JSONL of chat chunks" in reports and "gold values kept:" in reports
+    table = at.dataframe[0].value
+    assert list(table.columns)[:2] == ["record", "chunk"] and len(table) >= 10
+    at.number_input(key="export_chunk_chars").set_value(2_000).run()
+    assert "record 8: " in "\n".join(c.value for c in at.code)  # the sample's long chat, now in chunks
+
 def test_evaluate_shows_the_score_beside_the_baselines(project_db: Path) -> None:
     loaded(project_db, infer=True)
     at = page("evaluate").run()

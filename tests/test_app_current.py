@@ -84,6 +84,9 @@ def test_inference_settings_survive_a_visit_to_another_page(project_db: Path) ->
     at.text_input(key="infer_omodel").set_value("my-finetune").run()
     at.text_input(key="infer_key").set_value("sk-typed").run()
     at.radio(key="infer_source").set_value("chat").run()
+    at.text_area(key="infer_prompt_chat").set_value("抽取客户信息：{content}").run()
+    at.number_input(key="infer_few_shot").set_value(2).run()
+    at.checkbox(key="infer_fine_tuned").check().run()
     at.text_input(key="infer_instruction").set_value("抽取客户信息").run()
     at.checkbox(key="infer_drop").uncheck().run()
     at.checkbox(key="infer_collapse").check().run()
@@ -99,6 +102,10 @@ def test_inference_settings_survive_a_visit_to_another_page(project_db: Path) ->
     assert at.text_input(key="infer_key").value == "sk-typed"
     assert at.radio(key="infer_source").value == "chat"
     assert at.text_input(key="infer_instruction").value == "抽取客户信息"
+    assert at.checkbox(key="infer_fine_tuned").value is True
+    at.checkbox(key="infer_fine_tuned").uncheck().run()
+    assert at.text_area(key="infer_prompt_chat").value == "抽取客户信息：{content}"
+    assert at.number_input(key="infer_few_shot").value == 2
     assert at.checkbox(key="infer_drop").value is False
     assert at.checkbox(key="infer_collapse").value is True
     assert at.number_input(key="infer_max_input").value == 6000

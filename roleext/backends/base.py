@@ -47,6 +47,8 @@ class Backend(ABC):
     """The model's context in tokens (prompt and answer); None where nothing limits it."""
     answer_tokens: int = 0
     """Tokens kept for the answer (the request's max_tokens)."""
+    fine_tuned: bool = False
+    """Trained on roleext's export: it is sent what it was trained on, not the built-in prompt."""
 
     @property
     def provider(self) -> str:
@@ -79,6 +81,10 @@ class Backend(ABC):
         """The raw answer (JSON expected) for one record's model input.
 
         A fine-tuned model learnt the instruction in training, so it is sent only if given.
+        An instruction with a `{content}` slot gets the input there, else the input follows it.
         """
-        content = f"{instruction}\n{model_input}" if instruction else model_input
+        if instruction and CONTENT_SLOT in instruction:
+            content = fill_template(instruction, model_input)
+        else:
+            content = f"{instruction}\n{model_input}" if instruction else model_input
         return self.complete([{"role": "user", "content": content}], timeout=timeout)

@@ -59,6 +59,8 @@ class BackendChoice:
     api_key: str = field(default="", repr=False)
     api_secret: str = field(default="", repr=False)
     base_url: str | None = None
+    fine_tuned: bool = False
+    """An OpenAI-compatible model fine-tuned on roleext's export (a Spark model is when it has a patch_id)."""
 
     def with_credentials(self, env: Mapping[str, str], secrets: Mapping[str, Any] | None = None) -> BackendChoice:
         """A copy whose missing keys are filled from the environment or secrets."""
@@ -88,6 +90,7 @@ class BackendChoice:
         if self.kind == "openai":
             if not self.base_url or not self.model:
                 raise RoleextError(_("an OpenAI-compatible backend needs a base URL and a model"))
-            return OpenAICompatBackend(OpenAISettings(self.base_url, self.model, self.api_key, timeout=self.timeout))
+            return OpenAICompatBackend(OpenAISettings(self.base_url, self.model, self.api_key, timeout=self.timeout,
+                                                      fine_tuned=self.fine_tuned))
         return OfflineBackend()
 

@@ -40,6 +40,8 @@ class OpenAISettings:
     max_tokens: int = 2_048
     timeout: float = 60.0
     context_tokens: int = 8_192
+    fine_tuned: bool = False
+    """The model was fine-tuned on roleext's export: it is sent its input alone, as in training."""
 
 
 def _provider_code(body: Any) -> tuple[int | None, str]:
@@ -67,6 +69,7 @@ class OpenAICompatBackend(Backend):
         self.model = settings.model
         self.context_tokens = settings.context_tokens
         self.answer_tokens = settings.max_tokens
+        self.fine_tuned = settings.fine_tuned
         self.endpoint = settings.base_url.rstrip("/") + "/chat/completions"
 
     @property

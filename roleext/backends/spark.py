@@ -192,6 +192,7 @@ class SparkBackend(Backend):
         # A fine-tuned service or an unknown URL: the 8K of the base models it is built on.
         self.context_tokens = known.context_tokens if known and not settings.url else DEFAULT_CONTEXT_TOKENS
         self.answer_tokens = settings.max_tokens
+        self.fine_tuned = bool(settings.patch_id)
 
     @property
     def provider(self) -> str:
