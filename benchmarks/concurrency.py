@@ -36,6 +36,7 @@ from roleext.backends import Completion, OfflineBackend  # noqa: E402
 from roleext.errors import ConflictError, JobBusyError  # noqa: E402
 from roleext.io import load_chat_file  # noqa: E402
 from roleext.jobs import Job, JobSpec  # noqa: E402
+from roleext.runs import RunBook  # noqa: E402
 from roleext.sample import SAMPLE_TRAIN  # noqa: E402
 from roleext.store import ProjectStore  # noqa: E402
 
@@ -97,9 +98,12 @@ def worker(db: str, files: list[bytes], me: int, processes: int, seconds: float,
             store.import_chat_file(versions[(round_ + me) % 2], confirmed=True)
             outcome["imports"] += 1
             for kind in ("summarize", "infer"):
+                # Inference resumes the latest run (one run in all, as a crashed job would); the
+                # first job, finding none, starts it.
+                spec = JobSpec(kind, "train", concurrency=2, input_source="chat",  # type: ignore[arg-type]
+                               resume=kind == "infer" and RunBook(store).latest("train") is not None)
                 try:
-                    Job(store, backend, JobSpec(kind, "train", concurrency=2,  # type: ignore[arg-type]
-                                                input_source="chat")).run()
+                    Job(store, backend, spec).run()
                     outcome["jobs"] += 1
                 except JobBusyError:
                     outcome["refused"] += 1
@@ -146,6 +150,7 @@ def main() -> None:
         rows = conn.execute(text("SELECT count(*) FROM records")).scalar_one()
         summaries = conn.execute(text("SELECT count(*) FROM summaries")).scalar_one()
         predictions = conn.execute(text("SELECT count(*) FROM predictions")).scalar_one()
+        runs = conn.execute(text("SELECT count(*) FROM runs")).scalar_one()
     by_id = {r.id: r for r in positioned}
     edits_lost = sum(1 for o in outcomes for rid, value in o["edits"].items()
                      if by_id[rid].gold[0]["跟进计划-具体事项"] != value)
@@ -159,7 +164,7 @@ def main() -> None:
           f"jobs refused (split busy): {sum(o['refused'] for o in outcomes)}")
     print(f"records: {len(positioned)} of {args.records}, lost: {args.records - len(positioned)}, "
           f"duplicated: {rows - args.records}")
-    print(f"summaries: {summaries}, predictions: {predictions} (of {args.records} each)")
+    print(f"summaries: {summaries}, predictions: {predictions} in {runs} inference run(s) (of {args.records} each)")
     flips = sum(1 for r in positioned if (r.index - 1) % UNEDITED_EVERY == 0
                 and r.gold[0]["竞品信息"] in ("第1版", "第2版"))
     print(f"gold following the file on unedited records: {flips} of {len(positioned[::UNEDITED_EVERY])}")

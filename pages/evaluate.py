@@ -1,21 +1,37 @@
-"""Evaluate: the competition metric on records with gold, beside what doing nothing scores."""
+"""Evaluate: the competition metric on records with gold, beside what doing nothing scores, and
+two inference runs side by side."""
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages.language import _, column_labels
+from pages.language import _, column_labels, ngettext
 from pages.resources import project_store
 from pages.rule_panel import rule_panel
-from roleext.evaluation import evaluate, field_rows, mistake_rows
+from pages.run_picker import run_picker
+from roleext.evaluation import compare_runs, evaluate, field_rows, mistake_rows
 from roleext.i18n import translate
 from roleext.io import SPLITS
+from roleext.runs import RunBook
 from roleext.schema import MAX_RECORD_SCORE
 
 store = project_store()
 st.title(_("Evaluate"))
 split = st.radio(_("Split"), SPLITS, horizontal=True, key="evaluate_split")
-result = evaluate(store, split)
+book = RunBook(store)
+runs = book.newest_first(split)
+shown = book.shown(split)
+first: int | None = None
+second: int | None = None
+if runs:
+    pickers = st.columns(2)
+    with pickers[0]:
+        first = run_picker(_("Run"), runs, f"evaluate_run_{split}", shown.id if shown else runs[0].id)
+    others = [run for run in runs if run.id != first]
+    if others:
+        with pickers[1]:
+            second = run_picker(_("Compare with"), others, f"evaluate_other_{split}", others[0].id)
+result = evaluate(store, split, first)
 if result is None:
     st.info(_("No record of the {split} split has gold: import a train file and run inference on it.").format(
         split=split))
@@ -31,6 +47,26 @@ columns[2].metric(_("Prior baseline"), f"{result.baselines['prior']:.4f}")
 st.caption(_("{records} records with gold, {predicted} with a prediction (the rest count as empty answers); "
              "{points} points a record. Method: {method}.").format(
     records=report.records, predicted=result.predicted, points=MAX_RECORD_SCORE, method=translate(report.method)))
+
+comparison = compare_runs(store, split, first, second) if first is not None and second is not None else None
+if comparison is not None:
+    st.subheader(_("Run {first} beside run {second}").format(first=first, second=second))
+    st.dataframe(pd.DataFrame(comparison.score_rows()), hide_index=True, key="evaluate_runs", column_config={
+            "run": _("run"), "score": _("score"), "vs all-empty": _("vs all-empty"), "vs prior": _("vs prior"),
+            "predicted": _("records predicted")})
+    sides = {"first": _("run {run}").format(run=first), "second": _("run {run}").format(run=second)}
+    st.dataframe(pd.DataFrame(comparison.field_rows()), hide_index=True, key="evaluate_field_comparison",
+                 column_config={**column_labels(), **sides,
+                                "difference": _("run {second} − run {first}").format(first=first, second=second)})
+    st.caption(ngettext("{n} record answered differently by the two runs, field by field:",
+                        "{n} records answered differently by the two runs, field by field:",
+                        comparison.records_differing).format(n=comparison.records_differing))
+    if comparison.differences:
+        st.dataframe(pd.DataFrame(comparison.differences), hide_index=True, key="evaluate_differences",
+                     column_config={**column_labels(), **sides,
+                                    "first points": _("points, run {run}").format(run=first),
+                                    "second points": _("points, run {run}").format(run=second)})
+    st.subheader(_("Run {run} in detail").format(run=first))
 
 table = pd.DataFrame(field_rows(report))
 # An Altair chart rather than st.bar_chart: bars in the schema's order, and whole field names
@@ -48,7 +84,7 @@ st.dataframe(table, hide_index=True, column_config=column_labels())
 
 st.subheader(_("Wrong fields ({n})").format(n=len(report.mistakes)))
 mistakes = mistake_rows(report)
-if mistakes:
+if mistakes and (shown is None or first == shown.id):
     st.caption(_("Click a row to open its record in Review, the prediction beside the gold."))
     picked = st.dataframe(pd.DataFrame(mistakes), hide_index=True, key="evaluate_mistakes",
                           column_config=column_labels(),
@@ -57,5 +93,9 @@ if mistakes:
         row = mistakes[picked.selection.rows[0]]
         st.session_state["review_show_prediction"] = True
         st.switch_page("pages/review.py", query_params={"split": split, "record": str(row["record"])})
+elif mistakes:  # Review shows the submission's run: opening a record there would compare another run
+    st.caption(_("Review shows the predictions of run {run}, the one for the submission: choose it above to "
+                 "open these records there.").format(run=shown.id if shown else "-"))
+    st.dataframe(pd.DataFrame(mistakes), hide_index=True, key="evaluate_mistakes", column_config=column_labels())
 
 rule_panel(store, split)

@@ -1,4 +1,7 @@
-"""Inference: run the fine-tuned model (or any backend), inspect and correct, download submit.json."""
+"""Inference: run the fine-tuned model (or any backend) as a new run or resume the last one, pick
+the run to inspect and correct, choose the one for the submission, download its submit.json."""
+
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -9,16 +12,18 @@ from pages.job_panel import estimate_with_overwrite, jobs_panel, show_record_tas
 from pages.language import _
 from pages.prompt_form import prompt_form, record_prompt_preview
 from pages.resources import project_store
+from pages.run_picker import run_picker
 from pages.session_settings import kept
 from pages.unsaved_edits import show_unsaved
 from roleext.errors import RoleextError
 from roleext.exports import EMPTY_TEMPLATE, Preview, export_submission, file_builder
 from roleext.io import Split
-from roleext.jobs import Job, JobSpec
+from roleext.jobs import Job, JobSpec, estimate
 from roleext.labels import record_label
 from roleext.markup import escape_markdown
 from roleext.project import InputSource
 from roleext.review import RecordEditor
+from roleext.runs import RunBook
 
 store = project_store()
 st.title(_("Inference"))
@@ -60,33 +65,60 @@ except RoleextError as exc:
     st.warning(escape_markdown(str(exc)))
     st.stop()
 record_prompt_preview(job)
-job, plan = estimate_with_overwrite(job)
-kept_edits = (_(", {n} corrected by a person and kept").format(n=plan.edited)
-              if plan.edited and not job.spec.overwrite_edits else "")
-st.write(_("This run: **{records}** records, {done} already done with these settings{kept_edits}.").format(
-    records=plan.records, done=plan.already_done, kept_edits=kept_edits))
+
+# A fresh start makes a new run; the latest run, made with these settings, may be resumed instead.
+plan = estimate(job)
+st.write(_("A new run: **{records}** records (answers asked before with these settings come from the cache).")
+         .format(records=plan.records))
 start_button(job, f"infer:{split}", _("Run inference"), plan.records)
+resumable = job.resumable()
+if resumable is not None:
+    resume, left = estimate_with_overwrite(Job(store, job.backend, replace(job.spec, resume=True)))
+    if left.records:
+        kept_edits = (_(", {n} corrected by a person and kept").format(n=left.edited)
+                      if left.edited and not resume.spec.overwrite_edits else "")
+        st.write(_("Run {run} was made with these settings and has **{records}** records left (never done, "
+                   "failed, or made from an older chat){kept_edits}.").format(
+            run=resumable.id, records=left.records, kept_edits=kept_edits))
+        start_button(resume, f"infer:{split}", _("Resume run {run}").format(run=resumable.id), left.records)
 show_record_tasks(store, "infer", split)
 
-records = [r for r in store.iter_records(split)]
-rows = [{_("record"): r.index,
-         _("parse"): (_("no prediction") if r.prediction is None else r.prediction.error or _("ok")),
-         _("stale"): bool(r.prediction and r.prediction.stale),
-         _("customers"): len(r.prediction.infos) if r.prediction else 0,
-         _("changes"): len(r.prediction.changes) if r.prediction else 0,
-         _("corrected"): bool(r.prediction and r.prediction.corrected is not None)} for r in records]
-st.dataframe(pd.DataFrame(rows), hide_index=True)
+book = RunBook(store)
+runs = book.newest_first(split)
+shown = book.shown(split)
+run_id: int | None = None
+if not runs:
+    st.info(_("No inference run on this split yet: each Run inference makes one, kept beside the others."))
+else:
+    chosen_run = next((r for r in runs if r.chosen), None)
+    run_id = run_picker(_("Run shown"), runs, f"infer_run_{split}", chosen_run.id if chosen_run else runs[0].id)
+    run = next(r for r in runs if r.id == run_id)
+    st.checkbox(_("Use this run for the submission"), value=run.chosen, key=f"infer_choose_{run.id}_{run.chosen}",
+                on_change=lambda: book.choose(split, None if run.chosen else run.id))
+    st.caption(_("Export, Review and Evaluate use run {run} ({why}).").format(
+        run=shown.id if shown else "-", why=_("chosen") if chosen_run else _("the newest with a usable prediction"))
+        if shown else _("No run holds a usable prediction yet."))
+
+records = list(store.iter_records(split, run=run_id)) if run_id is not None else []
+if records:
+    rows = [{_("record"): r.index,
+             _("parse"): (_("no prediction") if r.prediction is None else r.prediction.error or _("ok")),
+             _("stale"): bool(r.prediction and r.prediction.stale),
+             _("customers"): len(r.prediction.infos) if r.prediction else 0,
+             _("changes"): len(r.prediction.changes) if r.prediction else 0,
+             _("corrected"): bool(r.prediction and r.prediction.corrected is not None)} for r in records]
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 with_prediction = [r for r in records if r.prediction is not None]
 if with_prediction:
     labels = {r.index: record_label(r) for r in with_prediction}
-    chosen = st.selectbox(_("Inspect record"), list(labels), format_func=labels.__getitem__, key="infer_inspect")
-    record = next(r for r in with_prediction if r.index == chosen)
+    inspected = st.selectbox(_("Inspect record"), list(labels), format_func=labels.__getitem__, key="infer_inspect")
+    record = next(r for r in with_prediction if r.index == inspected)
     prediction = record.prediction
     assert prediction is not None
     if prediction.stale:
         st.warning(_("This prediction was made for an earlier version of the chat (a re-import changed it); "
-                     "the next run redoes it."))
+                     "resuming its run redoes it."))
     raw_column, parsed_column = st.columns(2)
     with raw_column:
         st.caption(_("Raw output · {model}").format(model=escape_markdown(f"{prediction.backend} {prediction.model}")))
@@ -95,12 +127,12 @@ if with_prediction:
             st.caption(_("What the parser changed"))
             st.markdown("\n".join(f"- {escape_markdown(c)}" for c in prediction.changes))
     with parsed_column:
-        st.caption(_("Parsed fields (corrections are saved at once)"))
-        customers_editor(prediction.infos, f"pred_{record.id}_{prediction.version}",
+        st.caption(_("Parsed fields (corrections are saved at once, in run {run})").format(run=prediction.run))
+        customers_editor(prediction.infos, f"pred_{record.id}_{prediction.run}_{prediction.version}",
                          RecordEditor(store, record).correct_prediction)
 
 try:  # checked now, for the label; the file itself is built from the store when clicked
-    report = export_submission(store, Preview(0), split)
+    report = export_submission(store, Preview(0), split, run_id)
 except RoleextError as exc:
     st.download_button(_("Download submit.json"), b"", "submit.json", disabled=True)
     st.error(_("submit.json does not validate: {reason}").format(reason=escape_markdown(str(exc))))
@@ -108,7 +140,8 @@ else:
     empty = report.left_out[EMPTY_TEMPLATE]
     st.download_button(_("Download submit.json ({predicted} predicted, {empty} empty templates)").format(
                            predicted=report.rows - empty, empty=empty),
-                       file_builder(lambda out: export_submission(store, out, split)),
+                       file_builder(lambda out: export_submission(store, out, split, run_id)),
                        "submit.json", "application/json", type="primary" if report.rows > empty else "secondary",
                        on_click="ignore")
-    st.caption(" · ".join(report.lines()))
+    source_line = _("from run {run}").format(run=run_id) if run_id is not None else _("no run yet")
+    st.caption(" · ".join([source_line, *report.lines()]))

@@ -103,7 +103,7 @@ if isinstance(kept_editor, RecordEditor) and kept_editor.record.id == record.id:
 else:
     editor = st.session_state["review_editor"] = RecordEditor(store, record)
 summary_key = f"summary_{record.id}_{record.summary.version}" if record.summary else None
-gold_key = f"gold_{record.id}_{record.version}"
+gold_key = "gold"  # the boxes stay, their values follow the record (pages.customers_editor)
 
 
 def in_form() -> FormValues:
@@ -194,7 +194,8 @@ with edit_column:
 
     show_prediction(record)
     st.subheader(_("Gold customers"))
-    customers_editor(record.gold, gold_key, lambda customers: editor.save(FormValues(gold=customers)))
+    customers_editor(record.gold, gold_key, lambda customers: editor.save(FormValues(gold=customers)),
+                     source=f"{record.id}_{record.version}")
 
 history = store.history_of(record.id)
 with st.expander(ngettext("History ({n} edit)", "History ({n} edits)", len(history)).format(n=len(history))):

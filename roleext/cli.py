@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -26,6 +27,7 @@ from roleext.backends.choice import BackendChoice
 from roleext.backends.spark import check_spark_url
 from roleext.chunk_rows import CHUNK_CHARS, CHUNK_OVERLAP, ChunkOptions
 from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError, UsageError
+from roleext.evaluation import evaluate
 from roleext.exports import (
     MAX_ROW_CHARS,
     ExportReport,
@@ -36,19 +38,21 @@ from roleext.exports import (
     export_test_csv,
     export_train_jsonl,
 )
+from roleext.filter_runs import filter_run_lines, make_filter_run
 from roleext.formats.chat_rows import export_messages, export_sharegpt, sharegpt_dataset_info
 from roleext.formats.dataset import SCOPES, export_dataset
 from roleext.formats.hf import export_hf_folder
 from roleext.formats.importing import load_import
 from roleext.i18n import _, environment_language, using
-from roleext.io import guess_kind, load_chat_file, load_submission, parse_items, read_source, summarize_file
+from roleext.io import Split, guess_kind, load_chat_file, load_submission, parse_items, read_source, summarize_file
 from roleext.jobs import Job, JobSpec
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT, describe_prompt
 from roleext.redaction import RedactingFilter
 from roleext.rule_report import rule_report_lines, store_rule_report
 from roleext.rules import RULE_NAMES, unknown_rules
+from roleext.runs import Run, RunBook
 from roleext.schema import Customer
-from roleext.scoring import baselines, format_report, score_predictions
+from roleext.scoring import ScoreReport, baselines, format_report, score_predictions
 from roleext.store import ProjectStore
 
 EXIT_INVALID = 2
@@ -134,8 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="train-jsonl, chunks: auto (fewest repeats reaching 1,500 rows, the default) or N; "
                         "messages: N (default 1) or auto")
     export.add_argument("--split", choices=["train", "test"],
-                        help="submission: whose predictions to write (default test); dataset: which split "
-                        "(default train)")
+                        help="submission: whose predictions to write (default: the run's split, else test); "
+                        "dataset: which split (default train)")
+    export.add_argument("--run", type=_positive_int,
+                        help="submission: the run to write (default: the chosen run, else the newest)")
     add_format_options(export)
     export.add_argument("--input", choices=["summary", "chat"], default="summary", dest="source",
                         help="what the model reads: the reviewed summary (default) or the chat")
@@ -168,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
                              help="keep names, phones, addresses the chat does not contain")
             job.add_argument("--collapse-customers", action="store_true",
                              help="merge the customers of a chunked record into one")
+            job.add_argument("--resume", action="store_true",
+                             help="continue the split's latest run (same settings) instead of starting a new one")
             job.add_argument("--disable-rule", action="append", default=[], metavar="NAME",
                              help="offline backend: leave out this rule for this run, besides those the "
                              "project switched off (repeatable; `roleext rules` lists them)")
@@ -185,10 +193,23 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("--split", choices=["train", "test"], default="train",
                        help="measure the rules on this split's gold (default train)")
 
-    score = commands.add_parser("score", help="score predictions with the competition metric")
-    score.add_argument("gold", type=Path, help="a train-format file with gold infos")
-    score.add_argument("pred", type=Path, help="a submit.json or a train-format file")
+    score = commands.add_parser("score", parents=[db], help="score predictions with the competition metric")
+    score.add_argument("gold", type=Path, nargs="?", help="a train-format file with gold infos")
+    score.add_argument("pred", type=Path, nargs="?", help="a submit.json or a train-format file")
+    score.add_argument("--run", type=_positive_int,
+                       help="score a stored run against its split's gold instead of two files")
     score.add_argument("--json", action="store_true", help="also print the report as one JSON line")
+
+    filtered = commands.add_parser("filter-run", parents=[db],
+                                   help="a new run: a run's predictions filtered field by field by the offline rules")
+    filtered.add_argument("--run", type=_positive_int, required=True, help="the run to filter (any split)")
+    filtered.add_argument("--learn-from", type=_positive_int, metavar="RUN_ID",
+                          help="the train run to choose each field's source on (default: --run if it is a train "
+                          "run, else the newest train run of the same model and prompt, else the newest)")
+
+    runs = commands.add_parser("runs", parents=[db], help="list the inference runs, newest first, with scores")
+    runs.add_argument("--split", choices=["train", "test"], help="only this split's runs")
+    runs.add_argument("--json", action="store_true", help="print them as one JSON list")
     return parser
 
 
@@ -259,7 +280,7 @@ def cmd_job(args: argparse.Namespace) -> int:
         max_input_chars=args.max_input_chars, overlap=args.overlap,
         collapse_customers=getattr(args, "collapse_customers", False),
         few_shot=getattr(args, "few_shot", 0),
-        overwrite_edits=args.overwrite_edits,
+        overwrite_edits=args.overwrite_edits, resume=getattr(args, "resume", False),
     )
     with closing(ProjectStore(args.db)) as store:
         if not store.count(args.split):
@@ -280,7 +301,8 @@ def cmd_job(args: argparse.Namespace) -> int:
                 last = time.monotonic()
     for index, error in sorted(progress.errors.items()):
         print(_("record {index}: {error}").format(index=index, error=error), file=sys.stderr)
-    print(progress.line(spec.kind, spec.split))
+    ran = _(" · run {run}").format(run=job.run_id) if job.run_id is not None else ""
+    print(progress.line(spec.kind, spec.split) + ran)
     if progress.stopped:
         print(_("error: stopped: {reason}").format(reason=progress.stopped), file=sys.stderr)
         return EXIT_ERROR
@@ -358,7 +380,11 @@ def cmd_export(args: argparse.Namespace) -> int:
             report = _write_atomically(args.out, lambda f: export_test_csv(
                 store, f, escape_formulas=args.escape_formulas, **options))
         else:
-            report = _write_atomically(args.out, lambda f: export_submission(store, f, args.split or "test"))
+            split, run = _submission_run(store, args.split, args.run)
+            if run is not None:
+                print(_("from {run}").format(run=run.label()))
+            report = _write_atomically(args.out, lambda f: export_submission(
+                store, f, split, None if run is None else run.id))
     for line in report.lines():
         print(line)
     print(_("wrote {path}").format(path=args.out))
@@ -438,7 +464,52 @@ def _predictions(path: Path) -> dict[int, list[Customer]]:
     return {r.index: r.infos for r in load_chat_file(data).records}
 
 
+def _submission_run(store: ProjectStore, split: Split | None, run_id: int | None) -> tuple[Split, Run | None]:
+    """The split and run a submission export writes: `--run`, else the split's shown run."""
+    book = RunBook(store)
+    if run_id is None:
+        split = split or "test"
+        return split, book.shown(split)
+    run = book.get(run_id)
+    if split is not None and run.split != split:
+        raise UsageError(_("run {run} is a {split} run; leave out --split or give --split {split}").format(
+            run=run_id, split=run.split))
+    return run.split, run
+
+
+def _print_score(report: ScoreReport, base: dict[str, float], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({
+            "score": report.score, "records": report.records, "skipped": report.skipped,
+            "baselines": base, "method": report.method,
+            "fields": [{"field": f.field, "weight": f.weight, "earned": f.earned,
+                        "accuracy": f.accuracy} for f in report.fields],
+        }, ensure_ascii=False))
+        print(f"score: {report.score:.4f}")
+    else:
+        print("\n".join(format_report(report, base)))
+
+
+def _score_run(args: argparse.Namespace) -> int:
+    if args.gold is not None:
+        raise UsageError(_("give GOLD and PRED files, or --run ID, not both"))
+    with closing(ProjectStore(args.db)) as store:
+        run = RunBook(store).get(args.run)
+        result = evaluate(store, run.split, run.id)
+    if result is None:
+        raise UsageError(_("run {run} is a {split} run, and no {split} record has gold to score it against; "
+                           "export it (export submission --run) to score it with a gold file").format(
+            run=run.id, split=run.split))
+    print(run.label(), file=sys.stderr)
+    _print_score(result.report, result.baselines, args.json)
+    return 0
+
+
 def cmd_score(args: argparse.Namespace) -> int:
+    if args.run is not None:
+        return _score_run(args)
+    if args.gold is None or args.pred is None:
+        raise UsageError(_("score needs GOLD and PRED files, or --run ID"))
     gold_file = load_chat_file(args.gold, split="train")
     gold = {r.index: r.infos for r in gold_file.records}
     if not any(gold.values()):
@@ -449,18 +520,48 @@ def cmd_score(args: argparse.Namespace) -> int:
     if unknown:
         print(_("warning: {n} predictions have no gold record (index {index}...)").format(
             n=len(unknown), index=unknown[0]), file=sys.stderr)
-    report = score_predictions(gold, predicted)
-    base = baselines(gold)
+    _print_score(score_predictions(gold, predicted), baselines(gold), args.json)
+    return 0
+
+
+def _cell(text: str, width: int, right: bool = False) -> str:
+    """A table cell in a terminal, where a CJK character takes two columns."""
+    space = " " * max(0, width - sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text))
+    return space + text if right else text + space
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """The runs, newest first, each with its score where its split has gold."""
+    with closing(ProjectStore(args.db)) as store:
+        runs = RunBook(store).newest_first(args.split)
+        scored = {}
+        for run in runs:
+            result = evaluate(store, run.split, run.id)
+            scored[run.id] = None if result is None else result.report.score
     if args.json:
-        print(json.dumps({
-            "score": report.score, "records": report.records, "skipped": report.skipped,
-            "baselines": base, "method": report.method,
-            "fields": [{"field": f.field, "weight": f.weight, "earned": f.earned,
-                        "accuracy": f.accuracy} for f in report.fields],
-        }, ensure_ascii=False))
-        print(f"score: {report.score:.4f}")
-    else:
-        print("\n".join(format_report(report, base)))
+        print(json.dumps([run.as_json(scored[run.id]) for run in runs], ensure_ascii=False))
+        return 0
+    if not runs:
+        print(_("no inference run yet: `roleext infer` makes one"))
+        return 0
+    print(f"{_cell(_('run'), 4, right=True)}  {_cell(_('split'), 5)}  {_cell(_('created'), 16)}  "
+          f"{_cell(_('status'), 11)}  {_cell(_('records'), 7, right=True)}  {_cell(_('failed'), 6, right=True)}  "
+          f"{_cell(_('score'), 7, right=True)}  {_('backend and model')}")
+    for run in runs:
+        score = scored[run.id]
+        chosen = _("  (chosen for the submission)") if run.chosen else ""
+        print(f"{run.id:>4}  {run.split:<5}  {run.created:%Y-%m-%d %H:%M}  {run.status or '-':<11}  "
+              f"{run.records:>7}  {run.failed:>6}  {'-' if score is None else f'{score:.4f}':>7}  "
+              f"{run.backend} {run.model}{chosen}")
+    return 0
+
+
+def cmd_filter_run(args: argparse.Namespace) -> int:
+    """Learn on train which source each field takes (LLM, rules, LLM where the rules agree), write the run."""
+    with closing(ProjectStore(args.db)) as store:
+        made = make_filter_run(store, args.run, args.learn_from)
+    for line in filter_run_lines(made):
+        print(line)
     return 0
 
 
@@ -494,7 +595,8 @@ def logging_to_stderr(verbosity: int) -> Iterator[None]:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": cmd_validate, "import": cmd_import, "export": cmd_export, "score": cmd_score,
-    "summarize": cmd_job, "infer": cmd_job, "rules": cmd_rules,
+    "summarize": cmd_job, "infer": cmd_job, "runs": cmd_runs, "rules": cmd_rules,
+    "filter-run": cmd_filter_run,
 }
 
 

@@ -326,11 +326,12 @@ def export_test_csv(store: ProjectStore, out: BinaryIO, *, source: InputSource =
     return report
 
 
-def submission_entries(store: ProjectStore, split: Split = "test",
-                       report: ExportReport | None = None) -> Iterator[dict[str, Any]]:
-    """One validated submit.json entry per record of the split, in index order."""
+def submission_entries(store: ProjectStore, split: Split = "test", report: ExportReport | None = None,
+                       run: int | None = None) -> Iterator[dict[str, Any]]:
+    """One validated submit.json entry per record of the split, in index order, from the
+    predictions of `run` (default: the split's shown run, roleext.rows.shown_run)."""
     report = report or ExportReport(N_("submission"))
-    for record in store.iter_records(split):
+    for record in store.iter_records(split, run=run):
         infos: list[Customer] = record.prediction.infos if record.prediction else []
         if not infos:
             report.left_out[EMPTY_TEMPLATE] += 1
@@ -345,11 +346,13 @@ def submission_entries(store: ProjectStore, split: Split = "test",
         yield entry
 
 
-def export_submission(store: ProjectStore, out: BinaryIO, split: Split = "test") -> ExportReport:
-    """Write submit.json: every record of the split, `infos` always a list of 21-key dicts."""
+def export_submission(store: ProjectStore, out: BinaryIO, split: Split = "test",
+                      run: int | None = None) -> ExportReport:
+    """Write submit.json: every record of the split, `infos` always a list of 21-key dicts,
+    from the predictions of `run` (default: the split's shown run)."""
     report = ExportReport(N_("submission"))
     out.write(b"[")
-    for entry in submission_entries(store, split, report):
+    for entry in submission_entries(store, split, report, run):
         out.write((b",\n" if report.rows else b"\n") + json.dumps(entry, ensure_ascii=False).encode("utf-8"))
         report.rows += 1
     out.write(b"\n]\n")

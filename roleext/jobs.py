@@ -22,7 +22,7 @@ from roleext.budget import max_input_chars
 from roleext.cleaning import ChatProfile, learn_profile
 from roleext.errors import BackendError, RoleextError, UnusableAnswerError
 from roleext.fewshot import ExamplePool
-from roleext.i18n import _, carry
+from roleext.i18n import _, carry, ngettext
 from roleext.io import Split
 from roleext.ledger import HEARTBEAT, Ledger, TaskKind, cache_key
 from roleext.matching import chat_hash
@@ -31,6 +31,7 @@ from roleext.project import InputSource, Record
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT, InferencePrompt, inference_prompt, prompt_hash
 from roleext.ratelimit import shared_limiter
 from roleext.redaction import get_logger, redact
+from roleext.runs import Run, RunBook
 from roleext.store import ProjectStore
 from roleext.tasks import CallKind, TaskOptions, infer_record, record_prompt, summarize_record
 
@@ -64,6 +65,9 @@ class JobSpec:
     """Worked examples from the train split put into a base model's prompt (roleext.fewshot)."""
     overwrite_edits: bool = False
     """Redo records whose summary or prediction a person edited (the edit goes to history)."""
+    resume: bool = False
+    """Inference: continue the split's latest run (its missing, failed and stale records) rather
+    than start a new run; it must be made with the same settings. `retry_failed` implies it."""
     backoff_initial: float = 0.5
     backoff_max: float = 8.0
 
@@ -77,6 +81,12 @@ class OutputState:
     stale: bool
     version: int | None = None
     """The version the job planned on: an edit saved after it is never overwritten."""
+    unusable: bool = False
+    """A model answer kept to be looked at, not a result (no JSON, no customer)."""
+
+
+RUN_ONLY_OPTIONS = ("concurrency", "qps", "timeout", "retries")
+"""Options a run records that do not shape its answers: a resumed run may change them."""
 
 
 DOWN_AFTER = 3
@@ -92,6 +102,7 @@ class Job:
         self.backend = backend
         self.spec = spec
         self.ledger = Ledger(store)
+        self.runs = RunBook(store)
         self.prompt: InferencePrompt | None = (
             inference_prompt(backend, spec.instruction, spec.input_source) if spec.kind == "infer" else None)
         """What an inference job sends around each input (roleext.prompts.inference_prompt)."""
@@ -114,6 +125,8 @@ class Job:
         self._streak: tuple[str, int] = ("", 0)
         self._thread: threading.Thread | None = None
         self.job_id: int | None = None
+        self.run_id: int | None = None
+        """The inference run this job writes to, once `open()` chose or made it."""
         self._pending_records: list[Record] = []
         if spec.kind == "summarize":
             fill_template(spec.template, "")  # a template without {content}: refuse before any call
@@ -140,6 +153,63 @@ class Job:
             self._thread.join(timeout)
         return self.snapshot()
 
+    # --- runs ---------------------------------------------------------------------------
+
+    @property
+    def resuming(self) -> bool:
+        return self.spec.kind == "infer" and (self.spec.resume or self.spec.retry_failed)
+
+    @property
+    def prompt_text(self) -> str:
+        """The prompt text this job sends with every record, as its run records it: the summary
+        template, or the inference prompt (roleext.prompts.inference_prompt; "" for the input
+        alone), its worked examples left as their slot (`few_shot` in the run's options)."""
+        if self.prompt is None:
+            return self.spec.template
+        return self.prompt.text
+
+    def run_options(self) -> dict[str, Any]:
+        """What a run records of this job besides backend, model and prompt: never a key."""
+        return {"concurrency": self.spec.concurrency, "qps": self.spec.qps, "timeout": self.spec.timeout,
+                "retries": self.spec.max_attempts, "temperature": self.backend.temperature,
+                "input": self.spec.input_source, "drop_unverified": self.spec.drop_unverified,
+                "max_input_chars": self.options.max_input, "overlap": self.spec.overlap,
+                "collapse_customers": self.spec.collapse_customers, "few_shot": self.options.few_shot}
+
+    def resumable(self) -> Run | None:
+        """The split's latest run, if this job may continue it (it was made with these settings)."""
+        run = self.runs.latest(self.spec.split)
+        return run if run is not None and run.config == self.config else None
+
+    def _resumed_run(self) -> Run:
+        """The run a resuming job continues; refused, saying why, when there is none to continue."""
+        run = self.runs.latest(self.spec.split)
+        if run is None:
+            raise RoleextError(_("there is no inference run on {split} to resume; start a new one").format(
+                split=self.spec.split))
+        if run.config != self.config:
+            mine = {"backend": self.backend.name, "model": self.backend.model, "prompt": self.prompt_text,
+                    **self.run_options()}
+            theirs = {"backend": run.backend, "model": run.model, "prompt": run.prompt, **run.options}
+            differ = [k for k in mine if k not in RUN_ONLY_OPTIONS and theirs.get(k) != mine[k]]
+            raise RoleextError(ngettext(
+                "run {run} was made with other settings ({names} differs); give the ones it was made with "
+                "to resume it, or start a new run",
+                "run {run} was made with other settings ({names} differ); give the ones it was made with "
+                "to resume it, or start a new run", max(1, len(differ))).format(
+                run=run.id, names=", ".join(differ) or _("options")))
+        return run
+
+    def _records(self) -> list[Record]:
+        """The split's records, each with its output as this job sees it: for inference, the
+        prediction in the run it writes to (none in a run not made yet)."""
+        if self.spec.kind == "summarize":
+            return list(self.store.iter_records(self.spec.split))
+        run = self.run_id if self.run_id is not None else self._resumed_run().id if self.resuming else None
+        if run is None:
+            return [replace(record, prediction=None) for record in self.store.iter_records(self.spec.split)]
+        return list(self.store.iter_records(self.spec.split, run=run))
+
     # --- selection ----------------------------------------------------------------------
 
     def output_of(self, record: Record) -> OutputState:
@@ -147,14 +217,18 @@ class Job:
         output = record.summary if self.spec.kind == "summarize" else record.prediction
         if output is None:
             return OutputState(missing=True, edited=False, stale=False)
-        return OutputState(missing=False, edited=output.edited, stale=output.stale, version=output.version)
+        unusable = record.prediction is not None and record.prediction.error is not None
+        return OutputState(missing=False, edited=output.edited, stale=output.stale, version=output.version,
+                           unusable=self.spec.kind == "infer" and unusable)
 
     def _pending(self, records: list[Record]) -> tuple[list[Record], int]:
         """Records to do now, and how many are left alone because a person edited their output.
 
-        A record is redone when it was never done, failed, was done with other settings, or
-        its output is stale (a re-import changed its chat)."""
+        A summary is redone when it was never done, failed, was done with other settings, or
+        is stale (a re-import changed its chat). A new inference run does every record; a
+        resumed one those it has no usable prediction for, those that failed, and stale ones."""
         states = self.ledger.states(self.spec.kind)
+        run = self.run_id if self.run_id is not None else self._resumed_run().id if self.resuming else None
         pending, kept = [], 0
         for record in records:
             output = self.output_of(record)
@@ -162,8 +236,13 @@ class Job:
                 kept += 1
                 continue
             state = states.get(record.id)
+            if self.spec.kind == "infer" and state is not None and state.run != run:
+                state = None  # an attempt of another run says nothing about this one
             if self.spec.retry_failed:
                 if state is not None and state.status == "failed":
+                    pending.append(record)
+            elif self.spec.kind == "infer":
+                if output.missing or output.stale or output.unusable or (state and state.status == "failed"):
                     pending.append(record)
             elif (state is None or state.status != "done" or state.config != self.config
                   or output.missing or output.stale):
@@ -184,17 +263,30 @@ class Job:
     # --- the run ------------------------------------------------------------------------
 
     def plan(self) -> tuple[list[Record], int, int]:
-        """The records this run would do, how many are already done, and how many it keeps
+        """The records this job would do, how many are already done, and how many it keeps
         because a person edited their output."""
-        records = list(self.store.iter_records(self.spec.split))
+        records = self._records()
         pending, kept = self._pending(records)
         return pending, len(records) - len(pending) - kept, kept
 
     def open(self) -> list[Record]:
         """Take the lease on (kind, split), its job row touched while it runs, then choose the
-        records: chosen after the lease, no record another job just did is done again."""
+        run (inference) and the records: chosen after the lease, no record another job just
+        did is done again, and no two jobs make or resume a run at once."""
         description = f"{self.spec.kind} {self.spec.split} with {self.backend.name} {self.backend.model}"
+        if self.resuming:
+            self._resumed_run()  # refused here, before the lease, when there is nothing to resume
         self.job_id = self.ledger.open_job(self.spec.kind, self.spec.split, description, 0)
+        if self.spec.kind == "infer":
+            try:
+                self.run_id = (self._resumed_run().id if self.resuming else self.runs.create(
+                    self.spec.split, self.backend.name, self.backend.model, self.prompt_text, self.run_options(),
+                    self.config))
+            except Exception as exc:  # the lease must not outlive the refusal
+                self.ledger.report(self.job_id, status="failed", error=redact(str(exc)))
+                raise
+            description += f", run {self.run_id}"
+            self.ledger.report(self.job_id, run_id=self.run_id, description=description)
         pending, skipped, kept = self.plan()
         with self._lock:
             self._progress.total = len(pending)
@@ -249,6 +341,8 @@ class Job:
                 final = replace(self._progress, errors=dict(self._progress.errors))
             self.ledger.report(job_id, status=status, done=final.done, failed=final.failed,
                                tokens=final.tokens, error=error)
+            if self.run_id is not None:
+                self.runs.end(self.run_id, self.ledger.failed_in_run(self.run_id))
         return final
 
     def _heartbeat(self, job_id: int, stop: threading.Event) -> None:
@@ -337,9 +431,10 @@ class Job:
                 if unusable and record.prediction is not None:  # never a bad answer over a usable one
                     raise UnusableAnswerError(_("{reason}; the answer began {text!r}").format(
                         reason=unusable, text=outcome.text[:160]))
+                assert self.run_id is not None, "open() makes or chooses the run"
                 saved = self.store.save_prediction(
                     record.id, outcome.text, outcome.customers, self.backend.name, self.backend.model,
-                    outcome.parse_error, outcome.changes, made_from, overwrite_edits=overwrite,
+                    unusable, outcome.changes, made_from, run=self.run_id, overwrite_edits=overwrite,
                     base_version=planned)
                 if unusable:  # stored above to be looked at: the record had no prediction yet
                     raise UnusableAnswerError(unusable)
@@ -353,7 +448,8 @@ class Job:
             with self._lock:
                 self._progress.kept += 1
             return
-        self.ledger.mark(record.id, self.spec.kind, "done", self.config, attempts, detail=outcome.detail)
+        self.ledger.mark(record.id, self.spec.kind, "done", self.config, attempts, detail=outcome.detail,
+                         run=self.run_id)
         log.info("%s record %s of %s done: %s", self.spec.kind, record.index, record.split, outcome.detail)
         with self._lock:
             self._progress.done += 1
@@ -368,7 +464,7 @@ class Job:
             message = _("unexpected error ({name}); see the log").format(name=type(exc).__name__)
             log.exception("%s record %s of %s failed", self.spec.kind, record.index, record.split)
         sid = exc.sid if isinstance(exc, BackendError) else None
-        self.ledger.mark(record.id, self.spec.kind, "failed", self.config, attempts, message, sid)
+        self.ledger.mark(record.id, self.spec.kind, "failed", self.config, attempts, message, sid, run=self.run_id)
         with self._lock:
             self._progress.failed += 1
             self._progress.errors[record.index] = message

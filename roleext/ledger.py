@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import MetaData, Table, insert, select, update
+from sqlalchemy import MetaData, Table, func, insert, select, update
 
 from roleext.database import upsert
 from roleext.errors import JobBusyError
@@ -58,6 +58,8 @@ class TaskState:
     error: str | None
     attempts: int
     detail: str | None = None
+    run: int | None = None
+    """The inference run the attempt was made in (None for summaries)."""
 
 
 def cache_key(*parts: str) -> str:
@@ -104,15 +106,23 @@ class Ledger:
         t = self.tasks
         with self.engine.connect() as conn:
             rows = conn.execute(select(t).where(t.c.kind == kind)).all()
-        return {r.record_id: TaskState(r.record_id, r.status, r.config, r.error, r.attempts, r.detail)
+        return {r.record_id: TaskState(r.record_id, r.status, r.config, r.error, r.attempts, r.detail, r.run_id)
                 for r in rows}
 
     def mark(self, record_id: int, kind: TaskKind, status: Literal["done", "failed"], config: str,
-             attempts: int, error: str | None = None, sid: str | None = None, detail: str | None = None) -> None:
+             attempts: int, error: str | None = None, sid: str | None = None, detail: str | None = None,
+             run: int | None = None) -> None:
         with self.write() as conn:
             upsert(conn, self.tasks, {"record_id": record_id, "kind": kind, "status": status, "config": config,
                                       "error": error, "sid": sid, "attempts": attempts, "detail": detail,
-                                      "updated_at": _now()}, ["record_id", "kind"])
+                                      "run_id": run, "updated_at": _now()}, ["record_id", "kind"])
+
+    def failed_in_run(self, run_id: int) -> int:
+        """Records whose last attempt was made in this inference run, and failed."""
+        t = self.tasks
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).where(
+                t.c.kind == "infer", t.c.run_id == run_id, t.c.status == "failed")).scalar_one())
 
     # --- job rows -----------------------------------------------------------------------
 

@@ -7,10 +7,13 @@ of the schema. Never edit a released migration: append a new one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Connection,
     DateTime,
@@ -29,6 +32,9 @@ from sqlalchemy import (
 )
 
 Migration = Callable[[Connection], None]
+
+BEFORE_RUNS = "before runs"
+"""What a run made of predictions from before runs existed says where nothing more is known."""
 MIGRATIONS: list[tuple[str, Migration]] = []
 
 _LEDGER = MetaData()
@@ -188,6 +194,98 @@ def m005_settings(conn: Connection) -> None:
         Column("value", Text, nullable=False),
         Column("updated_at", DateTime(timezone=True), nullable=False),
     ).create(conn)
+
+
+@migration
+def m006_runs(conn: Connection) -> None:
+    """Every inference job is a run, and a record has one prediction per run.
+
+    The predictions made before runs existed become one run per split ("before runs" where
+    their backend or model was not one and the same), so no prediction, correction or
+    history of one is lost; the predictions table is rebuilt keyed by (run, record).
+    """
+    meta = MetaData()
+    Table("records", meta, autoload_with=conn)
+    runs = Table(
+        "runs",
+        meta,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("split", String(8), nullable=False),
+        Column("backend", String(40), nullable=False),
+        Column("model", String(200), nullable=False),
+        # The prompt text the run sent (NULL: not known, a run from before runs) and its hash.
+        Column("prompt", Text, nullable=True),
+        Column("prompt_hash", String(64), nullable=True),
+        # What else shaped it, as JSON (concurrency, temperature, input...; never a key).
+        Column("options", Text, nullable=False),
+        # The job config a resumed job must match (roleext.jobs.Job.config).
+        Column("config", String(64), nullable=True),
+        # The run a person chose for the submission (at most one per split).
+        Column("chosen", Boolean, nullable=False),
+        Column("failed", Integer, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("ended_at", DateTime(timezone=True), nullable=True),
+        Index("ix_runs_split", "split", "id"),
+    )
+    Table(
+        "predictions_by_run",
+        meta,
+        Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+        Column("record_id", Integer, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+        Column("raw_output", Text, nullable=False),
+        Column("parsed", Text, nullable=False),
+        Column("corrected", Text, nullable=True),
+        Column("backend", String(40), nullable=False),
+        Column("model", String(200), nullable=False),
+        Column("error", Text, nullable=True),
+        Column("changes", Text, nullable=True),
+        Column("chat_hash", String(64), nullable=True),
+        Column("version", Integer, nullable=False),
+        *_timestamps(),
+        Index("ix_predictions_record", "record_id"),
+    )
+    meta.create_all(conn)
+    for table in ("history", "record_tasks", "jobs"):  # which run a correction, a task state, a job was of
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN run_id INTEGER"))
+    old = text("SELECT r.split, min(p.backend) AS b0, max(p.backend) AS b1, min(p.model) AS m0, "
+               "max(p.model) AS m1, min(p.created_at) AS started, max(p.updated_at) AS ended "
+               "FROM predictions p JOIN records r ON r.id = p.record_id GROUP BY r.split ORDER BY r.split")
+    for row in conn.execute(old).all():
+        failed = conn.execute(text(
+            "SELECT count(*) FROM record_tasks t JOIN records r ON r.id = t.record_id "
+            "WHERE t.kind = 'infer' AND t.status = 'failed' AND r.split = :split"), {"split": row.split}).scalar()
+        run_id = conn.execute(insert(runs).values(
+            split=row.split, backend=row.b0 if row.b0 == row.b1 else BEFORE_RUNS,
+            model=row.m0 if row.m0 == row.m1 else BEFORE_RUNS, prompt=None, prompt_hash=None,
+            options=json.dumps({"note": BEFORE_RUNS}), config=None, chosen=False, failed=failed or 0,
+            created_at=_when(row.started), ended_at=_when(row.ended))).inserted_primary_key
+        assert run_id is not None
+        params = {"run": run_id[0], "split": row.split}
+        conn.execute(text(
+            "INSERT INTO predictions_by_run (run_id, record_id, raw_output, parsed, corrected, backend, model, "
+            "error, changes, chat_hash, version, created_at, updated_at) "
+            "SELECT :run, p.record_id, p.raw_output, p.parsed, p.corrected, p.backend, p.model, p.error, "
+            "p.changes, p.chat_hash, p.version, p.created_at, p.updated_at "
+            "FROM predictions p JOIN records r ON r.id = p.record_id WHERE r.split = :split"), params)
+        # The corrections, task states and jobs of those predictions belong to their run.
+        for table, where in (("history", "target = 'prediction' AND record_id IN "
+                                         "(SELECT id FROM records WHERE split = :split)"),
+                             ("record_tasks", "kind = 'infer' AND record_id IN "
+                                              "(SELECT id FROM records WHERE split = :split)"),
+                             ("jobs", "kind = 'infer' AND split = :split")):
+            conn.execute(text(f"UPDATE {table} SET run_id = :run WHERE {where}"), params)
+    conn.execute(text("DROP TABLE predictions"))
+    conn.execute(text("ALTER TABLE predictions_by_run RENAME TO predictions"))
+
+
+def _when(value: Any) -> datetime:
+    """A timestamp read back by raw SQL: SQLite hands back text, PostgreSQL a datetime."""
+    if isinstance(value, datetime):
+        return value
+    if value is None:
+        return datetime.now(UTC)
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 MIGRATION_LOCK = 7_301_220

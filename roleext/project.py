@@ -65,6 +65,8 @@ class Prediction:
     """What the parser repaired or dropped on the way from raw_output to parsed."""
     stale: bool = False
     """Made from a chat (or summary) that has changed since: the next job redoes it."""
+    run: int = 0
+    """The inference run it belongs to (roleext.runs): a correction stays with its run."""
 
     @property
     def edited(self) -> bool:
@@ -81,7 +83,9 @@ class Record:
     """One chat of the project with everything known about it.
 
     `version` guards the gold and the review status against concurrent edits; the summary
-    and the prediction carry versions of their own.
+    and the prediction carry versions of their own. `prediction` is the record's prediction
+    in one inference run: the run the store was asked for, else the split's shown run (the
+    one chosen for the submission, else the newest with a usable answer; roleext.runs).
     """
 
     id: int
@@ -137,6 +141,8 @@ class HistoryEntry:
     at: datetime
     before: Any
     after: Any
+    run: int | None = None
+    """The run of the prediction a "prediction" entry corrected; None for other targets."""
 
 
 @dataclass(frozen=True)

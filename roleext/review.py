@@ -149,19 +149,20 @@ def undone_id(entry: HistoryEntry) -> int | None:
 def next_undo(history: list[HistoryEntry]) -> HistoryEntry | None:
     """The newest human edit not yet undone: what the next undo reverts.
 
-    Undos are not undone themselves, so clicks walk back one edit at a time. A summary or
-    prediction that a later job run replaced ("generated") is out of reach, with the edits
-    of that target before it: undoing them would overwrite the new run's output.
+    Undos are not undone themselves, so clicks walk back one edit at a time. A summary, or
+    a run's prediction, that a later job replaced ("generated") is out of reach, with the
+    edits of it before: undoing them would overwrite the job's output. Other runs'
+    predictions are other targets: a job in one run leaves the corrections of another in reach.
     """
     undone: set[int] = set()
-    replaced: set[str] = set()
+    replaced: set[tuple[str, int | None]] = set()
     for entry in reversed(history):
         if entry.target == "import" and entry.before["gold"] != entry.after["gold"]:
-            replaced.add("gold")  # undoing an older gold edit would silently revert the import
-        if entry.target not in UNDOABLE or entry.target in replaced:
+            replaced.add(("gold", None))  # undoing an older gold edit would silently revert the import
+        if entry.target not in UNDOABLE or (entry.target, entry.run) in replaced:
             continue
         if entry.author == "generated":
-            replaced.add(entry.target)
+            replaced.add((entry.target, entry.run))
             continue
         target = undone_id(entry)
         if target is not None:
@@ -186,18 +187,20 @@ def undo_last_edit(store: ProjectStore, record: Record, author: str | None = Non
             raise RoleextError(_("the summary this edit belonged to is gone"))
         store.edit_summary(record.id, last.before, record.summary.version, who)
     else:
-        if record.prediction is None:
+        prediction = store.get_record(record.split, record.index, run=last.run).prediction if last.run else None
+        if prediction is None:
             raise RoleextError(_("the prediction this edit belonged to is gone"))
-        store.correct_prediction(record.id, last.before, record.prediction.version, who)
+        store.correct_prediction(record.id, last.before, prediction.version, who, run=prediction.run)
     return _("undid the {target} edit by {author} at {time:%Y-%m-%d %H:%M}").format(
         target=target_name(last.target), author=last.author, time=last.at)
 
 
-def target_name(target: str) -> str:
-    """What an edit changed (a history target), as a reader calls it."""
+def target_name(target: str, run: int | None = None) -> str:
+    """What an edit changed (a history target), as a reader calls it: a prediction with its run."""
     names = {"summary": _("summary"), "gold": _("gold"), "status": _("status"),
              "prediction": _("prediction"), "import": _("import")}
-    return names.get(target, target)
+    name = names.get(target, target)
+    return _("{target} of run {run}").format(target=name, run=run) if run is not None else name
 
 
 def _clip(text: str, width: int = HISTORY_TEXT_WIDTH) -> str:
@@ -245,7 +248,7 @@ def history_rows(history: list[HistoryEntry]) -> list[dict[str, str]]:
     by_id = {entry.id: entry for entry in history}
     rows = []
     for entry in reversed(history):
-        who, what = entry.author, _("{target} edit").format(target=target_name(entry.target))
+        who, what = entry.author, _("{target} edit").format(target=target_name(entry.target, entry.run))
         match = _UNDO_AUTHOR.match(entry.author)
         if match:
             undone = by_id.get(int(match["id"]))
@@ -253,7 +256,8 @@ def history_rows(history: list[HistoryEntry]) -> list[dict[str, str]]:
             what = (_("undo of #{id} ({target} edit)").format(id=match["id"], target=target_name(undone.target))
                     if undone else _("undo of #{id}").format(id=match["id"]))
         elif entry.author == "generated":
-            who, what = _("generated"), _("{target} replaced by a new run").format(target=target_name(entry.target))
+            who, what = _("generated"), _("{target} replaced by a job's output").format(
+                target=target_name(entry.target, entry.run))
         if entry.target == "import":
             what, before, after = (_("re-imported from the file"), _("chat and gold as imported before"),
                                    _("as in the file"))
@@ -360,7 +364,8 @@ class RecordEditor:
             raise RoleextError(_("{split} record {index} has no prediction to correct").format(
                 split=record.split, index=record.index))
         try:
-            version = self.store.correct_prediction(record.id, customers, prediction.version, self.author)
+            version = self.store.correct_prediction(record.id, customers, prediction.version, self.author,
+                                                    run=prediction.run)
         except ConflictError as exc:
             text = json.dumps(customers, ensure_ascii=False, indent=2)
             raise UnsavedEditConflict(UnsavedEdit(record.split, record.index, "prediction", text,
@@ -385,17 +390,19 @@ class RecordEditor:
 
 def options_for(spec: Field, value: Any) -> list[str]:
     """Choices for a closed field: the known values plus any current value outside them,
-    so a value the user did not remove never disappears on save."""
+    so a value the user did not remove never disappears on save. A single choice is
+    cleared by unselecting it, so no blank choice is offered."""
     current = value if isinstance(value, list) else [value] if value else []
     extra = [v for v in current if v not in spec.known]
-    blank = [""] if spec.kind == "str" else []  # a single value may be cleared; a list just empties
-    return [*blank, *spec.known, *extra]
+    return [*spec.known, *extra]
 
 
 def to_form(spec: Field, value: Any) -> Any:
-    """A stored value as its widget holds it (free lists become one item a line)."""
+    """A stored value as its widget holds it: free lists one item a line, an empty single choice None."""
     if spec.kind == "list" and not spec.closed:
         return LIST_ITEM_SEPARATOR.join(value or [])
+    if spec.kind == "str" and spec.closed:
+        return value or None
     return value
 
 

@@ -9,13 +9,27 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, select
+from sqlalchemy import ColumnElement, Row, Select, Table, and_, exists, false, literal, select
 
 from roleext.project import HistoryEntry, Prediction, Record, ReviewStatus, Summary
 
 
-def record_query(r: Table, s: Table, p: Table) -> Select[Any]:
-    """Records joined with their summary and prediction, columns prefixed s_ and p_."""
+def shown_run(runs: Table, p: Table, split: ColumnElement[Any] | str) -> ColumnElement[Any]:
+    """The id of the run a split's records show and export by default (NULL where none).
+
+    The run a person chose for the submission, else the newest run holding a usable
+    prediction: a run that is starting, or whose every answer failed, never hides the
+    predictions of the one before it."""
+    run, prediction = runs.alias("shown_run"), p.alias("shown_prediction")  # never the outer query's
+    usable = exists().where(prediction.c.run_id == run.c.id, prediction.c.error.is_(None)).correlate_except(prediction)
+    return (select(run.c.id).where(run.c.split == split, run.c.chosen | usable).correlate_except(run)
+            .order_by(run.c.chosen.desc(), run.c.id.desc()).limit(1).scalar_subquery())
+
+
+def record_query(r: Table, s: Table, p: Table, run: int | None) -> Select[Any]:
+    """Records joined with their summary and their prediction in `run` (None: no prediction),
+    columns prefixed s_ and p_."""
+    in_run = p.c.run_id == literal(run) if run is not None else false()
     return (
         select(
             r,
@@ -26,9 +40,10 @@ def record_query(r: Table, s: Table, p: Table) -> Select[Any]:
             p.c.raw_output.label("p_raw"), p.c.parsed.label("p_parsed"),
             p.c.corrected.label("p_corrected"), p.c.backend.label("p_backend"),
             p.c.model.label("p_model"), p.c.error.label("p_error"),
-            p.c.version.label("p_version"), p.c.changes.label("p_changes"),
+            p.c.version.label("p_version"), p.c.changes.label("p_changes"), p.c.run_id.label("p_run"),
         )
-        .select_from(r.outerjoin(s, s.c.record_id == r.c.id).outerjoin(p, p.c.record_id == r.c.id))
+        .select_from(r.outerjoin(s, s.c.record_id == r.c.id)
+                     .outerjoin(p, and_(p.c.record_id == r.c.id, in_run)))
     )
 
 
@@ -50,7 +65,7 @@ def record_from_row(row: Row[Any]) -> Record:
             json.loads(row.p_corrected) if row.p_corrected is not None else None,
             row.p_backend, row.p_model, row.p_error, row.p_version,
             tuple(json.loads(row.p_changes)) if row.p_changes else (),
-            stale(row.p_chat, row.chat_hash),
+            stale(row.p_chat, row.chat_hash), row.p_run,
         )
     return Record(
         id=row.id, split=row.split, index=row.idx, chat_text=row.chat_text,
@@ -64,4 +79,4 @@ def history_entry(row: Row[Any]) -> HistoryEntry:
     """A history row with its before and after decoded."""
     return HistoryEntry(row.id, row.record_id, row.target, row.author, row.at,
                         json.loads(row.before) if row.before is not None else None,
-                        json.loads(row.after) if row.after is not None else None)
+                        json.loads(row.after) if row.after is not None else None, row.run_id)

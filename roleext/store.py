@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     MetaData,
     Row,
     Table,
+    and_,
     bindparam,
     func,
     insert,
@@ -42,7 +44,7 @@ from roleext.project import (
     RecordInfo,
     ReviewStatus,
 )
-from roleext.rows import history_entry, record_from_row, record_query, stale
+from roleext.rows import history_entry, record_from_row, record_query, shown_run, stale
 from roleext.schema import NAME_FIELD, Customer
 
 DISABLED_RULES_SETTING = "disabled_rules"
@@ -86,6 +88,10 @@ class ProjectStore:
         self.summaries: Table = meta.tables["summaries"]
         self.predictions: Table = meta.tables["predictions"]
         self.history: Table = meta.tables["history"]
+        self.runs: Table = meta.tables["runs"]
+        # Built once: the aliases inside cost milliseconds to make, a record read a fraction of one.
+        self._shown_run = select(shown_run(self.runs, self.predictions, bindparam("shown_split")))
+        self._shown_run_of_record = shown_run(self.runs, self.predictions, self.records.c.split)
         self.settings: Table = meta.tables["settings"]
 
     def close(self) -> None:
@@ -176,29 +182,36 @@ class ProjectStore:
 
     # --- reading ----------------------------------------------------------------------
 
-    def _joined(self) -> Any:
-        return record_query(self.records, self.summaries, self.predictions)
+    def _joined(self, conn: Connection, split: Split, run: int | None) -> Any:
+        """Records with their summary and their prediction in `run`, else in the split's shown run
+        (looked up once, in the caller's transaction: one snapshot)."""
+        if run is None:
+            run = conn.execute(self._shown_run, {"shown_split": split}).scalar()
+        return record_query(self.records, self.summaries, self.predictions, run)
 
-    def get_record(self, split: Split, index: int) -> Record:
-        """The record at a 1-based position of a split, with its summary and prediction."""
+    def get_record(self, split: Split, index: int, run: int | None = None) -> Record:
+        """The record at a 1-based position of a split, with its summary and its prediction in
+        `run` (default: the split's shown run, `roleext.rows.shown_run`)."""
         r = self.records
         with self.engine.connect() as conn:
-            row = conn.execute(self._joined().where(r.c.split == split, r.c.idx == index)).first()
+            row = conn.execute(self._joined(conn, split, run).where(r.c.split == split, r.c.idx == index)).first()
         if row is None:
             raise NotFoundError(_("{split} has no record {index}").format(split=split, index=index))
         return record_from_row(row)
 
-    def iter_records(self, split: Split, batch: int = 500) -> Iterator[Record]:
-        """Every positioned record of a split in file order, streamed in batches.
+    def iter_records(self, split: Split, batch: int = 500, run: int | None = None) -> Iterator[Record]:
+        """Every positioned record of a split in file order, streamed in batches, each with
+        its prediction in `run` (default: the split's shown run).
 
         All batches are read in one transaction (one snapshot), so an import that moves
         records meanwhile can neither repeat nor skip one in an export."""
         r = self.records
         last = 0
         with self.engine.connect() as conn:
+            query = self._joined(conn, split, run)
             while True:
                 rows = conn.execute(
-                    self._joined()
+                    query
                     .where(r.c.split == split, r.c.idx.is_not(None), r.c.idx > last)
                     .order_by(r.c.idx).limit(batch)
                 ).all()
@@ -217,11 +230,13 @@ class ProjectStore:
     def list_records(self, split: Split | None = None) -> list[RecordInfo]:
         """A line per positioned record (no chat text), in split and file order."""
         r, s, p = self.records, self.summaries, self.predictions
+        run = self._shown_run_of_record
         query = (
             select(r.c.id, r.c.split, r.c.idx, r.c.status, func.length(r.c.chat_text).label("chars"),
                    r.c.gold, s.c.record_id.label("s_id"), p.c.record_id.label("p_id"),
                    s.c.chat_hash.label("s_chat"), p.c.chat_hash.label("p_chat"), r.c.chat_hash)
-            .select_from(r.outerjoin(s, s.c.record_id == r.c.id).outerjoin(p, p.c.record_id == r.c.id))
+            .select_from(r.outerjoin(s, s.c.record_id == r.c.id)
+                         .outerjoin(p, and_(p.c.record_id == r.c.id, p.c.run_id == run)))
             .where(r.c.idx.is_not(None))
             .order_by(r.c.split.desc(), r.c.idx)
         )
@@ -268,22 +283,30 @@ class ProjectStore:
     # --- edits ------------------------------------------------------------------------
 
     def _history_row(self, record_id: int, target: str, author: str, at: datetime,
-                     before: Any, after: Any) -> dict[str, Any]:
+                     before: Any, after: Any, run: int | None = None) -> dict[str, Any]:
         return {"record_id": record_id, "target": target, "author": author, "at": at,
                 "before": None if before is None else dumps(before),
-                "after": None if after is None else dumps(after)}
+                "after": None if after is None else dumps(after), "run_id": run}
 
-    def _guarded_update(self, conn: Connection, table: Table, key: Any, record_id: int,
+    def _row_of(self, table: Table, record_id: int, run: int | None) -> ColumnElement[bool]:
+        """Where-clause of a record's row in `table`: a prediction is the one of its run."""
+        if table is self.records:
+            return table.c.id == record_id
+        if table is self.predictions:
+            return and_(table.c.record_id == record_id, table.c.run_id == run)
+        return table.c.record_id == record_id
+
+    def _guarded_update(self, conn: Connection, table: Table, row_of: ColumnElement[bool], record_id: int,
                         expected_version: int, what: str, values: dict[str, Any]) -> int:
         """Write `values` only if the row is still at `expected_version`; the new version."""
         result = conn.execute(
             update(table)
-            .where(key == record_id, table.c.version == expected_version)
+            .where(row_of, table.c.version == expected_version)
             .values(**values, version=table.c.version + 1, updated_at=_now())
         )
         if result.rowcount == 1:
             return expected_version + 1
-        current = conn.execute(select(table.c.version).where(key == record_id)).scalar()
+        current = conn.execute(select(table.c.version).where(row_of)).scalar()
         if current is None:
             raise NotFoundError(_("the {what} of record id {id} does not exist").format(what=what, id=record_id))
         raise ConflictError(_(
@@ -298,29 +321,29 @@ class ProjectStore:
         return value
 
     def _save_generated(self, table: Table, record_id: int, values: dict[str, Any], after: Any,
-                        overwrite_edits: bool, base_version: int | None) -> bool:
-        """Insert or overwrite a job's output row; False (nothing written) where a person's
-        edit is there and `overwrite_edits` is off, or the edit is newer than `base_version`
-        (the version the job planned on: an edit saved while it ran was never confirmed away).
-        An edit that is replaced goes to history."""
+                        overwrite_edits: bool, base_version: int | None, run: int | None = None) -> bool:
+        """Insert or overwrite a job's output row (a prediction: its row in `run`); False
+        (nothing written) where a person's edit is there and `overwrite_edits` is off, or the
+        edit is newer than `base_version` (the version the job planned on: an edit saved while
+        it ran was never confirmed away). An edit that is replaced goes to history."""
         column, target, decode = _EDITABLE[table.name]
         now = _now()
+        row_of = self._row_of(table, record_id, run)
+        keys = {"record_id": record_id, **({"run_id": run} if table is self.predictions else {})}
         with self.write() as conn:
             if values["chat_hash"] is None:
                 values = {**values, "chat_hash": self._record_value(conn, record_id, "chat_hash")}
-            old = conn.execute(select(table.c[column], table.c.version).where(table.c.record_id == record_id)).first()
+            old = conn.execute(select(table.c[column], table.c.version).where(row_of)).first()
             if old is None:
-                conn.execute(insert(table).values(record_id=record_id, version=1, created_at=now,
-                                                  updated_at=now, **values))
+                conn.execute(insert(table).values(**keys, version=1, created_at=now, updated_at=now, **values))
                 return True
             edited = old[0] is not None
             if edited and (not overwrite_edits or (base_version is not None and old.version != base_version)):
                 return False
-            conn.execute(update(table).where(table.c.record_id == record_id)
-                         .values(version=table.c.version + 1, updated_at=now, **values))
-            if old[0] is not None:  # an edit replaced by a new run stays traceable
+            conn.execute(update(table).where(row_of).values(version=table.c.version + 1, updated_at=now, **values))
+            if old[0] is not None:  # an edit replaced by a job's output stays traceable
                 conn.execute(insert(self.history), self._history_row(
-                    record_id, target, "generated", now, decode(old[0]), after))
+                    record_id, target, "generated", now, decode(old[0]), after, run))
         return True
 
     def save_summary(self, record_id: int, text: str, backend: str, model: str, prompt_hash: str,
@@ -335,30 +358,32 @@ class ProjectStore:
 
     def save_prediction(self, record_id: int, raw_output: str, parsed: list[Customer],
                         backend: str, model: str, error: str | None = None,
-                        changes: list[str] | None = None, chat_hash: str | None = None, *,
+                        changes: list[str] | None = None, chat_hash: str | None = None, *, run: int,
                         overwrite_edits: bool = False, base_version: int | None = None) -> bool:
-        """Store a model's answer for a record; False if a person's correction was kept."""
+        """Store a model's answer for a record in `run` (`roleext.runs.create_run`); other runs'
+        predictions are never touched. False if a person's correction in this run was kept.
+        `error` marks an unusable answer, kept to be looked at: it never counts as done."""
         return self._save_generated(self.predictions, record_id, {
             "raw_output": raw_output, "parsed": dumps(parsed), "corrected": None, "backend": backend,
             "model": model, "error": error, "changes": dumps(changes or []), "chat_hash": chat_hash},
-            after=parsed, overwrite_edits=overwrite_edits, base_version=base_version)
+            after=parsed, overwrite_edits=overwrite_edits, base_version=base_version, run=run)
 
     def _edit(self, table: Table, record_id: int, expected_version: int, target: str, what: str,
               values: Callable[[Row[Any]], dict[str, Any]], before: Callable[[Row[Any]], Any], after: Any,
-              author: str | None) -> int:
+              author: str | None, run: int | None = None) -> int:
         """Write a person's edit under the version guard, with its history row; the new version.
 
         The row is read under the write lock, so `before` is what the edit really replaced."""
-        key = table.c.id if table is self.records else table.c.record_id
+        row_of = self._row_of(table, record_id, run)
         with self.write() as conn:
-            old = conn.execute(select(table).where(key == record_id)).first()
+            old = conn.execute(select(table).where(row_of)).first()
             if old is None:
                 raise NotFoundError(_("no record with id {id}").format(id=record_id) if table is self.records
                                     else _("record id {id} has no {what} to edit yet").format(id=record_id,
                                                                                            what=what))
-            version = self._guarded_update(conn, table, key, record_id, expected_version, what, values(old))
+            version = self._guarded_update(conn, table, row_of, record_id, expected_version, what, values(old))
             conn.execute(insert(self.history), self._history_row(
-                record_id, target, author or default_author(), _now(), before(old), after))
+                record_id, target, author or default_author(), _now(), before(old), after, run))
         return version
 
     def update_gold(self, record_id: int, infos: list[Customer], expected_version: int,
@@ -386,14 +411,16 @@ class ProjectStore:
                           text, author)
 
     def correct_prediction(self, record_id: int, infos: list[Customer], expected_version: int,
-                           author: str | None = None) -> int:
-        """Save a reviewer's correction of a prediction; returns the prediction's new version.
+                           author: str | None = None, *, run: int) -> int:
+        """Save a reviewer's correction of the record's prediction in `run`; returns that
+        prediction's new version. The correction belongs to that run alone.
 
         Customers equal to the parsed answer are no correction (as for summaries)."""
-        return self._edit(self.predictions, record_id, expected_version, "prediction", _("prediction"),
+        return self._edit(self.predictions, record_id, expected_version, "prediction",
+                          _("prediction of run {run}").format(run=run),
                           lambda old: {"corrected": None if infos == json.loads(old.parsed) else dumps(infos)},
                           lambda old: json.loads(old.corrected if old.corrected is not None else old.parsed),
-                          infos, author)
+                          infos, author, run)
 
     # --- settings ---------------------------------------------------------------------
 

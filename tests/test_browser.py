@@ -284,9 +284,9 @@ def test_settings_stay_and_a_finished_job_refreshes_its_page(browser: Browser, t
                ).to_be_visible()
         page.get_by_role("button", name="Run inference").click()
         expect(page.get_by_text("infer test: 5/5 done")).to_be_visible(timeout=60_000)
-        # no click since: the page redrew itself when the job ended
-        expect(page.get_by_text("This run: 0 records")).to_be_visible(timeout=10_000)
-        expect(page.get_by_role("button", name="Run inference")).to_be_disabled()
+        # no click since: the page redrew itself when the job ended, showing the run it made
+        expect(page.get_by_text("from run 1 · submission")).to_be_visible(timeout=10_000)
+        expect(page.get_by_role("button", name="Run inference")).to_be_enabled()  # a new run is always one click
         button = page.get_by_role("button", name="Download submit.json (5 predicted, 0 empty templates)")
         expect(button).to_be_visible()
         line = page.get_by_text("infer test: 5/5 done").inner_text()
@@ -328,3 +328,68 @@ def test_a_chinese_browser_gets_every_page_in_chinese_and_the_switch_keeps_engli
         page.get_by_text("中文", exact=True).click()
         expect(page.get_by_role("heading", name="审核", exact=True)).to_be_visible(timeout=30_000)
         context.close()
+
+
+CHOICES = """(field) => {
+  const group = [...document.querySelectorAll('[data-testid="stButtonGroup"]')]
+    .find((g) => g.innerText.split('\\n')[0] === field);
+  return group && {
+    chosen: [...group.querySelectorAll('button[data-selected]')].map((b) => b.innerText.trim()),
+    cut: [group, ...group.querySelectorAll('*')].filter((e) => e.scrollWidth > e.clientWidth)
+      .map((e) => e.innerText.trim())};
+}"""
+
+
+def chosen(page: Page, field: str) -> list[str]:
+    """The values a closed field shows as chosen, checked first to be readable in full: no choice
+    cut, none hidden past the edge of a row that scrolls."""
+    page.wait_for_function(f"(field) => ({CHOICES})(field) !== undefined", arg=field)  # drawn, not a placeholder
+    shown = page.evaluate(CHOICES, field)
+    assert not shown["cut"], f"{field}: cut {shown['cut']}"
+    return list(shown["chosen"])
+
+
+def test_gold_choices_are_whole_and_the_boxes_follow_the_record(browser: Browser, tmp_path: Path) -> None:
+    """Three long values in a list field are all shown whole; Next shows the next record's gold in
+    the same boxes; a visit to another page and back shows the stored gold again, never empty boxes."""
+    store = ProjectStore(tmp_path / "choices.db")
+    import_sample(store)
+    Job(store, OfflineBackend(), JobSpec("summarize", "train")).run()
+    record = store.get_record("train", 1)
+    many = dict(record.gold[0], 购买异议点=["客户内部问题", "产品功能", "一个很长的自定义异议点：预算要等下季度审批"],
+                咨询类型=["答疑", "询价", "吐槽"])
+    store.update_gold(record.id, [many], record.version)
+    with streamlit_server(tmp_path / "choices.db", tmp_path / "streamlit.log") as url:
+        context = browser.new_context(locale="en-US", viewport={"width": 1500, "height": 1000})
+        page = context.new_page()
+        visit(page, f"{url}/review?split=train&record=1")
+        expect(page.get_by_text("Customer 1: 李娜3")).to_be_visible()
+        assert chosen(page, "购买异议点") == ["产品功能", "客户内部问题", "一个很长的自定义异议点：预算要等下季度审批"]
+        assert chosen(page, "咨询类型") == ["答疑", "询价", "吐槽"]
+        assert chosen(page, "客户购买阶段") == ["报价"]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.locator('[data-testid="stExpander"]').filter(has_text="Customer 1: 李娜3").screenshot(
+            path=str(ARTIFACTS / "review-choices.png"))
+
+        page.get_by_role("button", name="Next unreviewed").click()
+        page.wait_for_function(IDLE)
+        until(lambda: "train 2" in record_box(page))
+        page.wait_for_function(IDLE, timeout=30_000)
+        expect(page.get_by_label("基本信息-姓名")).to_have_value("周军9")
+        expect(page.get_by_label("基本信息-手机号码")).to_have_value("")  # record 1's number is gone
+        assert chosen(page, "购买异议点") == [] and chosen(page, "客户是否有卡点") == ["无卡点"]
+
+        page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Data").click()
+        expect(page.get_by_role("heading", name="Data")).to_be_visible(timeout=30_000)
+        page.wait_for_function(IDLE)
+        page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Review").click()
+        page.wait_for_function(IDLE, timeout=30_000)
+        expect(page.get_by_label("基本信息-姓名")).to_have_value("周军9", timeout=30_000)
+        assert chosen(page, "咨询类型") == ["答疑"]
+        page.get_by_label("基本信息-邮箱").fill("zhou@example.com")
+        page.get_by_label("基本信息-邮箱").press("Tab")
+        until(lambda: store.get_record("train", 2).gold[0]["基本信息-邮箱"] == "zhou@example.com")
+        assert store.get_record("train", 2).gold[0]["基本信息-姓名"] == "周军9"  # nothing else changed
+        assert store.get_record("train", 2).gold[0]["咨询类型"] == ["答疑"]
+        context.close()
+    store.close()

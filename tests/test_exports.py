@@ -29,6 +29,7 @@ from roleext.i18n import using
 from roleext.io import load_chat_file
 from roleext.project import ReviewStatus
 from roleext.prompts import DEFAULT_INSTRUCTION
+from roleext.runs import RunBook
 from roleext.schema import FIELD_NAMES, SUBMISSION_SCHEMA
 from roleext.store import ProjectStore
 
@@ -155,9 +156,11 @@ def test_test_csv_escapes_formula_cells_when_asked(project: ProjectStore) -> Non
 def test_submission_has_every_record_and_validates(project: ProjectStore) -> None:
     first = project.get_record("test", 1)
     predicted = [{"基本信息-姓名": "孙芳6", "咨询类型": ["询价"]}]
-    project.save_prediction(first.id, json.dumps(predicted, ensure_ascii=False), predicted, "offline", "rules")
+    run = RunBook(project).create("test", "offline", "rules")
+    project.save_prediction(first.id, json.dumps(predicted, ensure_ascii=False), predicted, "offline", "rules",
+                            run=run)
     third = project.get_record("test", 3)
-    project.save_prediction(third.id, "not json", [], "offline", "rules", error="no JSON in the answer")
+    project.save_prediction(third.id, "not json", [], "offline", "rules", error="no JSON in the answer", run=run)
     out = io.BytesIO()
     report = export_submission(project, out)
     entries = json.loads(out.getvalue())

@@ -7,6 +7,7 @@ import json
 from roleext.io import Split, load_chat_file
 from roleext.labels import MAX_NAME_CHARS, record_label
 from roleext.project import ReviewStatus
+from roleext.runs import RunBook
 from roleext.schema import empty_customer
 from roleext.store import ProjectStore
 
@@ -35,7 +36,8 @@ def test_a_name_from_a_model_is_marked_and_a_long_one_cut(store: ProjectStore) -
     import_records(store, [[], [customer("辉煌有限公司（老客户，已续费三年，联系人在外地出差）\n备注")]], split="test")
     first = store.get_record("test", 1)
     assert record_label(first) == "test 1 · pending"
-    store.save_prediction(first.id, "[]", [customer("吴伟7")], "offline", "rules")
+    store.save_prediction(first.id, "[]", [customer("吴伟7")], "offline", "rules",
+                          run=RunBook(store).create("test", "offline", "rules"))
     assert record_label(store.get_record("test", 1)) == "test 1 · 吴伟7 (predicted) · pending"
     long_name = record_label(store.get_record("test", 2)).split(" · ")[1]
     assert len(long_name) == MAX_NAME_CHARS and long_name.endswith("…") and "\n" not in long_name

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from roleext.io import load_chat_file
 from roleext.markup import escape_markdown
+from roleext.runs import RunBook
 from roleext.schema import complete_customer
 from roleext.store import ProjectStore
 
@@ -54,7 +55,8 @@ def hostile_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ProjectStore:
     record = store.get_record("train", 1)
     store.save_summary(record.id, f"客户 {IMAGE} {TAG}", "offline", f"model {IMAGE}", "hash")
     store.save_prediction(record.id, json.dumps([gold], ensure_ascii=False), [gold], "openai", f"m {TAG}",
-                          changes=[f"dropped {IMAGE}", f"kept {TAG}"])
+                          changes=[f"dropped {IMAGE}", f"kept {TAG}"],
+                          run=RunBook(store).create("train", "openai", "m"))
     yield store
     store.close()
 

@@ -193,7 +193,8 @@ def test_options_keep_a_value_outside_the_known_set() -> None:
     consult = FIELDS_BY_NAME["咨询类型"]
     assert options_for(consult, ["答疑、吐槽"]) == ["答疑", "询价", "吐槽", "答疑、吐槽"]
     stage = FIELDS_BY_NAME["客户购买阶段"]
-    assert options_for(stage, "")[0] == "" and "赢单" in options_for(stage, "")
+    assert "" not in options_for(stage, "") and "赢单" in options_for(stage, "")
+    assert to_form(stage, "") is None and customer_from_form({"客户购买阶段": None})["客户购买阶段"] == ""
 
 
 def test_form_values_round_trip(sample_records: list[dict[str, object]]) -> None:

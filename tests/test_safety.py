@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, insert, text
 
 import roleext.store
 from roleext.backends import Completion, OfflineBackend, SparkBackend, SparkSettings
-from roleext.errors import ConflictError, ImportRefusedError, JobBusyError
+from roleext.errors import ConflictError, ImportRefusedError, JobBusyError, RoleextError
 from roleext.exports import ExportReport, finetune_rows
 from roleext.io import load_chat_file
 from roleext.jobs import Job, JobSpec
@@ -29,6 +29,7 @@ from roleext.matching import chat_hash
 from roleext.migrations import MIGRATIONS, migrations_table
 from roleext.project import ReviewStatus
 from roleext.ratelimit import shared_limiter
+from roleext.runs import RunBook
 from roleext.store import ProjectStore
 from tests import fake_spark
 from tests.fake_spark import FakeSpark
@@ -165,25 +166,68 @@ def test_a_changed_chat_makes_its_summary_stale_until_summarized_again(
     assert not any(i.summary_stale for i in project.list_records("train"))
 
 
-def test_inference_keeps_a_persons_correction_unless_told_to_overwrite(project: ProjectStore) -> None:
-    Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat")).run()
+def test_a_correction_stays_with_its_run_and_a_resumed_run_keeps_it_unless_told(
+        project: ProjectStore, sample_records: list[dict[str, Any]]) -> None:
+    first = Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat"))
+    first.run()
+    record = project.get_record("train", 2)
+    assert record.prediction is not None and record.prediction.run == first.run_id
+    mine = [dict(record.prediction.parsed[0], 竞品信息="微盛")]
+    project.correct_prediction(record.id, mine, record.prediction.version, author="ann", run=first.run_id)
+
+    second = Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat", instruction="抽取"))
+    assert second.run().done == 10  # a new run does every record, in a run of its own
+    fresh = project.get_record("train", 2, run=second.run_id).prediction
+    kept = project.get_record("train", 2, run=first.run_id).prediction
+    assert fresh is not None and not fresh.edited and fresh.run == second.run_id
+    assert kept is not None and kept.infos == mine  # the correction stays with the run it was made in
+
+    changed = copy.deepcopy(sample_records)  # chats 2 and 3 change: both predictions of run 1 go stale
+    for n in (1, 2):
+        changed[n]["chat_text"] += "\n赵强8：补充一句"
+    project.import_chat_file(file_of(changed))
+    with pytest.raises(RoleextError, match=r"\(prompt differs\)"):  # run 2 is the latest, made with another prompt
+        Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat", resume=True)).run()
+    resumed = Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat", instruction="抽取",
+                                                      resume=True))
+    progress = resumed.run()
+    assert resumed.run_id == second.run_id and (progress.done, progress.skipped) == (2, 8)
+
+    RunBook(project).choose("train", first.run_id)
+    keeps = Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat", resume=True))
+    with pytest.raises(RoleextError, match=f"run {second.run_id} was made with other settings"):
+        keeps.plan()  # resume continues the latest run, never the chosen one behind the user's back
+    assert project.get_record("train", 2).prediction == project.get_record("train", 2, run=first.run_id).prediction
+    assert kept.infos == mine
+    history = [(h.target, h.author, h.run) for h in project.history_of(record.id) if h.target == "prediction"]
+    assert history == [("prediction", "ann", first.run_id)]
+
+
+def test_a_resumed_run_redoes_a_stale_correction_only_when_told(
+        project: ProjectStore, sample_records: list[dict[str, Any]]) -> None:
+    job = Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat"))
+    job.run()
     record = project.get_record("train", 2)
     assert record.prediction is not None
     mine = [dict(record.prediction.parsed[0], 竞品信息="微盛")]
-    project.correct_prediction(record.id, mine, record.prediction.version, author="ann")
+    project.correct_prediction(record.id, mine, record.prediction.version, author="ann", run=job.run_id)
+    changed = copy.deepcopy(sample_records)
+    for n in (1, 2):
+        changed[n]["chat_text"] += "\n赵强8：补充一句"
+    project.import_chat_file(file_of(changed))
 
-    rerun = Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat", instruction="抽取")).run()
-    assert (rerun.done, rerun.kept) == (9, 1) and "1 kept (edited by a person)" in rerun.line("infer", "train")
+    rerun = Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat", resume=True)).run()
+    assert (rerun.done, rerun.kept) == (1, 1) and "1 kept (edited by a person)" in rerun.line("infer", "train")
     kept = project.get_record("train", 2).prediction
-    assert kept is not None and kept.infos == mine
+    assert kept is not None and kept.infos == mine and kept.stale
 
-    forced = Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat", instruction="抽取",
-                                                     overwrite_edits=True)).run()
-    assert forced.done == 1
+    forced = Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat", resume=True,
+                                                     overwrite_edits=True))
+    assert forced.run().done == 1 and forced.run_id == job.run_id
     replaced = project.get_record("train", 2).prediction
-    assert replaced is not None and replaced.corrected is None
-    assert [(h.target, h.author, h.before) for h in project.history_of(record.id)][-1] == (
-        "prediction", "generated", mine)
+    assert replaced is not None and replaced.corrected is None and not replaced.stale
+    assert [(h.target, h.author, h.before, h.run) for h in project.history_of(record.id)][-1] == (
+        "prediction", "generated", mine, job.run_id)
 
 
 def test_an_edit_back_to_the_generated_text_is_no_edit(project: ProjectStore) -> None:
@@ -226,13 +270,17 @@ class Prose(OfflineBackend):
 def test_an_answer_without_json_is_a_failed_record_and_is_asked_again(project: ProjectStore,
                                                                      tmp_path: Path) -> None:
     Prose.calls = 0
-    progress = Job(project, Prose(), JobSpec("infer", "train", input_source="chat")).run()
+    job = Job(project, Prose(), JobSpec("infer", "train", input_source="chat"))
+    progress = job.run()
     assert (progress.done, progress.failed) == (0, 10)
     assert "JSON" in progress.errors[1]
-    raw = project.get_record("train", 1).prediction
+    raw = project.get_record("train", 1, run=job.run_id).prediction
     assert raw is not None and raw.raw_output.startswith("好的")  # kept to be looked at
-    retried = Job(project, Prose(), JobSpec("infer", "train", input_source="chat", retry_failed=True)).run()
+    assert project.get_record("train", 1).prediction is None  # but never shown as the split's answer
+    retry = Job(project, Prose(), JobSpec("infer", "train", input_source="chat", retry_failed=True))
+    retried = retry.run()
     assert retried.failed == 10 and Prose.calls == 20  # not served the bad answer from the cache
+    assert retry.run_id == job.run_id and RunBook(project).get(job.run_id).failed == 10
 
 
 # --- concurrent jobs and processes -------------------------------------------------------
@@ -388,13 +436,23 @@ def test_a_confirmation_given_on_an_outdated_preview_writes_nothing(
     assert project.get_record("train", 5).gold[0]["客户购买阶段"] == "赢单"
 
 
-def test_an_unusable_answer_never_replaces_a_usable_prediction(project: ProjectStore) -> None:
-    Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat")).run()
+def test_an_unusable_answer_never_replaces_a_usable_prediction(
+        project: ProjectStore, sample_records: list[dict[str, Any]]) -> None:
+    first = Job(project, OfflineBackend(), JobSpec("infer", "train", input_source="chat"))
+    first.run()
     before = project.get_record("train", 1).prediction
+    changed = copy.deepcopy(sample_records)
+    changed[0]["chat_text"] += "\n赵强8：补充一句"
+    project.import_chat_file(file_of(changed))
+    resumed = Job(project, Prose(), JobSpec("infer", "train", input_source="chat", resume=True)).run()
+    assert resumed.failed == 1 and "the answer began '好的" in resumed.errors[1]
+    kept = project.get_record("train", 1, run=first.run_id).prediction
+    assert before is not None and kept is not None and kept.infos == before.infos and kept.stale
+
     progress = Job(project, Prose(), JobSpec("infer", "train", input_source="chat", instruction="再来")).run()
-    assert progress.failed == 10 and "the answer began '好的" in progress.errors[1]
-    after = project.get_record("train", 1).prediction
-    assert before is not None and after is not None and after.infos == before.infos and after.infos
+    assert progress.failed == 10
+    after = project.get_record("train", 1).prediction  # a run with no usable answer never hides the last one
+    assert after is not None and after.infos == before.infos and after.run == first.run_id
 
 
 def test_a_job_that_lost_its_lease_stops(project: ProjectStore, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,7 @@ from roleext.errors import ConflictError, ImportRefusedError, NotFoundError
 from roleext.io import load_chat_file
 from roleext.migrations import MIGRATIONS
 from roleext.project import ReviewStatus
+from roleext.runs import RunBook
 from roleext.store import ProjectStore
 
 
@@ -148,10 +149,12 @@ def test_status_and_summary_edits_are_versioned_and_recorded(store: ProjectStore
 def test_prediction_correction_wins_over_the_parse(store: ProjectStore, sample_train: Path) -> None:
     store.import_chat_file(load_chat_file(sample_train))
     record = store.get_record("train", 2)
-    store.save_prediction(record.id, '[{"基本信息-姓名": "周军9"}]', [{"基本信息-姓名": "周军9"}], "offline", "rules")
+    run = RunBook(store).create("train", "offline", "rules")
+    store.save_prediction(record.id, '[{"基本信息-姓名": "周军9"}]', [{"基本信息-姓名": "周军9"}], "offline", "rules",
+                          run=run)
     prediction = store.get_record("train", 2).prediction
-    assert prediction is not None
-    store.correct_prediction(record.id, record.gold, prediction.version)
+    assert prediction is not None and prediction.run == run
+    store.correct_prediction(record.id, record.gold, prediction.version, run=run)
     corrected = store.get_record("train", 2).prediction
     assert corrected is not None and corrected.infos == record.gold
     assert corrected.raw_output == '[{"基本信息-姓名": "周军9"}]'
@@ -190,17 +193,18 @@ def test_a_new_run_keeps_reviewed_output_unless_told_and_history_keeps_what_it_r
     record = store.get_record("train", 1)
     store.save_summary(record.id, "第一版", "offline", "digest", "p1")
     store.edit_summary(record.id, "审核员的版本", 1)
-    store.save_prediction(record.id, "[]", [], "offline", "rules")
-    store.correct_prediction(record.id, record.gold, 1)
+    run = RunBook(store).create("train", "offline", "rules")
+    store.save_prediction(record.id, "[]", [], "offline", "rules", run=run)
+    store.correct_prediction(record.id, record.gold, 1, run=run)
 
     assert not store.save_summary(record.id, "第二版", "spark", "lite", "p2")
-    assert not store.save_prediction(record.id, "[]", [], "spark", "lite")
+    assert not store.save_prediction(record.id, "[]", [], "spark", "lite", run=run)
     kept = store.get_record("train", 1)
     assert kept.summary is not None and kept.summary.current == "审核员的版本"
     assert kept.prediction is not None and kept.prediction.infos == record.gold
 
     assert store.save_summary(record.id, "第二版", "spark", "lite", "p2", overwrite_edits=True)
-    assert store.save_prediction(record.id, "[]", [], "spark", "lite", overwrite_edits=True)
+    assert store.save_prediction(record.id, "[]", [], "spark", "lite", run=run, overwrite_edits=True)
     replaced = [(h.target, h.author, h.before, h.after) for h in store.history_of(record.id)
                 if h.author == "generated"]
     assert replaced == [("summary", "generated", "审核员的版本", "第二版"),

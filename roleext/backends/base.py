@@ -51,6 +51,11 @@ class Backend(ABC):
     """Trained on roleext's export: it is sent what it was trained on, not the built-in prompt."""
 
     @property
+    def temperature(self) -> float | None:
+        """The sampling temperature it asks for (a run records it); None where it has none."""
+        return None
+
+    @property
     def provider(self) -> str:
         """Who serves the calls: the jobs of one process share one rate limit per provider."""
         return self.name

@@ -76,6 +76,10 @@ class OpenAICompatBackend(Backend):
     def provider(self) -> str:
         return self.endpoint
 
+    @property
+    def temperature(self) -> float:
+        return self.settings.temperature
+
     def complete(self, messages: list[ChatMessage], *, timeout: float | None = None) -> Completion:
         timeout = timeout or self.settings.timeout
         body = json.dumps({"model": self.model, "messages": messages, "stream": False,

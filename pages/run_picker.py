@@ -1,0 +1,29 @@
+"""Which inference run a page shows: the run picker of Inference and Evaluate, and a run's name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from pages.language import _
+from roleext.runs import Run
+
+
+def run_label(run: Run) -> str:
+    """One line naming a run: number, backend and model, when it started, usable records."""
+    return run.label() + (_(" · chosen for the submission") if run.chosen else "")
+
+
+def run_picker(label: str, runs: Sequence[Run], key: str, default: int | None) -> int:
+    """A select box of the runs; it goes back to `default` whenever the split gains or loses a
+    run, so a run that just started shows without a click."""
+    ids = [run.id for run in runs]
+    seen = f"{key}_runs"
+    if st.session_state.get(seen) != ids:
+        st.session_state.pop(key, None)
+        st.session_state[seen] = ids
+    labels = {run.id: run_label(run) for run in runs}
+    chosen: int = st.selectbox(label, ids, index=ids.index(default) if default in ids else 0,
+                               format_func=labels.__getitem__, key=key)
+    return chosen
