@@ -373,7 +373,9 @@ class ProjectStore:
               author: str | None, run: int | None = None) -> int:
         """Write a person's edit under the version guard, with its history row; the new version.
 
-        The row is read under the write lock, so `before` is what the edit really replaced."""
+        The row is read under the write lock, so `before` is what the edit really replaced. An
+        edit that changes nothing writes nothing: a widget re-sending the value it shows must not
+        fill the history (and the Undo list) with empty edits."""
         row_of = self._row_of(table, record_id, run)
         with self.write() as conn:
             old = conn.execute(select(table).where(row_of)).first()
@@ -381,6 +383,8 @@ class ProjectStore:
                 raise NotFoundError(_("no record with id {id}").format(id=record_id) if table is self.records
                                     else _("record id {id} has no {what} to edit yet").format(id=record_id,
                                                                                            what=what))
+            if before(old) == after:
+                return int(old.version)
             version = self._guarded_update(conn, table, row_of, record_id, expected_version, what, values(old))
             conn.execute(insert(self.history), self._history_row(
                 record_id, target, author or default_author(), _now(), before(old), after, run))

@@ -209,3 +209,14 @@ def test_a_new_run_keeps_reviewed_output_unless_told_and_history_keeps_what_it_r
                 if h.author == "generated"]
     assert replaced == [("summary", "generated", "审核员的版本", "第二版"),
                         ("prediction", "generated", record.gold, [])]
+
+
+def test_an_edit_that_changes_nothing_writes_no_history(store: ProjectStore, sample_train: Path) -> None:
+    """A widget re-sending what it shows (a rerun, a download click) is not an edit to undo."""
+    store.import_chat_file(load_chat_file(sample_train))
+    record = store.get_record("train", 1)
+    assert store.update_gold(record.id, record.gold, record.version) == record.version
+    assert store.set_status(record.id, record.status, record.version) == record.version
+    assert store.history_of(record.id) == []
+    changed = store.update_gold(record.id, [{**record.gold[0], "基本信息-邮箱": "a@b.cn"}], record.version)
+    assert changed == record.version + 1 and len(store.history_of(record.id)) == 1
