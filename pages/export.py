@@ -58,7 +58,7 @@ def export_tab(export: Callable[[BinaryIO], ExportReport], preview: Preview, lab
     except RoleextError as exc:
         st.info(escape_markdown(str(exc)))
         return None
-    st.code("\n".join(report.lines()), language=None)
+    st.code("\n".join(report.lines(problems=False)), language=None)
     for problem in report.problems:
         st.warning(escape_markdown(problem))
     st.download_button(label, file_builder(export), file_name, mime, on_click="ignore")

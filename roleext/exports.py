@@ -22,7 +22,7 @@ from jsonschema import Draft202012Validator
 from roleext.chunk_rows import ChunkOptions, ChunkValues, chunk_rows
 from roleext.cleaning import learn_profile
 from roleext.errors import ExportError
-from roleext.i18n import N_, _, remedy, translate
+from roleext.i18n import N_, _, ngettext, remedy, translate
 from roleext.io import Split
 from roleext.project import InputSource, Record, ReviewStatus
 from roleext.prompts import DEFAULT_INSTRUCTION
@@ -71,7 +71,8 @@ class ExportReport:
     chunk_values: list[ChunkValues] = field(default_factory=list)
     """A chunk export's rows: how many gold values each chunk kept."""
 
-    def lines(self) -> list[str]:
+    def lines(self, problems: bool = True) -> list[str]:
+        """The report as a person reads it; `problems=False` where the problems are shown apart."""
         first = (_("{kind}: {rows} rows from {records} chunks") if self.chunk_values
                  else _("{kind}: {rows} rows from {records} records"))
         out = [first.format(kind=translate(self.kind), rows=self.rows, records=self.records)
@@ -95,7 +96,8 @@ class ExportReport:
                         app=_("escaping them prefixes a '"), cli=_("--escape-formulas prefixes a '"))))
             out.append(_("cells starting with =, +, -, @, tab or CR: records {shown}{more} ({what})").format(
                 shown=shown, more=more, what=what))
-        out.extend(_("problem: {problem}").format(problem=p) for p in self.problems)
+        if problems:
+            out.extend(_("problem: {problem}").format(problem=p) for p in self.problems)
         return out
 
 
@@ -137,10 +139,19 @@ def _flag_long(report: ExportReport, index: int, row: Mapping[str, str], max_cha
         report.over_limit.append(index)
 
 
-def _long_rows_problem(report: ExportReport, max_chars: int) -> None:
-    if report.over_limit:
-        report.problems.append(_("{n} rows exceed {limit} characters; the platform refuses them: shorten those "
-                                 "summaries").format(n=len(report.over_limit), limit=max_chars))
+def _long_rows_problem(report: ExportReport, max_chars: int, source: InputSource) -> None:
+    """One problem naming the rows the file really holds (each record's row times the repeat)
+    and the remedy that fits what the model reads."""
+    if not report.over_limit:
+        return
+    records, rows = len(report.over_limit), len(report.over_limit) * report.repeat
+    fix = (_("shorten those summaries") if source == "summary"
+           else _("use summaries for those records: their chats are too long for one row"))
+    of_records = ngettext("{n} record", "{n} records", records).format(n=records)
+    report.problems.append(ngettext("{rows} row ({records}) exceeds {limit} characters; the platform refuses it: "
+                                    "{fix}",
+                                    "{rows} rows ({records}) exceed {limit} characters; the platform refuses them: "
+                                    "{fix}", rows).format(rows=rows, records=of_records, limit=max_chars, fix=fix))
 
 
 def _eligible(store: ProjectStore, split: Split, source: InputSource,
@@ -260,7 +271,7 @@ def export_train_jsonl(store: ProjectStore, out: BinaryIO, *, repeat: Repeat = "
     if report.rows > MAX_TRAIN_ROWS:
         report.problems.append(_("{rows} rows is over the platform's maximum of {max}").format(
             rows=report.rows, max=MAX_TRAIN_ROWS))
-    _long_rows_problem(report, max_chars)
+    _long_rows_problem(report, max_chars, source if chunks is None else "chat")
     return report
 
 
@@ -322,7 +333,7 @@ def export_test_csv(store: ProjectStore, out: BinaryIO, *, source: InputSource =
     text.detach()
     report.records = report.rows
     _require_rows(report.rows, "test", source, report)
-    _long_rows_problem(report, max_chars)
+    _long_rows_problem(report, max_chars, source)
     return report
 
 

@@ -192,7 +192,11 @@ def test_a_row_too_long_is_flagged_alike_in_the_jsonl_and_the_csv(project: Proje
     table = export_test_csv(project, io.BytesIO())
     assert jsonl.over_limit == [2] and jsonl.problems == [
         "10 rows is under the platform's minimum of 1500; use --repeat auto",
-        f"1 rows exceed {MAX_ROW_CHARS} characters; the platform refuses them: shorten those summaries"]
+        f"1 row (1 record) exceeds {MAX_ROW_CHARS} characters; the platform refuses it: shorten those summaries"]
+    with using(surface="cli"):
+        repeated = export_train_jsonl(project, io.BytesIO(), repeat=3)
+    assert repeated.problems[-1].startswith("3 rows (1 record) exceed")  # the rows the file holds
+    assert "problem:" not in "\n".join(repeated.lines(problems=False))
     assert table.over_limit == [] and max(table.row_chars) == 7_991
     train_row = finetune_row(project.get_record("train", 2), text)
     assert row_chars(train_row) == max(jsonl.row_chars) > MAX_ROW_CHARS

@@ -233,7 +233,9 @@ def test_messages_repeat_only_when_asked_and_long_rows_can_be_left_out(project: 
     lines = out.getvalue().decode().splitlines()
     assert report.rows == len(lines) == 30 and lines[:10] == lines[10:20]
     assert all(json.loads(line)["messages"][0]["role"] == "user" for line in lines)  # no instruction, no system
-    assert report.over_limit == [8] and report.problems
+    assert report.over_limit == [8]
+    assert report.problems[0].startswith("3 rows (1 record) exceed 8000 characters")  # the rows the file holds
+    assert "use summaries for those records" in report.problems[0]  # the model reads the chat
     dropped = export_messages(project, io.BytesIO(), source="chat", drop_long=True)
     assert dropped.rows == 9 and dropped.left_out == {"over the platform's row length": 1}
 

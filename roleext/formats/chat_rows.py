@@ -25,7 +25,7 @@ from roleext.exports import (
     row_chars,
 )
 from roleext.formats.dataset import left_out_reasons
-from roleext.i18n import N_, _, remedy
+from roleext.i18n import N_, _, ngettext, remedy
 from roleext.project import InputSource
 from roleext.prompts import DEFAULT_INSTRUCTION
 from roleext.store import ProjectStore
@@ -82,9 +82,18 @@ def _finish(report: ExportReport, source: InputSource, max_chars: int) -> None:
         raise ExportError(_("no train record can be exported ({reasons}).").format(
             reasons=left_out_reasons(report) or _("the split is empty")) + hint)
     if report.over_limit:
-        report.problems.append(_("{n} rows exceed {limit:,} characters: the platform refuses them and other "
-                                 "trainers may cut them; shorten those summaries, or {remedy}").format(
-            n=len(report.over_limit), limit=max_chars,
+        # Counted as exports.export_train_jsonl counts them: the rows the file holds, and the
+        # fix that fits what the model reads.
+        records, rows = len(report.over_limit), len(report.over_limit) * report.repeat
+        fix = (_("shorten those summaries") if source == "summary"
+               else _("use summaries for those records: their chats are too long for one row"))
+        of_records = ngettext("{n} record", "{n} records", records).format(n=records)
+        report.problems.append(ngettext(
+            "{rows} row ({records}) exceeds {limit} characters: the platform refuses it and other trainers may "
+            "cut it; {fix}, or {remedy}",
+            "{rows} rows ({records}) exceed {limit} characters: the platform refuses them and other trainers may "
+            "cut them; {fix}, or {remedy}", rows).format(
+            rows=rows, records=of_records, limit=max_chars, fix=fix,
             remedy=remedy(app=_("leave them out"), cli=_("leave them out (--drop-long)"))))
 
 

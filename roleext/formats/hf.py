@@ -55,8 +55,8 @@ class HfReport(ExportReport):
 
     sizes: dict[Split, int] = field(default_factory=dict)
 
-    def lines(self) -> list[str]:
-        out = super().lines()
+    def lines(self, problems: bool = True) -> list[str]:
+        out = super().lines(problems)
         sizes = ", ".join(f"{split} {n:,}" for split, n in self.sizes.items() if n)
         return [out[0] + _(" (by split: {sizes})").format(sizes=sizes or "-"), *out[1:]]
 
