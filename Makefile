@@ -34,6 +34,7 @@ i18n: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/import_export.py
+	$(BIN)/python benchmarks/export_formats.py
 	$(BIN)/python benchmarks/batch.py
 	$(BIN)/python benchmarks/digest_survival.py
 	$(BIN)/python benchmarks/review_latency.py

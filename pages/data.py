@@ -6,7 +6,8 @@ import streamlit as st
 from pages.language import _, ngettext, status_label
 from pages.resources import project_store
 from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError
-from roleext.io import SPLITS, ChatFile, Split, load_chat_file
+from roleext.formats.importing import load_import
+from roleext.io import SPLITS, ChatFile, Split
 from roleext.markup import escape_markdown
 from roleext.matching import ImportPlan
 from roleext.overview import length_histogram, split_overviews
@@ -17,7 +18,8 @@ st.title(_("Data"))
 st.caption(_("Upload train.json (chats with gold infos) and test_data.json. A bad file is refused "
              "whole and nothing already stored changes."))
 
-uploaded = st.file_uploader(_("train.json or test_data.json (drag and drop works too)"), type=["json", "jsonl"],
+uploaded = st.file_uploader(_("train.json, test_data.json, or fine-tuning rows roleext exported (drag and drop "
+                              "works too)"), type=["json", "jsonl"],
                             key="data_upload")
 SPLIT_CHOICES: tuple[Split | None, ...] = (None, *SPLITS)  # None: guessed from the content
 split_choice = st.radio(_("Split"), SPLIT_CHOICES, horizontal=True, key="data_split",
@@ -54,8 +56,7 @@ if st.button(_("Import"), type="primary", disabled=uploaded is None):
     st.session_state.pop("pending_import", None)
     st.session_state.pop("import_done", None)
     try:
-        chat_file = load_chat_file(uploaded.getvalue(),
-                                   split=split_choice)
+        chat_file = load_import(store, uploaded.getvalue(), split=split_choice)
     except InvalidFileError as exc:
         st.error(ngettext("{name} cannot be used: {n} problem. Nothing was imported.",
                           "{name} cannot be used: {n} problems. Nothing was imported.",

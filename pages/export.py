@@ -1,4 +1,5 @@
-"""Export: the fine-tuning JSONL, the alpaca file and the test CSV, checked before download.
+"""Export: the fine-tuning JSONL, the alpaca file, the test CSV and the curated data in other
+trainers' formats (dataset, chat messages, ShareGPT, Hugging Face), checked before download.
 
 Only the open tab's export runs, into a preview that keeps the first rows; each file is
 built from the store when its download button is clicked."""
@@ -28,6 +29,10 @@ from roleext.exports import (
     export_train_jsonl,
     file_builder,
 )
+from roleext.formats.chat_rows import export_messages, export_sharegpt, sharegpt_dataset_info
+from roleext.formats.dataset import SCOPES, Scope, export_dataset
+from roleext.formats.hf import export_hf_zip, hf_report
+from roleext.io import SPLITS
 from roleext.markup import escape_markdown
 from roleext.project import InputSource
 from roleext.prompts import DEFAULT_INSTRUCTION
@@ -76,7 +81,9 @@ def first_rows(preview: Preview) -> None:
 
 
 tabs = kept_tabs("export_tab", {"jsonl": _("Fine-tuning JSONL"), "chunks": _("Chat chunks (JSONL)"),
-                                "alpaca": _("Alpaca (LLaMA-Factory)"), "csv": _("Test CSV")})
+                                "alpaca": _("Alpaca (LLaMA-Factory)"), "csv": _("Test CSV"),
+                                "dataset": _("Dataset (train.json)"), "messages": _("Chat messages JSONL"),
+                                "sharegpt": _("ShareGPT (LLaMA-Factory)"), "hf": _("Hugging Face folder")})
 tab_jsonl, tab_chunks, tab_alpaca, tab_csv = tabs["jsonl"], tabs["chunks"], tabs["alpaca"], tabs["csv"]
 if tab_jsonl.open:
     with tab_jsonl:
@@ -125,3 +132,61 @@ if tab_csv.open:
                       preview, _("Download test.csv"), "test.csv", "text/csv"):
             st.caption(_("First rows"))
             st.code("\n".join(preview.getvalue().decode("utf-8", "replace").splitlines()[:6]), language=None)
+
+
+SCOPE_LABELS: dict[Scope, str] = {"not-rejected": _("all but the rejected"), "accepted": _("only the accepted"),
+                                  "all": _("all, rejected included")}
+
+
+def scope_choice(key: str) -> Scope:
+    scope: Scope = st.radio(_("Records"), SCOPES, horizontal=True, key=kept(key, "not-rejected"),
+                            format_func=SCOPE_LABELS.__getitem__)
+    return scope
+
+
+def long_rows_choice() -> bool:
+    return st.checkbox(_("Leave out rows over 8,000 characters (by default they are kept and listed)"),
+                       key=kept("export_drop_long", False))
+
+
+if tabs["dataset"].open:
+    with tabs["dataset"]:
+        st.caption(_("The split in the competition's own format, every correction applied."))
+        split = st.radio(_("Split"), SPLITS, horizontal=True, key=kept("export_dataset_split", "train"))
+        scope = scope_choice("export_dataset_scope")
+        with_review = st.checkbox(_("Add each record's review (status, reviewer, last edit) for roleext to read "
+                                    "back; other tools ignore it"), key=kept("export_dataset_review", False))
+        name = "train.json" if split == "train" else "test_data.json"
+        export_tab(lambda out: export_dataset(store, out, split=split, scope=scope, with_review=with_review),
+                   Preview(0), _("Download {name}").format(name=name), name, "application/json")
+if tabs["messages"].open:
+    with tabs["messages"]:
+        st.caption(_("One JSON line per record: system (the instruction), user (the input), assistant (the "
+                     "gold JSON), as OpenAI-compatible fine-tuning services read it."))
+        times = st.number_input(_("Repeat each record this many times"), 1, 1000, key=kept("export_messages_times", 1))
+        drop_long = long_rows_choice()
+        preview = Preview()
+        if export_tab(lambda out: export_messages(store, out, repeat=int(times), instruction=instruction,
+                                                  source=source, drop_long=drop_long),
+                      preview, _("Download messages.jsonl"), "messages.jsonl", "application/jsonl"):
+            first = preview.getvalue().split(b"\n", 2)[:2]
+            st.caption(_("First rows"))
+            st.json([json.loads(line) for line in first if line], expanded=False)
+if tabs["sharegpt"].open:
+    with tabs["sharegpt"]:
+        drop_long = long_rows_choice()
+        if export_tab(lambda out: export_sharegpt(store, out, instruction=instruction, source=source,
+                                                  drop_long=drop_long),
+                      Preview(0), _("Download roleext_sharegpt.json"), "roleext_sharegpt.json", "application/json"):
+            st.caption(_("Add this entry to LLaMA-Factory's data/dataset_info.json:"))
+            st.json(sharegpt_dataset_info("roleext_sharegpt.json"))
+if tabs["hf"].open:
+    with tabs["hf"]:
+        st.caption(_("Parquet per split and a dataset card: unzip, then datasets.load_dataset(folder)."))
+        scope = scope_choice("export_hf_scope")
+        report = hf_report(store, scope=scope)
+        st.code("\n".join(report.lines()), language=None)
+        if report.records:
+            st.download_button(_("Download roleext_dataset.zip"),
+                               file_builder(lambda out: export_hf_zip(store, out, scope=scope)),
+                               "roleext_dataset.zip", "application/zip", on_click="ignore")

@@ -29,6 +29,7 @@ from roleext.chunk_rows import CHUNK_CHARS, CHUNK_OVERLAP, ChunkOptions
 from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError, UsageError
 from roleext.evaluation import evaluate
 from roleext.exports import (
+    MAX_ROW_CHARS,
     ExportReport,
     Repeat,
     alpaca_dataset_info,
@@ -38,6 +39,10 @@ from roleext.exports import (
     export_train_jsonl,
 )
 from roleext.filter_runs import filter_run_lines, make_filter_run
+from roleext.formats.chat_rows import export_messages, export_sharegpt, sharegpt_dataset_info
+from roleext.formats.dataset import SCOPES, export_dataset
+from roleext.formats.hf import export_hf_folder
+from roleext.formats.importing import load_import
 from roleext.i18n import _, environment_language, using
 from roleext.io import Split, guess_kind, load_chat_file, load_submission, parse_items, read_source, summarize_file
 from roleext.jobs import Job, JobSpec
@@ -121,17 +126,23 @@ def build_parser() -> argparse.ArgumentParser:
                      help="confirm an import that changes gold or takes records out of the split")
     imp.add_argument("--replace", action="store_true",
                      help="let a file with no gold replace a split that has gold (implies --yes)")
+    imp.add_argument("--merge", action="store_true",
+                     help="match the file's records by chat and keep the split's others (automatic for "
+                     "fine-tuning rows and datasets exported --with-review)")
 
     export = commands.add_parser("export", parents=[db], help="write a file for the platform")
-    export.add_argument("kind", choices=["train-jsonl", "chunks", "alpaca", "test-csv", "submission"],
+    export.add_argument("kind", choices=["train-jsonl", "chunks", "alpaca", "test-csv", "submission", *FORMAT_KINDS],
                         help="chunks: fine-tuning JSONL of chat chunks, each target keeping what its chunk holds")
-    export.add_argument("out", type=Path)
-    export.add_argument("--repeat", type=_repeat, default="auto",
-                        help="train-jsonl: auto (fewest repeats reaching 1,500 rows) or N")
+    export.add_argument("out", type=Path, help="the file to write (hf: a new folder)")
+    export.add_argument("--repeat", type=_repeat,
+                        help="train-jsonl, chunks: auto (fewest repeats reaching 1,500 rows, the default) or N; "
+                        "messages: N (default 1) or auto")
     export.add_argument("--split", choices=["train", "test"],
-                        help="submission: whose predictions to write (default: the run's split, else test)")
+                        help="submission: whose predictions to write (default: the run's split, else test); "
+                        "dataset: which split (default train)")
     export.add_argument("--run", type=_positive_int,
                         help="submission: the run to write (default: the chosen run, else the newest)")
+    add_format_options(export)
     export.add_argument("--input", choices=["summary", "chat"], default="summary", dest="source",
                         help="what the model reads: the reviewed summary (default) or the chat")
     export.add_argument("--instruction", help="fine-tuning instruction (default: the recipe's)")
@@ -307,10 +318,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    chat_file = load_chat_file(args.file, split=args.split)
-    for problem in [*chat_file.warnings, *chat_file.lints]:
-        print(problem, file=sys.stderr)
     with closing(ProjectStore(args.db)) as store:
+        chat_file = load_import(store, args.file, split=args.split, merge=args.merge)
+        for problem in [*chat_file.warnings, *chat_file.lints]:
+            print(problem, file=sys.stderr)
         try:
             report = store.import_chat_file(chat_file, confirmed=args.yes, replace=args.replace)
         except ImportRefusedError as exc:
@@ -351,21 +362,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     options = {"source": args.source}
     if args.instruction is not None and args.kind in ("train-jsonl", "chunks", "alpaca"):
         options["instruction"] = args.instruction
+    if args.kind in FORMAT_KINDS:
+        return cmd_export_format(args)
     _check_output(args.out)
     with closing(ProjectStore(args.db)) as store:
         if args.kind == "train-jsonl":
             report = _write_atomically(args.out, lambda f: export_train_jsonl(
-                store, f, repeat=args.repeat, **options))
+                store, f, repeat=args.repeat or "auto", **options))
         elif args.kind == "chunks":
             chunks = ChunkOptions(args.chunk_chars, args.chunk_overlap)
             report = _write_atomically(args.out, lambda f: export_train_jsonl(
-                store, f, repeat=args.repeat, chunks=chunks, **options))
+                store, f, repeat=args.repeat or "auto", chunks=chunks, **options))
         elif args.kind == "alpaca":
             report = _write_atomically(args.out, lambda f: export_alpaca(store, f, **options))
-            info_path = args.out.with_name("dataset_info.json")
-            info = json.loads(info_path.read_text("utf-8")) if info_path.exists() else {}
-            info.update(alpaca_dataset_info(args.out.name))
-            info_path.write_text(json.dumps(info, ensure_ascii=False, indent=2), "utf-8")
+            register_dataset(args.out, alpaca_dataset_info(args.out.name))
         elif args.kind == "test-csv":
             report = _write_atomically(args.out, lambda f: export_test_csv(
                 store, f, escape_formulas=args.escape_formulas, **options))
@@ -375,6 +385,52 @@ def cmd_export(args: argparse.Namespace) -> int:
                 print(_("from {run}").format(run=run.label()))
             report = _write_atomically(args.out, lambda f: export_submission(
                 store, f, split, None if run is None else run.id))
+    for line in report.lines():
+        print(line)
+    print(_("wrote {path}").format(path=args.out))
+    return 0
+
+
+# --- the curated data and other trainers' formats (roleext.formats) ----------------------
+
+FORMAT_KINDS = ("dataset", "messages", "sharegpt", "hf")
+
+
+def add_format_options(export: argparse.ArgumentParser) -> None:
+    export.add_argument("--records", choices=SCOPES, default="not-rejected",
+                        help="dataset, hf: all but the rejected (default), only the accepted, or all")
+    export.add_argument("--with-review", action="store_true",
+                        help="dataset: add a roleext key per record (status, reviewer, last edit) "
+                        "that roleext reads back on import and other tools ignore")
+    export.add_argument("--drop-long", action="store_true",
+                        help=f"messages, sharegpt: leave out rows over {MAX_ROW_CHARS:,} characters "
+                        "(by default they are kept and listed)")
+
+
+def register_dataset(out: Path, entry: dict[str, object]) -> None:
+    """Add the export's entry to the dataset_info.json beside it, which LLaMA-Factory reads."""
+    info_path = out.with_name("dataset_info.json")
+    info = json.loads(info_path.read_text("utf-8")) if info_path.exists() else {}
+    info.update(entry)
+    info_path.write_text(json.dumps(info, ensure_ascii=False, indent=2), "utf-8")
+
+
+def cmd_export_format(args: argparse.Namespace) -> int:
+    rows = {"source": args.source, "drop_long": args.drop_long,
+            **({"instruction": args.instruction} if args.instruction is not None else {})}
+    if args.kind != "hf":
+        _check_output(args.out)
+    with closing(ProjectStore(args.db)) as store:
+        if args.kind == "dataset":
+            report = _write_atomically(args.out, lambda f: export_dataset(
+                store, f, split=args.split or "train", scope=args.records, with_review=args.with_review))
+        elif args.kind == "messages":
+            report = _write_atomically(args.out, lambda f: export_messages(store, f, repeat=args.repeat or 1, **rows))
+        elif args.kind == "sharegpt":
+            report = _write_atomically(args.out, lambda f: export_sharegpt(store, f, **rows))
+            register_dataset(args.out, sharegpt_dataset_info(args.out.name))
+        else:
+            report = export_hf_folder(store, args.out, scope=args.records)
     for line in report.lines():
         print(line)
     print(_("wrote {path}").format(path=args.out))

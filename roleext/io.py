@@ -19,6 +19,8 @@ from rapidfuzz import process
 from roleext.decoding import LongNumber, unreadable
 from roleext.decoding import parse_items as parse_items  # re-exported: callers read files from io
 from roleext.errors import InvalidFileError, Problem
+from roleext.formats.review_key import ReviewNote, read_review_key
+from roleext.formats.row_reading import read_gold_rows, row_kind
 from roleext.i18n import _
 from roleext.lint import lint_customer
 from roleext.schema import (
@@ -41,7 +43,7 @@ MAX_MISSING_LISTED = 3
 Split = Literal["train", "test"]
 SPLITS: tuple[Split, ...] = ("train", "test")
 """The splits in the order lists and choices show them."""
-FileKind = Literal["train", "test", "submission", "finetune"]
+FileKind = Literal["train", "test", "submission", "finetune", "messages", "sharegpt"]
 Source = bytes | str | Path
 
 _RECORD_VALIDATOR = Draft202012Validator(RECORD_SCHEMA)
@@ -56,6 +58,8 @@ class ChatRecord:
     index: int
     chat_text: str
     infos: list[Customer]
+    review: ReviewNote | None = None
+    """The review a roleext dataset file carries in its `roleext` key, if any."""
 
 
 @dataclass
@@ -244,15 +248,17 @@ def validate_chat_items(
     first_of_chat: dict[str, int] = {}
     for position, item in enumerate(items, start=1):
         item = _unwrap_bare_infos(item, position, warnings)
-        found = (unreadable(item, position)
-                 or _problems_from_errors(_RECORD_VALIDATOR.iter_errors(item), position)
+        found = unreadable(item, position)
+        if not found:
+            item, review, found = read_review_key(item, position)
+        found = (found or _problems_from_errors(_RECORD_VALIDATOR.iter_errors(item), position)
                  or _chat_problems(item["chat_text"], position, first_of_chat))
         if found:
             errors.extend(found)
             continue
         for number, customer in enumerate(item["infos"], start=1):
             lints.extend(lint_customer(customer, position, number))
-        records.append(ChatRecord(position, item["chat_text"], item["infos"]))
+        records.append(ChatRecord(position, item["chat_text"], item["infos"], review))
     return records, errors, warnings, lints
 
 
@@ -274,7 +280,11 @@ def load_chat_file(source: Source, *, split: Split | None = None,
     Raises InvalidFileError listing every problem; nothing is half-loaded.
     """
     data, name = read_source(source, max_bytes=max_bytes)
-    items = parse_items(data, name)
+    return chat_file_from_items(parse_items(data, name), name, split)
+
+
+def chat_file_from_items(items: list[Any], name: str, split: Split | None = None) -> ChatFile:
+    """`load_chat_file` for items already parsed (a caller that looked at them first)."""
     if not items:
         raise InvalidFileError([Problem(_("holds no records; expected a list of chat records"))], name)
     kind = guess_kind(items)
@@ -299,9 +309,7 @@ def guess_kind(items: list[Any]) -> FileKind:
         return "train" if has_gold else "test"
     if "index" in first:
         return "submission"
-    if "instruction" in first or "output" in first:
-        return "finetune"
-    return "train"
+    return row_kind(first) or "train"
 
 
 def load_submission(source: Source, *, max_bytes: int = MAX_FILE_BYTES) -> Submission:
@@ -357,6 +365,11 @@ def summarize_file(source: Source, *, max_bytes: int = MAX_FILE_BYTES) -> FileSu
         if errors:
             raise InvalidFileError(errors, name)
         return FileSummary(kind, len(items), 0, [], [])
+    if kind in ("messages", "sharegpt"):
+        rows, errors, _repeated = read_gold_rows(items)
+        if errors:
+            raise InvalidFileError(errors, name)
+        return FileSummary(kind, len(rows), sum(len(r.infos) for r in rows), [], [])
     records, errors, warnings, lints = validate_chat_items(items)
     if errors:
         raise InvalidFileError(errors, name)

@@ -74,6 +74,8 @@ class RecordUpdate:
     matched_by: MatchedBy
     gold: str
     """The gold after the import: the file's, unless a person edited the stored gold."""
+    gold_imported: str
+    """What the record's gold was imported as, after the import (see `_imported_after`)."""
 
     @property
     def chat_changed(self) -> bool:
@@ -81,7 +83,7 @@ class RecordUpdate:
 
     @property
     def gold_imported_changed(self) -> bool:
-        return self.row.gold_imported != dumps(self.record.infos)
+        return self.row.gold_imported != self.gold_imported
 
     @property
     def gold_changed(self) -> bool:
@@ -203,6 +205,13 @@ def _gold_after(row: StoredRow, infos: list[Customer]) -> str:
     return dumps(infos) if row.gold == row.gold_imported else row.gold
 
 
+def _imported_after(row: StoredRow, infos: list[Customer]) -> str:
+    """The file's gold becomes the record's imported gold, unless it is what the record already
+    holds: a file roleext exported (corrections applied) then changes nothing, and gold a
+    person edited stays an edit that a later import of the original file cannot revert."""
+    return row.gold_imported if json.loads(row.gold) == infos else dumps(infos)
+
+
 def _similar_pairs(records: Sequence[ChatRecord], rows: Sequence[StoredRow],
                    chat_of: Callable[[int], str]) -> list[tuple[ChatRecord, StoredRow]]:
     """Pairs of a file record and a stored row whose chats are near-identical, best first."""
@@ -284,7 +293,8 @@ def plan_import(stored: Sequence[StoredRow], chat_file: ChatFile,
             plan.inserts.append(rec)
             continue
         row, how = matches[rec.index]
-        update = RecordUpdate(row, rec, hashes[rec.index], how, _gold_after(row, rec.infos))
+        update = RecordUpdate(row, rec, hashes[rec.index], how, _gold_after(row, rec.infos),
+                              _imported_after(row, rec.infos))
         if update.moved or update.chat_changed or update.gold_imported_changed:
             plan.updates.append(update)
         else:

@@ -158,6 +158,10 @@ class ImportReport:
     """How updated records were recognised: by hash, similar chat, or position."""
     chats_changed: int = 0
     """Updated records whose chat changed: their summary and prediction are now stale."""
+    statuses_set: int = 0
+    """Pending records given the review status their file record carries (a roleext dataset)."""
+    statuses_kept: int = 0
+    """Records whose file status differs from the review made here, which stays."""
 
     def line(self) -> str:
         ways = {"hash": _("{n} by hash"), "similar": _("{n} by similar"), "position": _("{n} by position")}
@@ -169,4 +173,14 @@ class ImportReport:
         return _("{split}: {added} added, {updated} updated{how}, {unchanged} unchanged, {detached} no longer in the "
                  "file{stale}").format(split=self.split, added=self.added, updated=self.updated,
                                        how=_(" ({how})").format(how=how) if how else "", unchanged=self.unchanged,
-                                       detached=self.detached, stale=stale)
+                                       detached=self.detached, stale=stale) + self._reviews()
+
+    def _reviews(self) -> str:
+        """What the file's review statuses did, when it carried any (a roleext dataset)."""
+        text = ngettext("; {n} review status from the file", "; {n} review statuses from the file",
+                        self.statuses_set).format(n=self.statuses_set) if self.statuses_set else ""
+        if self.statuses_kept:
+            text += ngettext("; {n} review status kept (reviewed here differently)",
+                             "; {n} review statuses kept (reviewed here differently)",
+                             self.statuses_kept).format(n=self.statuses_kept)
+        return text

@@ -134,6 +134,12 @@ def undo_author(author: str, undone: HistoryEntry) -> str:
     return f"{author} (undo of #{undone.id})"
 
 
+def reviewer_of(author: str) -> str:
+    """Who made a history entry, without the undo it may have been: "ann (undo of #3)" is ann."""
+    match = _UNDO_AUTHOR.match(author)
+    return match["who"] if match else author
+
+
 def undone_id(entry: HistoryEntry) -> int | None:
     """The id of the entry `entry` undid, or None when it is an edit of its own."""
     match = _UNDO_AUTHOR.match(entry.author)

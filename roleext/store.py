@@ -7,6 +7,7 @@ each other; every edit is appended to `history` in the same transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 import os
@@ -31,6 +32,7 @@ from sqlalchemy import (
 
 from roleext.database import Database, database_url
 from roleext.errors import ConflictError, ImportRefusedError, NotFoundError
+from roleext.formats.review_import import apply_reviews
 from roleext.i18n import _, remedy
 from roleext.io import ChatFile, Split
 from roleext.matching import ImportPlan, StoredRow, chat_hash, dumps, plan_import
@@ -157,7 +159,7 @@ class ProjectStore:
                         updated_at=bindparam("b_now"),
                     ),
                     [{"b_id": u.row.id, "b_idx": u.record.index, "b_chat": u.record.chat_text,
-                      "b_hash": u.new_hash, "b_imported": dumps(u.record.infos), "b_gold": u.gold,
+                      "b_hash": u.new_hash, "b_imported": u.gold_imported, "b_gold": u.gold,
                       "b_bump": int(u.content_changed), "b_now": now} for u in plan.updates],
                 )
             history = [self._history_row(
@@ -175,7 +177,8 @@ class ProjectStore:
                 } for rec in plan.inserts])
             if history:
                 conn.execute(insert(self.history), history)
-        return plan.report()
+            statuses_set, statuses_kept = apply_reviews(conn, r, self.history, chat_file, author, now)
+        return dataclasses.replace(plan.report(), statuses_set=statuses_set, statuses_kept=statuses_kept)
 
     # --- reading ----------------------------------------------------------------------
 

@@ -496,3 +496,19 @@ def test_data_histogram_bins_are_in_numeric_order(project_db: Path, write_json: 
     at = page("data").run()
     assert not at.exception
     assert bars(at) == ["0-1999", "2000-3999", "4000-5999", "6000-7999", "8000-9999", "10000-11999"]
+
+
+@pytest.mark.parametrize(("tab", "line"), [
+    ("Dataset (train.json)", "train dataset: 10 rows from 10 records"),
+    ("Chat messages JSONL", "chat messages JSONL: 10 rows from 10 records"),
+    ("ShareGPT (LLaMA-Factory)", "ShareGPT JSON: 10 rows from 10 records"),
+    ("Hugging Face folder", "Hugging Face dataset: 15 rows from 15 records (by split: train 10, test 5)"),
+])
+def test_export_page_offers_every_format_with_its_report(tab: str, line: str, project_db: Path) -> None:
+    loaded(project_db)
+    at = page("export")
+    at.session_state["export_tab"] = tab
+    at.run()
+    assert not at.exception
+    assert any(line in c.value for c in at.code)
+    assert at.get("download_button")
