@@ -383,8 +383,8 @@ class ProjectStore:
                 raise NotFoundError(_("no record with id {id}").format(id=record_id) if table is self.records
                                     else _("record id {id} has no {what} to edit yet").format(id=record_id,
                                                                                            what=what))
-            if before(old) == after:
-                return int(old.version)
+            if before(old) == after and old.version == expected_version:
+                return expected_version
             version = self._guarded_update(conn, table, row_of, record_id, expected_version, what, values(old))
             conn.execute(insert(self.history), self._history_row(
                 record_id, target, author or default_author(), _now(), before(old), after, run))

@@ -335,8 +335,9 @@ def work(thread):
     for n in range(5):
         record = store.get_record("train", 1 + (thread + n) % 10)
         try:
-            store.set_status(record.id, ReviewStatus.ACCEPTED, record.version, author=f"{me}-{thread}")
-            saved.append(record.id)
+            status = ReviewStatus.NEEDS_FIX if record.status == ReviewStatus.ACCEPTED else ReviewStatus.ACCEPTED
+            if store.set_status(record.id, status, record.version, author=f"{me}-{thread}") > record.version:
+                saved.append(record.id)  # a change; a status someone else already set writes nothing
         except ConflictError:
             pass
         ledger.remember(f"{me}-{thread}-{n}", "offline", "digest", "answer", {})
