@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from pages.customers_editor import customers_editor, customers_in_form
+from pages.identity import current_user
 from pages.language import _, column_labels, ngettext
 from pages.resources import project_store
 from pages.shortcuts import commit_typing_on_shortcuts
@@ -101,7 +102,7 @@ if isinstance(kept_editor, RecordEditor) and kept_editor.record.id == record.id:
     editor = kept_editor
     editor.seen(record)
 else:
-    editor = st.session_state["review_editor"] = RecordEditor(store, record)
+    editor = st.session_state["review_editor"] = RecordEditor(store, record, current_user())
 summary_key = f"summary_{record.id}_{record.summary.version}" if record.summary else None
 gold_key = "gold"  # the boxes stay, their values follow the record (pages.customers_editor)
 
