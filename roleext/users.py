@@ -11,8 +11,9 @@ logged or shown. A user who signs in with the team's OIDC provider instead has n
 from __future__ import annotations
 
 import getpass
+import importlib.util
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -199,3 +200,18 @@ def user_lines(users: list[User]) -> list[str]:
     return [_("{name}  {role}  since {created:%Y-%m-%d}{oidc}").format(
         name=user.name, role=user.role, created=user.created,
         oidc="" if user.has_password else _("  (signs in with the OIDC provider only)")) for user in users]
+
+
+def oidc_providers(auth: Mapping[str, Any]) -> list[str | None]:
+    """The OIDC providers of secrets.toml's `[auth]` section, as `st.login` names them: None for
+    one configured in the section itself (its `client_id`), then each `[auth.NAME]`."""
+    own: list[str | None] = [None] if "client_id" in auth else []
+    return own + [name for name, value in auth.items() if isinstance(value, Mapping)]
+
+
+def oidc_missing() -> str | None:
+    """Why the OIDC sign-in cannot work here (Streamlit's st.login needs Authlib), or None."""
+    if importlib.util.find_spec("authlib") is None:
+        return _("secrets.toml configures a sign-in provider ([auth]), but Authlib, which Streamlit needs for it, "
+                 "is not installed: {command}").format(command='pip install -e ".[oidc]"')
+    return None
