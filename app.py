@@ -10,7 +10,7 @@ from roleext.roles import PageName, pages_for
 st.set_page_config(page_title="roleext", layout="wide")
 keep_settings()  # before any page draws: what the user set on the page they left is kept
 language_switch()  # before the titles below, which are in the language it holds
-person = signed_in()  # in team mode, nobody unknown gets past this line
+person = signed_in()  # None: team mode, and the sign-in is on screen
 
 PAGES: dict[PageName, tuple[str, str]] = {
     "data": (_("Data"), ":material/upload_file:"),
@@ -20,6 +20,11 @@ PAGES: dict[PageName, tuple[str, str]] = {
     "inference": (_("Inference"), ":material/smart_toy:"),
     "evaluate": (_("Evaluate"), ":material/analytics:"),
 }
-shown = pages_for(person)  # a role sees only the pages it may use (roleext.roles)
-st.navigation([st.Page(f"pages/{name}.py", title=PAGES[name][0], icon=PAGES[name][1], default=name == shown[0])
-               for name in shown]).run()
+# A role sees only the pages it may use (roleext.roles). Before the sign-in every page is known but
+# hidden and none runs: the address asked for (/review?record=3) opens once the person is in.
+shown = pages_for(person) if person is not None else list(PAGES)
+page = st.navigation([st.Page(f"pages/{name}.py", title=PAGES[name][0], icon=PAGES[name][1],
+                              default=name == shown[0]) for name in shown],
+                     position="sidebar" if person is not None else "hidden")
+if person is not None:
+    page.run()

@@ -40,15 +40,17 @@ def current_role() -> Role:
     return current_person().role
 
 
-def signed_in() -> Person:
-    """Who works in this session. In team mode, a person not signed in gets the sign-in and the run
-    stops there; app.py calls this before any page, so no page runs for someone unknown."""
+def signed_in() -> Person | None:
+    """Who works in this session; None when the sign-in is on screen instead (team mode, nobody
+    signed in yet). app.py calls this before any page and runs none for None."""
     book = UserBook(project_store())
     if not book.team_mode():
         st.session_state.pop(PERSON_KEY, None)
         return current_person()
     auth = app_secrets().get("auth")
     person = _oidc_person(book, auth) if isinstance(auth, Mapping) else _password_person(book)
+    if person is None:
+        return None
     st.session_state[PERSON_KEY] = person
     with st.sidebar:
         st.caption(_("Signed in as {name} · {role}").format(name=escape_markdown(person.name),
@@ -61,7 +63,7 @@ def signed_in() -> Person:
     return person
 
 
-def _password_person(book: UserBook) -> Person:
+def _password_person(book: UserBook) -> Person | None:
     """The person signed in with the form, checked again on every run: a user removed or given
     another role since is signed out, or works under the new role, at once."""
     kept = st.session_state.get(PERSON_KEY)
@@ -73,7 +75,7 @@ def _password_person(book: UserBook) -> Person:
         st.warning(_("{name} is no longer a user of this project.").format(name=escape_markdown(kept.name)))
     st.title(_("Sign in"))
     st.caption(_("This project has a team: sign in with the name and password an admin gave you."))
-    with st.form("sign_in", clear_on_submit=True):  # cleared: the password stays in no widget state
+    with st.form("sign_in"):
         name = st.text_input(_("Name"), key="sign_in_name")
         password = st.text_input(_("Password"), type="password", key="sign_in_password")
         submitted = st.form_submit_button(_("Sign in"), type="primary")
@@ -86,10 +88,10 @@ def _password_person(book: UserBook) -> Person:
         else:
             st.session_state[PERSON_KEY] = user.person()
             st.rerun()
-    st.stop()
+    return None
 
 
-def _oidc_person(book: UserBook, auth: Mapping[str, Any]) -> Person:
+def _oidc_person(book: UserBook, auth: Mapping[str, Any]) -> Person | None:
     """The person the OIDC provider signed in (`st.login`), as the roleext user of their e-mail or name."""
     st.session_state.pop(PERSON_KEY, None)
     if not st.user.is_logged_in:
@@ -97,11 +99,11 @@ def _oidc_person(book: UserBook, auth: Mapping[str, Any]) -> Person:
         missing = oidc_missing()
         if missing:
             st.error(escape_markdown(missing))
-            st.stop()
+            return None
         for provider in oidc_providers(auth):
             label = _("Sign in with {provider}").format(provider=provider) if provider else _("Sign in")
             st.button(label, type="primary", on_click=st.login, args=(provider,) if provider else ())
-        st.stop()
+        return None
     claims = [str(st.user.get(claim) or "") for claim in ("email", "name")]
     user = next((found for found in map(book.get, filter(None, claims)) if found is not None), None)
     if user is None:
@@ -109,5 +111,5 @@ def _oidc_person(book: UserBook, auth: Mapping[str, Any]) -> Person:
         st.error(_("{who} is not a user of this project. An admin adds them with: roleext users add {who} "
                    "--role annotator --no-password").format(who=escape_markdown(shown)))
         st.button(_("Sign out"), on_click=st.logout)
-        st.stop()
+        return None
     return user.person()
