@@ -76,8 +76,10 @@ def _password_person(book: UserBook) -> Person | None:
     st.title(_("Sign in"))
     st.caption(_("This project has a team: sign in with the name and password an admin gave you."))
     with st.form("sign_in"):
-        name = st.text_input(_("Name"), key="sign_in_name")
-        password = st.text_input(_("Password"), type="password", key="sign_in_password")
+        # What password managers look for: a sign-in's name and current password.
+        name = st.text_input(_("Name"), key="sign_in_name", autocomplete="username")
+        password = st.text_input(_("Password"), type="password", key="sign_in_password",
+                                 autocomplete="current-password")
         submitted = st.form_submit_button(_("Sign in"), type="primary")
     if submitted:
         try:
