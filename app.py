@@ -2,19 +2,29 @@
 
 import streamlit as st
 
+from pages.identity import signed_in
 from pages.language import _, language_switch
 from pages.session_settings import keep_settings
+from roleext.roles import PageName, pages_for
 
 st.set_page_config(page_title="roleext", layout="wide")
 keep_settings()  # before any page draws: what the user set on the page they left is kept
 language_switch()  # before the titles below, which are in the language it holds
+person = signed_in()  # None: team mode, and the sign-in is on screen
 
-pages = [
-    st.Page("pages/data.py", title=_("Data"), icon=":material/upload_file:", default=True),
-    st.Page("pages/summarize.py", title=_("Summarize"), icon=":material/summarize:"),
-    st.Page("pages/review.py", title=_("Review"), icon=":material/rate_review:"),
-    st.Page("pages/export.py", title=_("Export"), icon=":material/download:"),
-    st.Page("pages/inference.py", title=_("Inference"), icon=":material/smart_toy:"),
-    st.Page("pages/evaluate.py", title=_("Evaluate"), icon=":material/analytics:"),
-]
-st.navigation(pages).run()
+PAGES: dict[PageName, tuple[str, str]] = {
+    "data": (_("Data"), ":material/upload_file:"),
+    "summarize": (_("Summarize"), ":material/summarize:"),
+    "review": (_("Review"), ":material/rate_review:"),
+    "export": (_("Export"), ":material/download:"),
+    "inference": (_("Inference"), ":material/smart_toy:"),
+    "evaluate": (_("Evaluate"), ":material/analytics:"),
+}
+# A role sees only the pages it may use (roleext.roles). Before the sign-in every page is known but
+# hidden and none runs: the address asked for (/review?record=3) opens once the person is in.
+shown = pages_for(person) if person is not None else list(PAGES)
+page = st.navigation([st.Page(f"pages/{name}.py", title=PAGES[name][0], icon=PAGES[name][1],
+                              default=name == shown[0]) for name in shown],
+                     position="sidebar" if person is not None else "hidden")
+if person is not None:
+    page.run()

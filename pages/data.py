@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from pages.identity import current_user
 from pages.language import _, ngettext, status_label
 from pages.resources import project_store
 from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError
@@ -41,7 +42,8 @@ def do_import(chat_file: ChatFile, name: str, confirmed: ImportPlan | None = Non
     changed meanwhile, the store refuses again with the new preview."""
     try:
         report = store.import_chat_file(
-            chat_file, confirmed=confirmed is not None, replace=confirmed is not None and confirmed.erases_gold,
+            chat_file, current_user(), confirmed=confirmed is not None,
+            replace=confirmed is not None and confirmed.erases_gold,
             preview=confirmed.fingerprint() if confirmed is not None else None)
     except ImportRefusedError as exc:
         st.session_state["pending_import"] = (chat_file, name, exc.plan, exc.reason)
@@ -98,7 +100,7 @@ elif pending is not None:
 
 if st.button(_("Load sample data"), help=_("ten train chats with gold and five test chats written for roleext")):
     try:
-        for report in import_sample(store):
+        for report in import_sample(store, current_user()):
             st.success(report.line())
     except RoleextError as exc:
         st.error(_("{reason}. The sample would replace this project's data: start a new project "

@@ -8,6 +8,7 @@ import streamlit as st
 
 from pages.backend_form import backend_form, fit_options
 from pages.customers_editor import customers_editor
+from pages.identity import current_user
 from pages.job_panel import estimate_with_overwrite, jobs_panel, show_record_tasks, start_button
 from pages.language import _
 from pages.prompt_form import prompt_form, record_prompt_preview
@@ -129,7 +130,7 @@ if with_prediction:
     with parsed_column:
         st.caption(_("Parsed fields (corrections are saved at once, in run {run})").format(run=prediction.run))
         customers_editor(prediction.infos, f"pred_{record.id}_{prediction.run}_{prediction.version}",
-                         RecordEditor(store, record).correct_prediction)
+                         RecordEditor(store, record, current_user()).correct_prediction)
 
 try:  # checked now, for the label; the file itself is built from the store when clicked
     report = export_submission(store, Preview(0), split, run_id)

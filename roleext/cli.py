@@ -54,6 +54,7 @@ from roleext.runs import Run, RunBook
 from roleext.schema import Customer
 from roleext.scoring import ScoreReport, baselines, format_report, score_predictions
 from roleext.store import ProjectStore
+from roleext.users import UserBook, read_password, user_lines
 
 EXIT_INVALID = 2
 EXIT_ERROR = 1
@@ -206,6 +207,20 @@ def build_parser() -> argparse.ArgumentParser:
     filtered.add_argument("--learn-from", type=_positive_int, metavar="RUN_ID",
                           help="the train run to choose each field's source on (default: --run if it is a train "
                           "run, else the newest train run of the same model and prompt, else the newest)")
+
+    users = commands.add_parser("users", parents=[db], help="the team who signs in to the app, and their roles")
+    actions = users.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", parents=[db], help="add a user; the password is read from the terminal or stdin")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, help="annotator, reviewer or admin")
+    add.add_argument("--no-password", action="store_true",
+                     help="a user who signs in only with the OIDC provider of secrets.toml")
+    listing = actions.add_parser("list", parents=[db], help="the users and their roles")
+    listing.add_argument("--json", action="store_true", help="a JSON list of {name, role, created, password}")
+    remove = actions.add_parser("remove", parents=[db], help="remove a user (history keeps their name)")
+    remove.add_argument("name")
+    passwd = actions.add_parser("passwd", parents=[db], help="set a user's password, read as for add")
+    passwd.add_argument("name")
 
     runs = commands.add_parser("runs", parents=[db], help="list the inference runs, newest first, with scores")
     runs.add_argument("--split", choices=["train", "test"], help="only this split's runs")
@@ -565,6 +580,33 @@ def cmd_filter_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    """Add, list, remove a user or set their password (roleext.users); the password never echoes."""
+    with closing(ProjectStore(args.db)) as store:
+        book = UserBook(store)
+        if args.action == "add":
+            book.check_new(args.name, args.role)
+            password = None if args.no_password else read_password(sys.stdin)
+            user = book.add(args.name, args.role, password)
+            print(_("added {name} ({role}); the app now asks for a sign-in").format(name=user.name, role=user.role))
+        elif args.action == "list":
+            users = book.list_users()
+            if args.json:
+                print(json.dumps([user.as_json() for user in users], ensure_ascii=False))
+            else:
+                print("\n".join(user_lines(users)))
+        elif args.action == "remove":
+            book.remove(args.name)
+            print(_("removed {name}").format(name=args.name.strip()))
+            if not book.team_mode():
+                print(_("no users left: the app is back in single-user mode, with no sign-in and every right for "
+                        "whoever reaches it"), file=sys.stderr)
+        else:
+            book.set_password(args.name, read_password(sys.stdin))
+            print(_("password of {name} changed").format(name=args.name.strip()))
+    return 0
+
+
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -596,7 +638,7 @@ def logging_to_stderr(verbosity: int) -> Iterator[None]:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": cmd_validate, "import": cmd_import, "export": cmd_export, "score": cmd_score,
     "summarize": cmd_job, "infer": cmd_job, "runs": cmd_runs, "rules": cmd_rules,
-    "filter-run": cmd_filter_run,
+    "filter-run": cmd_filter_run, "users": cmd_users,
 }
 
 

@@ -148,3 +148,19 @@ class AuthError(BackendError):
     """Credentials refused or quota exhausted: the job stops and the user must act."""
 
     stops_job = True
+
+
+class UserExistsError(RoleextError):
+    """`users add` of a name the project already has."""
+
+
+class UnknownUserError(NotFoundError):
+    """A user name the project does not have (`users remove`, `users passwd`)."""
+
+
+class InvalidUserError(UsageError):
+    """A user that cannot be made as given: a bad name, an unknown role, an empty password; exit 2."""
+
+
+class SignInError(RoleextError):
+    """A sign-in refused; the message never says whether the name or the password was wrong."""

@@ -278,6 +278,20 @@ def m006_runs(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE predictions_by_run RENAME TO predictions"))
 
 
+@migration
+def m007_users(conn: Connection) -> None:
+    """The team: who may sign in, with which role. No row at all means single-user mode."""
+    Table(
+        "users",
+        MetaData(),
+        Column("name", String(64), primary_key=True),
+        Column("role", String(16), nullable=False),
+        # An argon2id hash in its PHC string form (algorithm, parameters and salt included); never the password.
+        Column("password_hash", String(255), nullable=False),
+        *_timestamps(),
+    ).create(conn)
+
+
 def _when(value: Any) -> datetime:
     """A timestamp read back by raw SQL: SQLite hands back text, PostgreSQL a datetime."""
     if isinstance(value, datetime):

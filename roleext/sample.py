@@ -18,9 +18,9 @@ SAMPLE_TRAIN = SAMPLE_DIR / "train.json"
 SAMPLE_TEST = SAMPLE_DIR / "test_data.json"
 
 
-def import_sample(store: ProjectStore) -> list[ImportReport]:
-    """Import the sample train and test files; a second call changes nothing."""
+def import_sample(store: ProjectStore, author: str | None = None) -> list[ImportReport]:
+    """Import the sample train and test files (as `author` in history); a second call changes nothing."""
     return [
-        store.import_chat_file(load_chat_file(SAMPLE_TRAIN, split="train")),
-        store.import_chat_file(load_chat_file(SAMPLE_TEST, split="test")),
+        store.import_chat_file(load_chat_file(SAMPLE_TRAIN, split="train"), author),
+        store.import_chat_file(load_chat_file(SAMPLE_TEST, split="test"), author),
     ]
