@@ -17,8 +17,10 @@ What is compared, precisely:
   distinct value being a category: the empty value is a category of its own, and a list field's
   category is its set of values (["答疑", "询价"] and ["询价", "答疑"] are one category).
   kappa = (p_o - p_e) / (1 - p_e), p_o the share of cells that agree, p_e the agreement expected
-  from each annotator's own category shares; it is undefined (None) where p_e is 1 (both
-  annotators used one and the same category in every cell) or there are no cells.
+  from each side's own category shares; it is undefined (None) where p_e is 1 (both sides
+  used one and the same category in every cell) or there are no cells. The two sides (Cohen's
+  two raters) are each record's first and second annotator in assignment order, whoever they
+  are: in a team of three, kappa measures first labels against second labels, not two fixed people.
 - Overall: agreement is the share of agreeing cells over all fields; kappa is the mean of the
   closed fields' kappas that are defined (None when none is).
 """
