@@ -13,6 +13,7 @@ pages = [
     st.Page("pages/data.py", title=_("Data"), icon=":material/upload_file:", default=True),
     st.Page("pages/summarize.py", title=_("Summarize"), icon=":material/summarize:"),
     st.Page("pages/review.py", title=_("Review"), icon=":material/rate_review:"),
+    st.Page("pages/agreement.py", title=_("Agreement"), icon=":material/compare_arrows:"),
     st.Page("pages/export.py", title=_("Export"), icon=":material/download:"),
     st.Page("pages/inference.py", title=_("Inference"), icon=":material/smart_toy:"),
     st.Page("pages/evaluate.py", title=_("Evaluate"), icon=":material/analytics:"),

@@ -29,7 +29,7 @@ from roleext.i18n import _
 from roleext.io import Split
 from roleext.matching import dumps
 from roleext.project import Record
-from roleext.schema import FIELDS_BY_NAME, VALUE_SEPARATOR, Customer, empty_customer
+from roleext.schema import FIELDS_BY_NAME, VALUE_SEPARATOR, Customer, empty_customer, value_text
 from roleext.store import ProjectStore, default_author
 
 Choice = Literal["first", "second", "edit"]
@@ -196,3 +196,15 @@ class ExportGold:
         if found is None:
             return record, False
         return replace(record, gold=found.gold), found.unresolved
+
+
+def disagreement_rows(items: Iterable[Disagreement]) -> list[dict[str, str]]:
+    """The disagreement list as a reader sees it: each side's name and value, the resolution if any."""
+    return [{"record": f"{d.cell.split} {d.cell.index}", "customer": str(d.cell.customer), "field": d.cell.field,
+             "first": f"{d.cell.first}: {value_text(d.cell.a)}", "second": f"{d.cell.second}: {value_text(d.cell.b)}",
+             "resolved": "" if d.resolution is None else value_text(d.resolution.value)} for d in items]
+
+
+def unresolved_first(items: list[Disagreement]) -> list[Disagreement]:
+    """What a reviewer works through: the unresolved disagreements, then the resolved (record order kept)."""
+    return [d for d in items if d.resolution is None] + [d for d in items if d.resolution is not None]

@@ -244,6 +244,14 @@ def _customers_change(before: list[Customer], after: list[Customer]) -> tuple[st
     return _clip(_("; ").join(old) or _("(no change)")), _clip(_("; ").join(new) or _("(no change)"))
 
 
+def _resolved_text(value: Any) -> str:
+    """A resolution's history value (customer, field, value) as a reader reads it."""
+    if not isinstance(value, dict):
+        return _("(none)")
+    return _("customer {n} {field}: {value}").format(n=value.get("customer"), field=value.get("field"),
+                                                     value=value_text(value.get("value")))
+
+
 def history_rows(history: list[HistoryEntry]) -> list[dict[str, str]]:
     """The record's history as a reader wants it: newest first, each edit's before and after."""
     by_id = {entry.id: entry for entry in history}
@@ -264,6 +272,12 @@ def history_rows(history: list[HistoryEntry]) -> list[dict[str, str]]:
                                    _("as in the file"))
         elif entry.target in ("gold", "prediction"):
             before, after = _customers_change(entry.before or [], entry.after or [])
+        elif entry.target == "annotation":
+            what = _("edit of {annotator}'s labels").format(annotator=entry.annotator)
+            before, after = _customers_change(entry.before or [], entry.after or [])
+        elif entry.target == "resolution":
+            what = _("resolution of a disagreement")
+            before, after = _resolved_text(entry.before), _resolved_text(entry.after)
         elif entry.target == "summary":
             before, after = _text_change(entry.before or "", entry.after or "")
         else:
