@@ -20,8 +20,9 @@ from roleext.errors import ConflictError, RoleextError, UsageError
 from roleext.exports import export_train_jsonl
 from roleext.formats.dataset import export_dataset
 from roleext.io import load_chat_file
+from roleext.project import ReviewStatus
 from roleext.resolution import disagreements, gold_for_export, resolve
-from roleext.review import RecordEditor, UnsavedEditConflict
+from roleext.review import FormValues, RecordEditor, UnsavedEditConflict, history_rows
 from roleext.schema import complete_customer
 from roleext.store import ProjectStore
 
@@ -136,6 +137,20 @@ def test_in_team_mode_an_annotators_gold_edit_goes_to_their_own_labels(project: 
     assert get_annotation(project, record.id, "a").infos == mine  # type: ignore[union-attr]
     with pytest.raises(RoleextError, match="assigned to a, b, not to z"):
         RecordEditor(project, record, "z").save_gold(mine)
+
+
+def test_accepting_an_assigned_record_labels_it_as_shown_and_history_names_whose_labels(
+        project: ProjectStore) -> None:
+    assign(project, "train", ["a", "b"], overlap=1.0)
+    record = project.get_record("train", 4)
+    editor = RecordEditor(project, record, "b")
+    editor.set_status(ReviewStatus.ACCEPTED, FormValues())
+    assert get_annotation(project, record.id, "b").infos == record.gold  # type: ignore[union-attr]
+    assert [(q.index, q.done) for q in queue(project, "b") if q.index == 4] == [(4, True)]
+    flipped = "无卡点" if record.gold[0][STUCK] == "有卡点" else "有卡点"
+    editor.save_gold([dict(record.gold[0], **{STUCK: flipped})])
+    row = history_rows(project.history_of(record.id))[0]
+    assert row["what"] == "edit of b's labels" and row["after"] == f"customer 1 {STUCK}: {flipped}"
 
 
 def test_a_record_nobody_is_assigned_keeps_the_single_user_path(project: ProjectStore) -> None:
