@@ -16,6 +16,7 @@ PAGES: dict[PageName, tuple[str, str]] = {
     "data": (_("Data"), ":material/upload_file:"),
     "summarize": (_("Summarize"), ":material/summarize:"),
     "review": (_("Review"), ":material/rate_review:"),
+    "agreement": (_("Agreement"), ":material/compare_arrows:"),
     "export": (_("Export"), ":material/download:"),
     "inference": (_("Inference"), ":material/smart_toy:"),
     "evaluate": (_("Evaluate"), ":material/analytics:"),

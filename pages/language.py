@@ -66,7 +66,8 @@ def column_labels() -> dict[str, str | None]:
             "error": _("error"), "when": _("when"), "who": _("who"), "what": _("what"), "before": _("before"),
             "after": _("after"), "on": _("on"), "rule": _("rule"), "fills": _("fills"), "fired": _("fired"),
             "right": _("right"), "precision": _("precision"), "points per record": _("points per record"),
-            "why": _("why")}
+            "why": _("why"), "agreement": _("agreement"), "kappa": _("kappa"), "first": _("first annotator"),
+            "second": _("second annotator"), "resolved": _("resolved")}
 
 
 def status_label(status: ReviewStatus) -> str:

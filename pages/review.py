@@ -8,6 +8,7 @@ import streamlit as st
 from pages.customers_editor import customers_editor, customers_in_form
 from pages.identity import current_user
 from pages.language import _, column_labels, ngettext
+from pages.my_queue import my_queue
 from pages.resources import project_store
 from pages.shortcuts import commit_typing_on_shortcuts
 from pages.unsaved_edits import save_in_callback, show_unsaved
@@ -63,6 +64,7 @@ elif last is not None and "review_split" not in st.session_state:
     st.session_state["review_split"] = last.split  # back from another page: where the reviewer was
 
 with st.sidebar:
+    my_queue(store)  # team mode only: the signed-in user's records and progress (pages.my_queue)
     st.subheader(_("Records"))
     split = st.selectbox(_("Split"), SPLITS, key="review_split")
     statuses = st.multiselect(_("Status"), list(ReviewStatus), format_func=status_label, key="review_status",
@@ -103,6 +105,7 @@ if isinstance(kept_editor, RecordEditor) and kept_editor.record.id == record.id:
     editor.seen(record)
 else:
     editor = st.session_state["review_editor"] = RecordEditor(store, record, current_user())
+record = editor.record  # in team mode its gold is this user's own labels (roleext.review.RecordEditor)
 summary_key = f"summary_{record.id}_{record.summary.version}" if record.summary else None
 gold_key = "gold"  # the boxes stay, their values follow the record (pages.customers_editor)
 
@@ -196,7 +199,7 @@ with edit_column:
     show_prediction(record)
     st.subheader(_("Gold customers"))
     customers_editor(record.gold, gold_key, lambda customers: editor.save(FormValues(gold=customers)),
-                     source=f"{record.id}_{record.version}")
+                     source=editor.gold_source)
 
 history = store.history_of(record.id)
 with st.expander(ngettext("History ({n} edit)", "History ({n} edits)", len(history)).format(n=len(history))):

@@ -22,6 +22,9 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import BinaryIO, NoReturn
 
+from roleext.agreement import agreement
+from roleext.annotation_import import import_annotations
+from roleext.assignments import DEFAULT_OVERLAP, assign, parse_annotators
 from roleext.backends import Backend
 from roleext.backends.choice import BackendChoice
 from roleext.backends.spark import check_spark_url
@@ -130,6 +133,22 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--merge", action="store_true",
                      help="match the file's records by chat and keep the split's others (automatic for "
                      "fine-tuning rows and datasets exported --with-review)")
+
+    imp.add_argument("--as", dest="as_annotator", metavar="NAME",
+                     help="load the file's labels as NAME's annotations of the records whose chats it holds "
+                     "(team mode; no record is added, no other annotator's labels change)")
+
+    assign = commands.add_parser("assign", parents=[db], help="spread a split's unassigned records over annotators")
+    assign.add_argument("--split", choices=["train", "test"], default="train")
+    assign.add_argument("--to", required=True, metavar="A,B,C", help="the annotators' names, comma-separated")
+    assign.add_argument("--overlap", type=float, default=DEFAULT_OVERLAP,
+                        help=f"share of the records given to two annotators (default {DEFAULT_OVERLAP})")
+    assign.add_argument("--seed", type=int, default=0, help="the same seed gives the same assignment (default 0)")
+
+    agree = commands.add_parser("agreement", parents=[db],
+                                help="per field, how often two annotators agree (share and Cohen's kappa)")
+    agree.add_argument("--split", choices=["train", "test"], default="train")
+    agree.add_argument("--json", action="store_true", help="print the table as one JSON object")
 
     export = commands.add_parser("export", parents=[db], help="write a file for the platform")
     export.add_argument("kind", choices=["train-jsonl", "chunks", "alpaca", "test-csv", "submission", *FORMAT_KINDS],
@@ -333,6 +352,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    if args.as_annotator is not None:
+        return cmd_import_as(args)
     with closing(ProjectStore(args.db)) as store:
         chat_file = load_import(store, args.file, split=args.split, merge=args.merge)
         for problem in [*chat_file.warnings, *chat_file.lints]:
@@ -347,6 +368,39 @@ def cmd_import(args: argparse.Namespace) -> int:
                 print(_("check the above, then run again with --yes to confirm"), file=sys.stderr)
             return EXIT_INVALID
     print(report.line())
+    return 0
+
+
+def cmd_import_as(args: argparse.Namespace) -> int:
+    """A file of labels as one annotator's annotations (roleext.annotation_import)."""
+    if args.replace or args.merge:
+        raise UsageError(_("--as imports labels only: leave out --replace and --merge"))
+    with closing(ProjectStore(args.db)) as store:
+        chat_file = load_import(store, args.file, split=args.split)
+        report = import_annotations(store, chat_file, args.as_annotator)
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    with closing(ProjectStore(args.db)) as store:
+        # In team mode an annotator must be someone who can sign in, or their queue is unreachable.
+        known = [user.name for user in UserBook(store).list_users()] or None
+        report = assign(store, args.split, parse_annotators(args.to), overlap=args.overlap, seed=args.seed,
+                        known=known)
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+def cmd_agreement(args: argparse.Namespace) -> int:
+    with closing(ProjectStore(args.db)) as store:
+        report = agreement(store, args.split)
+    if args.json:
+        print(json.dumps(report.as_json(), ensure_ascii=False))
+    else:
+        print("\n".join(report.lines()))
     return 0
 
 
@@ -638,7 +692,7 @@ def logging_to_stderr(verbosity: int) -> Iterator[None]:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": cmd_validate, "import": cmd_import, "export": cmd_export, "score": cmd_score,
     "summarize": cmd_job, "infer": cmd_job, "runs": cmd_runs, "rules": cmd_rules,
-    "filter-run": cmd_filter_run, "users": cmd_users,
+    "filter-run": cmd_filter_run, "users": cmd_users, "assign": cmd_assign, "agreement": cmd_agreement,
 }
 
 

@@ -13,7 +13,7 @@ import json
 import math
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Literal
 
@@ -26,6 +26,7 @@ from roleext.i18n import N_, _, ngettext, remedy, translate
 from roleext.io import Split
 from roleext.project import InputSource, Record, ReviewStatus
 from roleext.prompts import DEFAULT_INSTRUCTION
+from roleext.resolution import ExportGold
 from roleext.schema import (
     FINETUNE_ROW_SCHEMA,
     SUBMISSION_ENTRY_SCHEMA,
@@ -70,6 +71,9 @@ class ExportReport:
     problems: list[str] = field(default_factory=list)
     chunk_values: list[ChunkValues] = field(default_factory=list)
     """A chunk export's rows: how many gold values each chunk kept."""
+    unresolved: int = 0
+    """Records two annotators labelled differently where a reviewer has not settled every field
+    (team mode, roleext.resolution): exported with the reviewer's choices, else the first's labels."""
 
     def lines(self, problems: bool = True) -> list[str]:
         """The report as a person reads it; `problems=False` where the problems are shown apart."""
@@ -81,6 +85,14 @@ class ExportReport:
         if self.row_chars:
             out.append(_("characters per row: min {min}, median {median}, max {max}").format(
                 min=min(self.row_chars), median=int(statistics.median(self.row_chars)), max=max(self.row_chars)))
+        if self.unresolved:
+            out.append(ngettext(
+                "unresolved: {n} record whose annotators disagree is exported with the reviewer's choices where made, "
+                "else the first annotator's labels; {remedy}",
+                "unresolved: {n} records whose annotators disagree are exported with the reviewer's choices where "
+                "made, else the first annotator's labels; {remedy}", self.unresolved).format(
+                n=self.unresolved, remedy=remedy(app=_("resolve them on the Agreement page"),
+                                                 cli=_("resolve them on the app's Agreement page"))))
         for reason, count in sorted(self.left_out.items()):
             out.append(_("left out: {n} records ({reason})").format(n=count, reason=translate(reason)))
         if self.over_limit:
@@ -154,8 +166,24 @@ def _long_rows_problem(report: ExportReport, max_chars: int, source: InputSource
                                     "{fix}", rows).format(rows=rows, records=of_records, limit=max_chars, fix=fix))
 
 
+def with_export_gold(store: ProjectStore, split: Split, records: Iterable[Record],
+                     report: ExportReport) -> Iterator[Record]:
+    """`records` with the gold exports use: in team mode the resolved annotations
+    (roleext.resolution), each unresolved one counted in the report. A split nobody annotated
+    costs one query and passes through untouched."""
+    book = ExportGold.of(store, split)
+    if book is None:
+        yield from records
+        return
+    for record in records:
+        record, unresolved = book.apply(record)
+        report.unresolved += unresolved
+        yield record
+
+
 def _eligible(store: ProjectStore, split: Split, source: InputSource,
               report: ExportReport) -> Iterator[tuple[Record, str]]:
+    book = ExportGold.of(store, split)
     for record in store.iter_records(split):
         if record.status == ReviewStatus.REJECTED:
             report.left_out[N_("rejected in review")] += 1
@@ -165,6 +193,9 @@ def _eligible(store: ProjectStore, split: Split, source: InputSource,
             stale = record.summary is not None and record.summary.stale
             report.left_out[N_("summary of an older chat: summarize again") if stale else N_("no summary yet")] += 1
             continue
+        if book is not None:
+            record, unresolved = book.apply(record)
+            report.unresolved += unresolved
         yield record, text
 
 

@@ -250,6 +250,28 @@ def _similar_pairs(records: Sequence[ChatRecord], rows: Sequence[StoredRow],
     return pairs
 
 
+def match_chats(stored: Sequence[StoredRow], records: Sequence[ChatRecord],
+                chat_of: Callable[[int], str]) -> dict[int, tuple[StoredRow, MatchedBy]]:
+    """The stored row of each file record (by its index) whose chat is the same, or near-identical;
+    never by position. For files that hold some of the project's chats in any order (an
+    annotator's labels): a record at the same position is usually another chat."""
+    by_hash: dict[str, list[StoredRow]] = defaultdict(list)
+    for row in stored:
+        by_hash[row.chat_hash].append(row)
+    used: set[int] = set()
+    matches: dict[int, tuple[StoredRow, MatchedBy]] = {}
+    for rec in records:
+        candidates = [row for row in by_hash.get(chat_hash(rec.chat_text), []) if row.id not in used]
+        if candidates:
+            pick = next((row for row in candidates if row.index == rec.index), candidates[0])
+            matches[rec.index] = (pick, "hash")
+            used.add(pick.id)
+    unmatched = [rec for rec in records if rec.index not in matches]
+    for rec, row in _similar_pairs(unmatched, [row for row in stored if row.id not in used], chat_of):
+        matches[rec.index] = (row, "similar")
+    return matches
+
+
 def plan_import(stored: Sequence[StoredRow], chat_file: ChatFile,
                 chat_of: Callable[[int], str]) -> ImportPlan:
     """Match the file's records to the split's stored rows and say what would change.

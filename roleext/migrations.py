@@ -292,6 +292,55 @@ def m007_users(conn: Connection) -> None:
     ).create(conn)
 
 
+@migration
+def m008_annotations(conn: Connection) -> None:
+    """Team mode: who labels which record, each annotator's own labels, a reviewer's resolutions.
+
+    Annotators are names (strings), not users: a project may take labels from people who never
+    sign in (`import --as NAME`). A record with no assignment is a single-user record, as before.
+    """
+    meta = MetaData()
+    Table("records", meta, autoload_with=conn)
+    Table(
+        "assignments",
+        meta,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("record_id", Integer, ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
+        Column("annotator", String(100), nullable=False),
+        # The first annotator of a record is the earliest assigned (then the lowest id).
+        Column("assigned_at", DateTime(timezone=True), nullable=False),
+        UniqueConstraint("record_id", "annotator", name="uq_assignments_record_annotator"),
+        Index("ix_assignments_annotator", "annotator", "record_id"),
+    )
+    Table(
+        "annotations",
+        meta,
+        Column("record_id", Integer, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+        Column("annotator", String(100), primary_key=True),
+        # The annotator's customers, as a gold `infos` list (JSON).
+        Column("infos", Text, nullable=False),
+        # Guards edits as records.version does: a second tab's save is a conflict, not a loss.
+        Column("version", Integer, nullable=False),
+        *_timestamps(),
+    )
+    Table(
+        "resolutions",
+        meta,
+        Column("record_id", Integer, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+        # 1-based: the first annotator's customers, then the second's that none of them paired.
+        Column("customer", Integer, primary_key=True),
+        Column("field", String(40), primary_key=True),
+        # The resolved value (JSON: a string or a list of strings) and how it was chosen.
+        Column("value", Text, nullable=False),
+        Column("choice", String(8), nullable=False),
+        Column("reviewer", String(100), nullable=False),
+        Column("at", DateTime(timezone=True), nullable=False),
+    )
+    meta.create_all(conn)
+    # Whose annotation an "annotation" history entry changed (the author is who made the edit).
+    conn.execute(text("ALTER TABLE history ADD COLUMN annotator VARCHAR(100)"))
+
+
 def _when(value: Any) -> datetime:
     """A timestamp read back by raw SQL: SQLite hands back text, PostgreSQL a datetime."""
     if isinstance(value, datetime):

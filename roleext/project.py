@@ -143,6 +143,8 @@ class HistoryEntry:
     after: Any
     run: int | None = None
     """The run of the prediction a "prediction" entry corrected; None for other targets."""
+    annotator: str | None = None
+    """Whose annotation an "annotation" entry changed (team mode); None for other targets."""
 
 
 @dataclass(frozen=True)

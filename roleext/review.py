@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from roleext.annotations import assignees, get_annotation, save_annotation
 from roleext.chat import squash
 from roleext.errors import ConflictError, NotFoundError, Problem, RoleextError
 from roleext.i18n import _
@@ -243,6 +244,14 @@ def _customers_change(before: list[Customer], after: list[Customer]) -> tuple[st
     return _clip(_("; ").join(old) or _("(no change)")), _clip(_("; ").join(new) or _("(no change)"))
 
 
+def _resolved_text(value: Any) -> str:
+    """A resolution's history value (customer, field, value) as a reader reads it."""
+    if not isinstance(value, dict):
+        return _("(none)")
+    return _("customer {n} {field}: {value}").format(n=value.get("customer"), field=value.get("field"),
+                                                     value=value_text(value.get("value")))
+
+
 def history_rows(history: list[HistoryEntry]) -> list[dict[str, str]]:
     """The record's history as a reader wants it: newest first, each edit's before and after."""
     by_id = {entry.id: entry for entry in history}
@@ -263,6 +272,12 @@ def history_rows(history: list[HistoryEntry]) -> list[dict[str, str]]:
                                    _("as in the file"))
         elif entry.target in ("gold", "prediction"):
             before, after = _customers_change(entry.before or [], entry.after or [])
+        elif entry.target == "annotation":
+            what = _("edit of {annotator}'s labels").format(annotator=entry.annotator)
+            before, after = _customers_change(entry.before or [], entry.after or [])
+        elif entry.target == "resolution":
+            what = _("resolution of a disagreement")
+            before, after = _resolved_text(entry.before), _resolved_text(entry.after)
         elif entry.target == "summary":
             before, after = _text_change(entry.before or "", entry.after or "")
         else:
@@ -321,12 +336,30 @@ class RecordEditor:
 
     def __init__(self, store: ProjectStore, record: Record, author: str | None = None) -> None:
         self.store = store
-        self.record = record
         self.author = author
+        self.assigned: list[str] = []
+        """Who the record is assigned to: non-empty in team mode (roleext.annotations)."""
+        self.annotation_version = 0
+        """The version of this author's annotation of the record in team mode; 0 before the first edit."""
+        self.seen(record)
+
+    @property
+    def annotator(self) -> str:
+        """Whose annotation this editor's gold edits go to in team mode."""
+        return self.author or default_author()
 
     def seen(self, record: Record) -> None:
-        """The record as the page just read it."""
-        self.record = record
+        """The record as the page just read it; in team mode its gold is this author's annotation
+        (the record's own gold until their first edit), which is what the page must show."""
+        self.assigned = assignees(self.store, record.id)
+        annotation = get_annotation(self.store, record.id, self.annotator) if self.assigned else None
+        self.annotation_version = 0 if annotation is None else annotation.version
+        self.record = record if annotation is None else replace(record, gold=annotation.infos)
+
+    @property
+    def gold_source(self) -> str:
+        """Names the gold the page shows (record, its version, the annotation's): the boxes reload when it changes."""
+        return f"{self.record.id}_{self.record.version}_{self.annotation_version}"
 
     def save(self, form: FormValues) -> list[str]:
         """Write what the form holds that differs from the record; the targets written."""
@@ -348,14 +381,37 @@ class RecordEditor:
         return saved
 
     def save_gold(self, customers: list[Customer]) -> None:
-        """Replace the gold customers (adding or removing one, say)."""
+        """Replace the gold customers (adding or removing one, say).
+
+        In team mode (the record is assigned) the edit goes to this author's annotation, never to
+        the record's gold: two annotators of one record each keep their own labels. An author the
+        record is not assigned to is refused (a reviewer settles disagreements on the Agreement page)."""
         record = self.record
+        if self.assigned:
+            self._save_annotation(customers)
+            return
         try:
             version = self.store.update_gold(record.id, customers, record.version, self.author)
         except ConflictError as exc:
             text = json.dumps(customers, ensure_ascii=False, indent=2)
             raise UnsavedEditConflict(UnsavedEdit(record.split, record.index, "gold", text, str(exc))) from exc
         self.record = replace(record, gold=customers, version=version)
+
+    def _save_annotation(self, customers: list[Customer]) -> None:
+        record = self.record
+        if self.annotator not in self.assigned:
+            raise RoleextError(_("{split} record {index} is assigned to {names}, not to {you}: your edit was not "
+                                 "saved; ask an admin to assign it to you, or resolve its disagreements on the "
+                                 "Agreement page").format(split=record.split, index=record.index,
+                                                names=", ".join(self.assigned), you=self.annotator))
+        try:
+            version = save_annotation(self.store, record.id, self.annotator, customers, self.annotation_version,
+                                      self.author)
+        except ConflictError as exc:
+            text = json.dumps(customers, ensure_ascii=False, indent=2)
+            raise UnsavedEditConflict(UnsavedEdit(record.split, record.index, "gold", text, str(exc))) from exc
+        self.annotation_version = version
+        self.record = replace(record, gold=customers)
 
     def correct_prediction(self, customers: list[Customer]) -> None:
         """Save a correction of the prediction; a conflict keeps the correction to re-apply."""
@@ -375,13 +431,15 @@ class RecordEditor:
     def set_status(self, status: ReviewStatus, form: FormValues) -> None:
         """Save what the form holds first, then the status: a shortcut never loses typed text."""
         self.save(form)
+        if self.assigned and self.annotation_version == 0 and self.annotator in self.assigned:
+            self._save_annotation(self.record.gold)  # labelled as shown: the record counts as done in their queue
         version = self.store.set_status(self.record.id, status, self.record.version, self.author)
         self.record = replace(self.record, status=status, version=version)
 
     def undo(self) -> str:
         """Undo the newest edit not yet undone; a message saying which."""
         message = undo_last_edit(self.store, self.record, self.author)
-        self.record = self.store.get_record(self.record.split, self.record.index)
+        self.seen(self.store.get_record(self.record.split, self.record.index))
         return message
 
 

@@ -4,7 +4,8 @@ Single-user mode (a project with no users) has no sign-in and no roles: whoever 
 may do everything. In team mode (`roleext users add`), a person signs in and their role says:
 
 - an **annotator** edits the records assigned to them;
-- a **reviewer** reviews and resolves: edits any record, sets review statuses;
+- a **reviewer** reviews and resolves: edits any record, sets review statuses, resolves
+  disagreements between annotators;
 - an **admin** imports, assigns, runs jobs, exports, and everything else.
 
 Assignments live elsewhere (a table `assignments(record_id, annotator)`); `may_edit_record`
@@ -22,20 +23,23 @@ from roleext.i18n import N_, translate
 Role = Literal["annotator", "reviewer", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
 
-Right = Literal["edit_assigned", "edit_any", "set_status", "import", "assign", "run_jobs", "export"]
+Right = Literal[
+    "edit_assigned", "edit_any", "set_status", "resolve", "import", "assign", "run_jobs", "export"
+]
 RIGHTS: tuple[Right, ...] = get_args(Right)
 
 ROLE_RIGHTS: dict[Role, frozenset[Right]] = {
     "annotator": frozenset({"edit_assigned"}),
-    "reviewer": frozenset({"edit_assigned", "edit_any", "set_status"}),
+    "reviewer": frozenset({"edit_assigned", "edit_any", "set_status", "resolve"}),
     "admin": frozenset(RIGHTS),
 }
 
-PageName = Literal["data", "summarize", "review", "export", "inference", "evaluate"]
+PageName = Literal["data", "summarize", "review", "agreement", "export", "inference", "evaluate"]
 PAGE_RIGHTS: dict[PageName, Right | None] = {
     "data": "import",
     "summarize": "run_jobs",
     "review": None,
+    "agreement": "resolve",  # every annotator's labels side by side, and the resolutions
     "export": "export",
     "inference": "run_jobs",  # starts jobs, corrects a run's predictions and picks the submission's run
     "evaluate": None,

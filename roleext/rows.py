@@ -79,4 +79,5 @@ def history_entry(row: Row[Any]) -> HistoryEntry:
     """A history row with its before and after decoded."""
     return HistoryEntry(row.id, row.record_id, row.target, row.author, row.at,
                         json.loads(row.before) if row.before is not None else None,
-                        json.loads(row.after) if row.after is not None else None, row.run_id)
+                        json.loads(row.after) if row.after is not None else None, row.run_id,
+                        row.annotator)

@@ -93,6 +93,10 @@ class ProjectStore:
         self._shown_run = select(shown_run(self.runs, self.predictions, bindparam("shown_split")))
         self._shown_run_of_record = shown_run(self.runs, self.predictions, self.records.c.split)
         self.settings: Table = meta.tables["settings"]
+        # Team mode (roleext.annotations): who labels what, their labels, a reviewer's resolutions.
+        self.assignments: Table = meta.tables["assignments"]
+        self.annotations: Table = meta.tables["annotations"]
+        self.resolutions: Table = meta.tables["resolutions"]
 
     def close(self) -> None:
         self.db.dispose()

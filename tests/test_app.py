@@ -19,7 +19,7 @@ from roleext.sample import import_sample
 from roleext.store import ProjectStore
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["data", "summarize", "review", "export", "inference", "evaluate"]
+PAGES = ["data", "summarize", "review", "agreement", "export", "inference", "evaluate"]
 
 
 @pytest.fixture(autouse=True)

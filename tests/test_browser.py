@@ -144,10 +144,10 @@ def test_a_bookmark_to_a_page_opens_it_inside_the_app(browser: Browser, tmp_path
         navigation = page.locator('[data-testid="stSidebarNav"]')
         expect(navigation.get_by_text("Evaluate")).to_be_visible()
         links = navigation.get_by_role("link")  # each link's text is its icon's name, then its title
-        expect(links).to_have_count(6)
-        expect(links).to_contain_text(["Data", "Summarize", "Review", "Export", "Inference", "Evaluate"])
+        expect(links).to_have_count(7)
+        expect(links).to_contain_text(["Data", "Summarize", "Review", "Agreement", "Export", "Inference", "Evaluate"])
         # The modules the pages import live in pages/ too; none of them is a page of the app.
-        pages = {"data", "summarize", "review", "export", "inference", "evaluate"}
+        pages = {"data", "summarize", "review", "agreement", "export", "inference", "evaluate"}
         modules = sorted(p.stem for p in (ROOT / "pages").glob("*.py") if p.stem not in pages)
         assert {"resources", "backend_form", "customers_editor", "unsaved_edits"} <= set(modules)
         for module in modules:
@@ -311,8 +311,8 @@ def test_a_chinese_browser_gets_every_page_in_chinese_and_the_switch_keeps_engli
         for split in ("train", "test"):
             Job(store, OfflineBackend(), JobSpec(kind, split)).run()
     store.close()
-    titles = {"data": "数据", "summarize": "摘要", "review": "审核", "export": "导出", "inference": "推理",
-              "evaluate": "评估"}
+    titles = {"data": "数据", "summarize": "摘要", "review": "审核", "agreement": "一致性", "export": "导出",
+              "inference": "推理", "evaluate": "评估"}
     with streamlit_server(tmp_path / "zh.db", tmp_path / "streamlit.log") as url:
         context = browser.new_context(locale="zh-CN", viewport={"width": 1500, "height": 1000})
         page = context.new_page()

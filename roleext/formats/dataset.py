@@ -16,7 +16,7 @@ from typing import BinaryIO, Literal
 from sqlalchemy import select
 
 from roleext.errors import ExportError
-from roleext.exports import ExportReport
+from roleext.exports import ExportReport, with_export_gold
 from roleext.formats.review_key import REVIEW_KEY, ReviewNote, as_status
 from roleext.i18n import N_, _, translate
 from roleext.io import Split
@@ -133,7 +133,7 @@ def export_dataset(store: ProjectStore, out: BinaryIO, *, split: Split = "train"
     same gold and statuses, and into the same project changes nothing."""
     report = ExportReport(DATASET_KINDS[split])
     out.write(b"[")
-    for batch in batched(in_scope(store.iter_records(split), scope, report)):
+    for batch in batched(with_export_gold(store, split, in_scope(store.iter_records(split), scope, report), report)):
         notes = review_notes(store, batch) if with_review else {}
         for record in batch:
             item = dataset_item(record, notes.get(record.id))

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from roleext import __version__
 from roleext.errors import ExportError, UsageError
-from roleext.exports import ExportReport
+from roleext.exports import ExportReport, with_export_gold
 from roleext.formats.dataset import Scope, batched, in_scope, left_out_reasons
 from roleext.i18n import N_, _
 from roleext.io import SPLITS, Split
@@ -113,7 +113,8 @@ def _write_split(store: ProjectStore, split: Split, folder: Path, scope: Scope, 
     writer: pq.ParquetWriter | None = None
     count = 0
     try:
-        for batch in batched(in_scope(store.iter_records(split), scope, report), ROW_GROUP):
+        for batch in batched(with_export_gold(store, split, in_scope(store.iter_records(split), scope, report), report),
+                             ROW_GROUP):
             if writer is None:
                 path = folder / data_file(split)
                 path.parent.mkdir(parents=True, exist_ok=True)
