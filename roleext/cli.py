@@ -54,6 +54,7 @@ from roleext.runs import Run, RunBook
 from roleext.schema import Customer
 from roleext.scoring import ScoreReport, baselines, format_report, score_predictions
 from roleext.store import ProjectStore
+from roleext.worker import serve as serve_worker
 
 EXIT_INVALID = 2
 EXIT_ERROR = 1
@@ -207,6 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the train run to choose each field's source on (default: --run if it is a train "
                           "run, else the newest train run of the same model and prompt, else the newest)")
 
+    work = commands.add_parser("worker", parents=[db],
+                                 help="run the project's queued jobs here, one at a time (SIGINT/SIGTERM: stop "
+                                 "cleanly, the job under way goes back to the queue)")
+    work.add_argument("--once", action="store_true", help="run one queued job, if any, then exit")
+    work.add_argument("--poll", type=_positive_float, default=2.0,
+                        help="seconds between looks at an empty queue (default 2)")
+
     runs = commands.add_parser("runs", parents=[db], help="list the inference runs, newest first, with scores")
     runs.add_argument("--split", choices=["train", "test"], help="only this split's runs")
     runs.add_argument("--json", action="store_true", help="print them as one JSON list")
@@ -307,6 +315,10 @@ def cmd_job(args: argparse.Namespace) -> int:
         print(_("error: stopped: {reason}").format(reason=progress.stopped), file=sys.stderr)
         return EXIT_ERROR
     return EXIT_ERROR if progress.failed else 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    return serve_worker(args.db, args.once, args.poll, sys.stderr)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -596,7 +608,7 @@ def logging_to_stderr(verbosity: int) -> Iterator[None]:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": cmd_validate, "import": cmd_import, "export": cmd_export, "score": cmd_score,
     "summarize": cmd_job, "infer": cmd_job, "runs": cmd_runs, "rules": cmd_rules,
-    "filter-run": cmd_filter_run,
+    "filter-run": cmd_filter_run, "worker": cmd_worker,
 }
 
 

@@ -347,9 +347,10 @@ class Job:
                  skipped, kept)
         return len(planned)
 
-    def run(self) -> Progress:
-        """Run the whole job in this thread; `JobBusyError` if the split is busy."""
-        self.open()
+    def run(self, claimed: ClaimedJob | None = None) -> Progress:
+        """Run the whole job in this thread (a queued one under its `claimed` row); `JobBusyError`
+        if the split is busy."""
+        self.open(claimed)
         return self._execute()
 
     def _execute(self) -> Progress:
