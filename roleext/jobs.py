@@ -408,9 +408,9 @@ class Job:
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for batch in self._batches():
-                for record in batch:
-                    if record.id not in self._planned:
-                        continue
+                todo = [record for record in batch if record.id in self._planned]
+                self.backend.foresee(self.spec.kind, [record.chat_text for record in todo])
+                for record in todo:
                     room.acquire()
                     if self._cancel.is_set():
                         room.release()

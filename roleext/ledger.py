@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Connection, MetaData, Table, exists, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from roleext.database import upsert
 from roleext.errors import JobBusyError
@@ -97,6 +98,8 @@ class Ledger:
         self.cache: Table = meta.tables["llm_cache"]
         self.tasks: Table = meta.tables["record_tasks"]
         self.jobs: Table = meta.tables["jobs"]
+        self._mark = _upsert_statement(self.engine.dialect.name, self.tasks, ["record_id", "kind"])
+        """Built once: making an upsert's `excluded` columns costs more than running it."""
 
     # --- cache --------------------------------------------------------------------------
 
@@ -140,9 +143,9 @@ class Ledger:
                 detail: str | None = None, run: int | None = None) -> None:
         """`mark` inside the caller's write transaction: the store saves an output and its task
         state together (`ProjectStore.save_summary(then=...)`), so a kill leaves both or neither."""
-        upsert(conn, self.tasks, {"record_id": record_id, "kind": kind, "status": status, "config": config,
+        conn.execute(self._mark, {"record_id": record_id, "kind": kind, "status": status, "config": config,
                                   "error": error, "sid": sid, "attempts": attempts, "detail": detail,
-                                  "run_id": run, "updated_at": _now()}, ["record_id", "kind"])
+                                  "run_id": run, "updated_at": _now()})
 
     def failed_in_run(self, run_id: int) -> int:
         """Records whose last attempt was made in this inference run, and failed."""
@@ -290,6 +293,13 @@ class Ledger:
         with self.engine.connect() as conn:
             rows = conn.execute(select(self.jobs).order_by(self.jobs.c.id.desc()).limit(limit)).all()
         return [dict(row._mapping) for row in rows]
+
+
+def _upsert_statement(dialect: str, table: Table, keys: list[str]) -> Any:
+    """`database.upsert` of every column of `table`, as a statement run with each row's values."""
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=keys, set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys})
 
 
 def _aware(value: datetime) -> datetime:

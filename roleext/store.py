@@ -339,7 +339,7 @@ class ProjectStore:
                 values = {**values, "chat_hash": self._record_value(conn, record_id, "chat_hash")}
             old = conn.execute(select(table.c[column], table.c.version).where(row_of)).first()
             if old is None:
-                conn.execute(insert(table).values(**keys, version=1, created_at=now, updated_at=now, **values))
+                conn.execute(insert(table), {**keys, "version": 1, "created_at": now, "updated_at": now, **values})
             else:
                 edited = old[0] is not None
                 if edited and (not overwrite_edits or (base_version is not None and old.version != base_version)):

@@ -216,3 +216,27 @@ def test_a_job_reads_its_split_a_batch_at_a_time(project: ProjectStore, monkeypa
     assert all(r.has_summary for r in project.list_records("train"))
     again = Job(project, OfflineBackend(), JobSpec("summarize", "train")).run()
     assert (again.total, again.skipped) == (0, 10)
+
+
+def test_with_external_workers_the_app_queues_and_shows_the_job(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from roleext.sample import import_sample
+
+    db = tmp_path / "app.db"
+    monkeypatch.setenv("ROLEEXT_DB", str(db))
+    monkeypatch.setenv("ROLEEXT_WORKERS", "external")
+    store = ProjectStore(db)
+    import_sample(store)
+    at = AppTest.from_file(str(ROOT / "pages" / "summarize.py"), default_timeout=30).run()
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert not at.exception
+    [queued] = Ledger(store).queued_jobs()  # queued, not run in the app's process
+    assert (queued["kind"], queued["split"]) == ("summarize", "train")
+    assert not any(r.has_summary for r in store.list_records("train"))
+    assert any(f"queued (job {queued['id']})" in p.proto.text for p in at.get("progress"))
+
+    assert Worker(store, {}, out=lambda line: None).run_one() is not None
+    assert all(r.has_summary for r in store.list_records("train"))
+    assert job_row(store, queued["id"])["status"] == "done"

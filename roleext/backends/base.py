@@ -75,6 +75,11 @@ class Backend(ABC):
         only for a batch worth their start)."""
         return None
 
+    def foresee(self, kind: Literal["summarize", "infer"], chats: list[str]) -> None:
+        """The chats the next calls are about (a job says so a batch at a time): a backend that
+        computes locally may start on them all at once. Remote ones have nothing to gain."""
+        return None
+
     def learn_profile(self, chats: Iterable[str]) -> ChatProfile:
         """The project's staff and boilerplate (`cleaning.learn_profile`), learnt before a batch."""
         return learn_profile(chats)

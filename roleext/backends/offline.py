@@ -14,6 +14,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -32,6 +33,9 @@ T = TypeVar("T")
 POOL_FROM = 1_000
 """Records a batch needs before the default backend starts its processes: under it, their
 start (about a second) costs more than they save."""
+AHEAD_CHUNK = 25
+"""Chats one pool task computes when a job says which chats come next (`foresee`): a task a
+record would cost more in hand-offs between threads and processes than the work itself."""
 PROFILE_CHUNK = 500
 """Chats one process counts at a time when a profile is learnt in the pool."""
 
@@ -50,6 +54,14 @@ def _digest(chat: str, budget: int, profile: ChatProfile | None = None) -> str:
 
 def _extract(chat: str, disabled: frozenset[str], profile: ChatProfile | None = None) -> str:
     return json.dumps(extract_customers(chat, (profile or _PROFILE).staff, disabled), ensure_ascii=False)
+
+
+def _digests(chats: list[str], budget: int) -> list[str]:
+    return [_digest(chat, budget) for chat in chats]
+
+
+def _extracts(chats: list[str], disabled: frozenset[str]) -> list[str]:
+    return [_extract(chat, disabled) for chat in chats]
 
 
 def default_processes() -> int:
@@ -78,6 +90,9 @@ class OfflineBackend(Backend):
         self.processes = default_processes() if processes is None else max(1, processes)
         self._pooled = processes is not None and self.processes > 1
         self._pool: ProcessPoolExecutor | None = None
+        self._ahead: dict[tuple[str, str], tuple[Future[list[str]], int]] = {}
+        """(kind, chat) -> the pool task computing its answer, and its place in the task's list."""
+        self._ahead_lock = threading.Lock()
         self.use_rules(disabled_rules)
 
     def use_rules(self, disabled: Iterable[str]) -> None:
@@ -106,6 +121,25 @@ class OfflineBackend(Backend):
         if records >= POOL_FROM and self.processes > 1:
             self._pooled = True
 
+    def foresee(self, kind: Literal["summarize", "infer"], chats: list[str]) -> None:
+        """Start computing these chats' answers in the pool, AHEAD_CHUNK chats a task; the calls
+        for them then only wait for their task."""
+        if not self._pooled:
+            return
+        pool = self._processes()
+        with self._ahead_lock:
+            for start in range(0, len(chats), AHEAD_CHUNK):
+                chunk = chats[start:start + AHEAD_CHUNK]
+                future = (pool.submit(_digests, chunk, self.budget) if kind == "summarize"
+                          else pool.submit(_extracts, chunk, self.disabled_rules))
+                for place, chat in enumerate(chunk):
+                    self._ahead[(kind, chat)] = (future, place)
+
+    def _foreseen(self, kind: str, chat: str) -> str | None:
+        with self._ahead_lock:
+            task = self._ahead.pop((kind, chat), None)
+        return task[0].result()[task[1]] if task is not None else None
+
     def learn_profile(self, chats: Iterable[str]) -> ChatProfile:
         """The profile counted in the pool, PROFILE_CHUNK chats a task, a few tasks in flight."""
         if not self._pooled:
@@ -118,6 +152,8 @@ class OfflineBackend(Backend):
         return total.profile()
 
     def close(self) -> None:
+        with self._ahead_lock:
+            self._ahead.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -140,13 +176,13 @@ class OfflineBackend(Backend):
 
     def summarize(self, chat: str, template: str, *, timeout: float | None = None) -> Completion:
         start = time.perf_counter()
-        text = self._compute(_digest, chat, self.budget)
+        text = self._foreseen("summarize", chat) or self._compute(_digest, chat, self.budget)
         return Completion(text, latency=time.perf_counter() - start)
 
     def extract(self, model_input: str, chat: str, instruction: str | None = None, *,
                 timeout: float | None = None) -> Completion:
         start = time.perf_counter()
-        answer = self._compute(_extract, chat, self.disabled_rules)
+        answer = self._foreseen("infer", chat) or self._compute(_extract, chat, self.disabled_rules)
         return Completion(answer, latency=time.perf_counter() - start)
 
 
