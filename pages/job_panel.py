@@ -147,8 +147,10 @@ def _show_queued(row: dict[str, Any], store: ProjectStore) -> None:
     """A job waiting for a worker, with a button to take it off the queue."""
     st.progress(0.0, text=_("{kind} {split}: queued (job {id}), waiting for a roleext worker").format(
         kind=task_name(row["kind"]), split=row["split"], id=row["id"]))
-    st.button(_("Take off the queue"), key=f"queued_{row['id']}_cancel", on_click=Ledger(store).cancel_queued,
-              args=(row["id"],))
+    def take_off() -> None:
+        Ledger(store).cancel_queued(row["id"])  # False when a worker claimed it meanwhile: it shows as running
+
+    st.button(_("Take off the queue"), key=f"queued_{row['id']}_cancel", on_click=take_off)
 
 
 def _show_lease(row: dict[str, Any]) -> None:
