@@ -46,9 +46,10 @@ def phase_run(db: str, processes: int) -> dict[str, float]:
     progress = Job(store, OfflineBackend(processes=processes), JobSpec("summarize", "train")).run()
     elapsed = time.perf_counter() - start
     assert progress.failed == 0 and progress.done == progress.total, progress.line("summarize", "train")
+    me, pool = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return {"records": progress.done, "seconds": elapsed, "rate": progress.done / elapsed,
-            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "pool_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+            "peak_mb": me.ru_maxrss / 1024, "pool_peak_mb": pool.ru_maxrss / 1024,
+            "cpu": me.ru_utime + me.ru_stime, "pool_cpu": pool.ru_utime + pool.ru_stime}
 
 
 def in_fresh_process(*args: str) -> dict[str, float]:
@@ -94,7 +95,9 @@ def main() -> None:
             results[label] = result = in_fresh_process("--phase", "run", "--db", db, "--processes", str(processes))
             print(f"{label:>14}: {result['records']:,.0f} records in {result['seconds']:.1f} s = "
                   f"{result['rate']:,.0f} records/s; peak RSS {result['peak_mb']:.0f} MB"
-                  + (f" (+ {result['pool_peak_mb']:.0f} MB each pool process)" if processes > 1 else ""))
+                  + (f" (+ {result['pool_peak_mb']:.0f} MB each pool process)" if processes > 1 else "")
+                  + f"; CPU {result['cpu']:.1f} s" + (f" + {result['pool_cpu']:.1f} s in the pool" if processes > 1
+                                                       else ""))
         single, pooled = results["one process"], results[f"pool of {cores}"]
         ratio = pooled["rate"] / single["rate"]
         print(f"ratio: {ratio:.2f}x the single-process rate (target {TARGET_RATIO}x on 2 cores); "

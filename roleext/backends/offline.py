@@ -39,29 +39,20 @@ record would cost more in hand-offs between threads and processes than the work 
 PROFILE_CHUNK = 500
 """Chats one process counts at a time when a profile is learnt in the pool."""
 
-_PROFILE = ChatProfile()
-"""The project's profile in a pool process, set once when the process starts."""
+def _digest(chat: str, budget: int, profile: ChatProfile) -> str:
+    return make_digest(chat, budget, profile).text
 
 
-def _start_process(profile: ChatProfile) -> None:
-    global _PROFILE
-    _PROFILE = profile
+def _extract(chat: str, disabled: frozenset[str], profile: ChatProfile) -> str:
+    return json.dumps(extract_customers(chat, profile.staff, disabled), ensure_ascii=False)
 
 
-def _digest(chat: str, budget: int, profile: ChatProfile | None = None) -> str:
-    return make_digest(chat, budget, profile or _PROFILE).text
+def _digests(chats: list[str], budget: int, profile: ChatProfile) -> list[str]:
+    return [_digest(chat, budget, profile) for chat in chats]
 
 
-def _extract(chat: str, disabled: frozenset[str], profile: ChatProfile | None = None) -> str:
-    return json.dumps(extract_customers(chat, (profile or _PROFILE).staff, disabled), ensure_ascii=False)
-
-
-def _digests(chats: list[str], budget: int) -> list[str]:
-    return [_digest(chat, budget) for chat in chats]
-
-
-def _extracts(chats: list[str], disabled: frozenset[str]) -> list[str]:
-    return [_extract(chat, disabled) for chat in chats]
+def _extracts(chats: list[str], disabled: frozenset[str], profile: ChatProfile) -> list[str]:
+    return [_extract(chat, disabled, profile) for chat in chats]
 
 
 def default_processes() -> int:
@@ -112,8 +103,6 @@ class OfflineBackend(Backend):
 
     def prepare(self, profile: ChatProfile) -> None:
         """Keep the project's staff (for the rules) and boilerplate (for the digest)."""
-        if profile != self.profile:
-            self.close()  # its processes hold the old profile
         self.profile = profile
 
     def expect(self, records: int) -> None:
@@ -130,8 +119,8 @@ class OfflineBackend(Backend):
         with self._ahead_lock:
             for start in range(0, len(chats), AHEAD_CHUNK):
                 chunk = chats[start:start + AHEAD_CHUNK]
-                future = (pool.submit(_digests, chunk, self.budget) if kind == "summarize"
-                          else pool.submit(_extracts, chunk, self.disabled_rules))
+                future = (pool.submit(_digests, chunk, self.budget, self.profile) if kind == "summarize"
+                          else pool.submit(_extracts, chunk, self.disabled_rules, self.profile))
                 for place, chat in enumerate(chunk):
                     self._ahead[(kind, chat)] = (future, place)
 
@@ -161,14 +150,13 @@ class OfflineBackend(Backend):
     def _processes(self) -> ProcessPoolExecutor:
         if self._pool is None:
             # spawn, not fork: the app's and the job's threads (and their locks) are not copied.
-            self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_start_process, initargs=(self.profile,))
+            self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
         return self._pool
 
     def _compute(self, work: Callable[..., str], *args: object) -> str:
         if not self._pooled:
             return work(*args, self.profile)
-        return self._processes().submit(work, *args).result()
+        return self._processes().submit(work, *args, self.profile).result()
 
     def complete(self, messages: list[ChatMessage], *, timeout: float | None = None) -> Completion:
         raise BackendError(_("the offline backend only summarizes and extracts; choose an LLM backend for free-form "
