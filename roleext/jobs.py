@@ -440,8 +440,8 @@ class Job:
 
     def _complete(self, kind: CallKind, prompt: str, content: str, chat: str) -> tuple[Completion, int, str]:
         """One call through the cache, the rate limiter and the retries; (answer, attempts made, cache key)."""
-        key = cache_key(self.backend.name, self.backend.model, kind, prompt, content)
         remembers = self.backend.remembers
+        key = cache_key(self.backend.name, self.backend.model, kind, prompt, content) if remembers else ""
         hit = self.ledger.cached(key) if remembers else None
         if hit is not None:
             with self._lock:
@@ -522,7 +522,7 @@ class Job:
                     raise UnusableAnswerError(unusable)
         except Exception as exc:  # a worker's error must end as this record's failure, never vanish
             if isinstance(exc, UnusableAnswerError):
-                for key in keys:  # so that --retry-failed asks the model again
+                for key in filter(None, keys):  # so that --retry-failed asks the model again
                     self.ledger.forget(key)
             self._fail(record, exc, attempts)
             return
