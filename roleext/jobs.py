@@ -332,10 +332,14 @@ class Job:
             self.ledger.report(self.job_id, run_id=self.run_id, description=description)
         planned: dict[int, int | None] = {}
         seen = kept = 0
+        beat = time.monotonic()
         for batch, pending, left in self.scan():
             planned.update((record.id, self.output_of(record).version) for record in pending)
             seen += len(batch)
             kept += left
+            if time.monotonic() - beat > HEARTBEAT.total_seconds():  # a long plan keeps its lease
+                self.ledger.beat(self.job_id, total=len(planned))
+                beat = time.monotonic()
         skipped = seen - len(planned) - kept
         with self._lock:
             self._progress.total = len(planned)
@@ -363,7 +367,7 @@ class Job:
         status: str = "failed"  # until it ends well
         error: str | None = _("the job stopped unexpectedly; see the log")
         try:
-            if self._planned:
+            if self._planned and not self._cancel.is_set():
                 self.backend.expect(len(self._planned))
                 self.profile = self.backend.learn_profile(self.store.iter_all_chats())
                 self.backend.prepare(self.profile)
