@@ -71,7 +71,7 @@ record_prompt_preview(job)
 plan = estimate(job)
 st.write(_("A new run: **{records}** records (answers asked before with these settings come from the cache).")
          .format(records=plan.records))
-start_button(job, f"infer:{split}", _("Run inference"), plan.records)
+start_button(job, f"infer:{split}", _("Run inference"), plan.records, choice)
 resumable = job.resumable()
 if resumable is not None:
     resume, left = estimate_with_overwrite(Job(store, job.backend, replace(job.spec, resume=True)))
@@ -81,7 +81,8 @@ if resumable is not None:
         st.write(_("Run {run} was made with these settings and has **{records}** records left (never done, "
                    "failed, or made from an older chat){kept_edits}.").format(
             run=resumable.id, records=left.records, kept_edits=kept_edits))
-        start_button(resume, f"infer:{split}", _("Resume run {run}").format(run=resumable.id), left.records)
+        start_button(resume, f"infer:{split}", _("Resume run {run}").format(run=resumable.id), left.records,
+                     choice)
 show_record_tasks(store, "infer", split)
 
 book = RunBook(store)

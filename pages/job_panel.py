@@ -3,7 +3,9 @@
 Jobs run in the server process (or another one: a second server, the command line), so
 leaving a page or refreshing the browser neither stops a job nor hides it: every running job
 is shown on both pages, whatever split is selected, and the page redraws once when one ends
-so that its estimate, Start button and tables say what is true now.
+so that its estimate, Start button and tables say what is true now. With
+ROLEEXT_WORKERS=external, Start queues the job for `roleext worker` processes instead
+(`roleext.worker`); queued jobs are shown here until a worker claims them.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ import streamlit as st
 from pages.language import _, column_labels, ngettext
 from pages.resources import job_registry, project_store
 from pages.session_settings import kept
+from roleext.backends.choice import BackendChoice
 from roleext.errors import RoleextError
 from roleext.io import Split
 from roleext.jobs import Estimate, Job, estimate
-from roleext.ledger import TaskKind, record_task_rows
+from roleext.ledger import Ledger, TaskKind, record_task_rows
 from roleext.markup import escape_markdown
 from roleext.progress import task_name
 from roleext.store import ProjectStore
+from roleext.worker import enqueue, workers_external
 
 _SEEN_RUNNING = "_jobs_seen_running"
 IDLE_REFRESH = 5.0
@@ -38,7 +42,7 @@ def jobs_panel(page_key: str) -> None:
     registry = job_registry()
     store = project_store()
     running = (any(not job.snapshot().finished for job in registry.jobs().values())
-               or bool(registry.elsewhere(store)))
+               or bool(registry.elsewhere(store)) or bool(Ledger(store).queued_jobs()))
 
     # Every second while a job runs; otherwise often enough to notice one started elsewhere.
     @st.fragment(run_every=1.0 if running else IDLE_REFRESH)
@@ -56,6 +60,9 @@ def jobs_panel(page_key: str) -> None:
         for row in registry.elsewhere(store):
             running_ids.add(row["id"])
             _show_lease(row)
+        for row in Ledger(store).queued_jobs():
+            running_ids.add(row["id"])
+            _show_queued(row, store)
         seen: set[Any] = st.session_state.setdefault(_SEEN_RUNNING, set())
         ended = seen - running_ids
         seen.clear()
@@ -66,17 +73,29 @@ def jobs_panel(page_key: str) -> None:
     live()
 
 
-def start_button(job: Job, key: str, label: str, records: int) -> None:
-    """Start `job` in the server process under `key`; a refusal (the split is busy) is one line."""
+def start_button(job: Job, key: str, label: str, records: int, choice: BackendChoice) -> None:
+    """Start `job` in the server process under `key`, or queue it for a worker (made from
+    `choice`) when workers run the jobs; a refusal (the split is busy) is one line."""
+    try:
+        external = workers_external()
+    except RoleextError as exc:
+        st.error(escape_markdown(str(exc)))
+        return
     running = job_registry().get(key)
     busy = running is not None and not running.snapshot().finished
     if st.button(label, type="primary", disabled=records == 0 or busy):
         try:
-            job_registry().start(key, job)
+            if external:
+                enqueue(job.store, job.spec, choice)
+            else:
+                job_registry().start(key, job)
         except RoleextError as exc:
             st.error(escape_markdown(str(exc)))
         else:
             st.rerun()  # so the panel at the top shows it from its first second
+    if external and choice.kind != "offline":
+        st.caption(_("Jobs run in roleext worker processes: they use the keys of their own environment or "
+                     "secrets.toml, never keys typed here."))
 
 
 def estimate_with_overwrite(job: Job) -> tuple[Job, Estimate]:
@@ -122,6 +141,16 @@ def show_progress(job: Job) -> None:
                          expanded=progress.finished):
             for index, error in sorted(progress.errors.items()):
                 st.markdown(_("record {index}: {error}").format(index=index, error=escape_markdown(error)))
+
+
+def _show_queued(row: dict[str, Any], store: ProjectStore) -> None:
+    """A job waiting for a worker, with a button to take it off the queue."""
+    st.progress(0.0, text=_("{kind} {split}: queued (job {id}), waiting for a roleext worker").format(
+        kind=task_name(row["kind"]), split=row["split"], id=row["id"]))
+    def take_off() -> None:
+        Ledger(store).cancel_queued(row["id"])  # False when a worker claimed it meanwhile: it shows as running
+
+    st.button(_("Take off the queue"), key=f"queued_{row['id']}_cancel", on_click=take_off)
 
 
 def _show_lease(row: dict[str, Any]) -> None:

@@ -63,5 +63,5 @@ st.write(_("This run: **{records}** records ({characters:,} characters of input)
            "{done} already done with these settings{kept_edits}.").format(
     records=plan.records, characters=plan.characters, done=plan.already_done, kept_edits=kept_edits))
 
-start_button(job, f"summarize:{split}", _("Start"), plan.records)
+start_button(job, f"summarize:{split}", _("Start"), plan.records, choice)
 show_record_tasks(store, "summarize", split)

@@ -56,19 +56,38 @@ def _in_many(presence: Counter[str], chats: int, minimum: int, share: float) -> 
     return frozenset(item for item, count in presence.items() if count >= threshold)
 
 
+@dataclass
+class ProfileCounts:
+    """In how many chats each speaker and each long message text appear: what a profile is
+    learnt from. Counts of parts of a project add up (`+`), so processes can each count some."""
+
+    chats: int = 0
+    speakers: Counter[str] = field(default_factory=Counter)
+    texts: Counter[str] = field(default_factory=Counter)
+
+    def __add__(self, other: ProfileCounts) -> ProfileCounts:
+        return ProfileCounts(self.chats + other.chats, self.speakers + other.speakers, self.texts + other.texts)
+
+    def profile(self) -> ChatProfile:
+        return ChatProfile(_in_many(self.speakers, self.chats, STAFF_MIN_CHATS, STAFF_SHARE),
+                           _in_many(self.texts, self.chats, BOILERPLATE_MIN_CHATS, BOILERPLATE_SHARE))
+
+
+def profile_counts(chats: Iterable[str]) -> ProfileCounts:
+    """The counts of these chats, each parsed once."""
+    counts = ProfileCounts()
+    for chat in chats:
+        counts.chats += 1
+        messages = parse_messages(strip_markup(chat))
+        counts.speakers.update({m.speaker for m in messages if m.speaker})
+        counts.texts.update({m.text.strip() for m in clean_messages(messages)
+                             if len(m.text.strip()) >= BOILERPLATE_MIN_CHARS})
+    return counts
+
+
 def learn_profile(chats: Iterable[str]) -> ChatProfile:
     """Staff and boilerplate of a project, from its chats alone, each chat parsed once."""
-    count = 0
-    speakers: Counter[str] = Counter()
-    texts: Counter[str] = Counter()
-    for chat in chats:
-        count += 1
-        messages = parse_messages(strip_markup(chat))
-        speakers.update({m.speaker for m in messages if m.speaker})
-        texts.update({m.text.strip() for m in clean_messages(messages)
-                      if len(m.text.strip()) >= BOILERPLATE_MIN_CHARS})
-    return ChatProfile(_in_many(speakers, count, STAFF_MIN_CHATS, STAFF_SHARE),
-                       _in_many(texts, count, BOILERPLATE_MIN_CHATS, BOILERPLATE_SHARE))
+    return profile_counts(chats).profile()
 
 
 def clean_chat(chat_text: str, profile: ChatProfile | None = None) -> CleanChat:

@@ -58,6 +58,7 @@ from roleext.schema import Customer
 from roleext.scoring import ScoreReport, baselines, format_report, score_predictions
 from roleext.store import ProjectStore
 from roleext.users import UserBook, read_password, user_lines
+from roleext.worker import serve as serve_worker
 
 EXIT_INVALID = 2
 EXIT_ERROR = 1
@@ -241,6 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
     passwd = actions.add_parser("passwd", parents=[db], help="set a user's password, read as for add")
     passwd.add_argument("name")
 
+    work = commands.add_parser("worker", parents=[db],
+                                 help="run the project's queued jobs here, one at a time (SIGINT/SIGTERM: stop "
+                                 "cleanly, the job under way goes back to the queue)")
+    work.add_argument("--once", action="store_true", help="run one queued job, if any, then exit")
+    work.add_argument("--poll", type=_positive_float, default=2.0,
+                        help="seconds between looks at an empty queue (default 2)")
+
     runs = commands.add_parser("runs", parents=[db], help="list the inference runs, newest first, with scores")
     runs.add_argument("--split", choices=["train", "test"], help="only this split's runs")
     runs.add_argument("--json", action="store_true", help="print them as one JSON list")
@@ -341,6 +349,10 @@ def cmd_job(args: argparse.Namespace) -> int:
         print(_("error: stopped: {reason}").format(reason=progress.stopped), file=sys.stderr)
         return EXIT_ERROR
     return EXIT_ERROR if progress.failed else 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    return serve_worker(args.db, args.once, args.poll, sys.stderr)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -693,6 +705,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": cmd_validate, "import": cmd_import, "export": cmd_export, "score": cmd_score,
     "summarize": cmd_job, "infer": cmd_job, "runs": cmd_runs, "rules": cmd_rules,
     "filter-run": cmd_filter_run, "users": cmd_users, "assign": cmd_assign, "agreement": cmd_agreement,
+    "worker": cmd_worker,
 }
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sqlalchemy import Connection
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from roleext.backends.base import Backend, Completion, fill_template
@@ -24,7 +26,7 @@ from roleext.errors import BackendError, RoleextError, UnusableAnswerError
 from roleext.fewshot import ExamplePool
 from roleext.i18n import _, carry, ngettext
 from roleext.io import Split
-from roleext.ledger import HEARTBEAT, Ledger, TaskKind, cache_key
+from roleext.ledger import HEARTBEAT, ClaimedJob, Ledger, TaskKind, cache_key
 from roleext.matching import chat_hash
 from roleext.progress import Progress
 from roleext.project import InputSource, Record
@@ -33,7 +35,7 @@ from roleext.ratelimit import shared_limiter
 from roleext.redaction import get_logger, redact
 from roleext.runs import Run, RunBook
 from roleext.store import ProjectStore
-from roleext.tasks import CallKind, TaskOptions, infer_record, record_prompt, summarize_record
+from roleext.tasks import CallKind, Outcome, TaskOptions, infer_record, record_prompt, summarize_record
 
 log = get_logger("roleext.jobs")
 
@@ -89,6 +91,10 @@ RUN_ONLY_OPTIONS = ("concurrency", "qps", "timeout", "retries")
 """Options a run records that do not shape its answers: a resumed run may change them."""
 
 
+BATCH = 500
+"""Records a job reads at a time: a job over 100,000 records holds one batch (and the ids and
+versions it planned on), never the whole split."""
+
 DOWN_AFTER = 3
 """Records in a row that failed with the same transient error before a job stops: the
 provider is down, and trying every remaining record (with retries) would only wait."""
@@ -127,7 +133,9 @@ class Job:
         self.job_id: int | None = None
         self.run_id: int | None = None
         """The inference run this job writes to, once `open()` chose or made it."""
-        self._pending_records: list[Record] = []
+        self._planned: dict[int, int | None] = {}
+        """Record id -> the version of its output this job planned on, for the records it does."""
+        self._released = False
         if spec.kind == "summarize":
             fill_template(spec.template, "")  # a template without {content}: refuse before any call
 
@@ -147,6 +155,12 @@ class Job:
         self._thread = threading.Thread(target=carry(self._execute), name=f"roleext-{self.spec.kind}", daemon=True)
         self._thread.start()
         return self._thread
+
+    def release(self) -> None:
+        """Stop as `cancel` does, then give the job back to the queue rather than end it (a
+        worker stopping): another worker resumes it from what is done."""
+        self._released = True
+        self._cancel.set()
 
     def wait(self, timeout: float | None = None) -> Progress:
         if self._thread is not None:
@@ -200,15 +214,25 @@ class Job:
                 run=run.id, names=", ".join(differ) or _("options")))
         return run
 
-    def _records(self) -> list[Record]:
-        """The split's records, each with its output as this job sees it: for inference, the
-        prediction in the run it writes to (none in a run not made yet)."""
-        if self.spec.kind == "summarize":
-            return list(self.store.iter_records(self.spec.split))
-        run = self.run_id if self.run_id is not None else self._resumed_run().id if self.resuming else None
-        if run is None:
-            return [replace(record, prediction=None) for record in self.store.iter_records(self.spec.split)]
-        return list(self.store.iter_records(self.spec.split, run=run))
+    def _run_seen(self) -> int | None:
+        """The inference run whose predictions this job reads (None: a run not made yet)."""
+        if self.spec.kind != "infer":
+            return None
+        return self.run_id if self.run_id is not None else self._resumed_run().id if self.resuming else None
+
+    def _batches(self) -> Iterator[list[Record]]:
+        """The split's records, BATCH at a time, each with its output as this job sees it: for
+        inference, the prediction in the run it writes to (none in a run not made yet)."""
+        run = self._run_seen()
+        after = 0
+        while True:
+            batch = self.store.records_after(self.spec.split, after, BATCH, run=run)
+            if not batch:
+                return
+            after = batch[-1].index
+            if self.spec.kind == "infer" and run is None:
+                batch = [replace(record, prediction=None) for record in batch]
+            yield batch
 
     # --- selection ----------------------------------------------------------------------
 
@@ -221,14 +245,13 @@ class Job:
         return OutputState(missing=False, edited=output.edited, stale=output.stale, version=output.version,
                            unusable=self.spec.kind == "infer" and unusable)
 
-    def _pending(self, records: list[Record]) -> tuple[list[Record], int]:
+    def _pending(self, records: list[Record], run: int | None) -> tuple[list[Record], int]:
         """Records to do now, and how many are left alone because a person edited their output.
 
         A summary is redone when it was never done, failed, was done with other settings, or
         is stale (a re-import changed its chat). A new inference run does every record; a
         resumed one those it has no usable prediction for, those that failed, and stale ones."""
-        states = self.ledger.states(self.spec.kind)
-        run = self.run_id if self.run_id is not None else self._resumed_run().id if self.resuming else None
+        states = self.ledger.states(self.spec.kind, [record.id for record in records])
         pending, kept = [], 0
         for record in records:
             output = self.output_of(record)
@@ -262,45 +285,76 @@ class Job:
 
     # --- the run ------------------------------------------------------------------------
 
+    def scan(self) -> Iterator[tuple[list[Record], list[Record], int]]:
+        """Per batch of the split: its records, those this job would do, and how many it keeps
+        because a person edited their output."""
+        run = self._run_seen()
+        for batch in self._batches():
+            pending, kept = self._pending(batch, run)
+            yield batch, pending, kept
+
     def plan(self) -> tuple[list[Record], int, int]:
         """The records this job would do, how many are already done, and how many it keeps
-        because a person edited their output."""
-        records = self._records()
-        pending, kept = self._pending(records)
-        return pending, len(records) - len(pending) - kept, kept
+        because a person edited their output (all pending records at once: for small splits
+        and tests; a job itself streams them, `scan`)."""
+        pending: list[Record] = []
+        seen = kept = 0
+        for batch, todo, left in self.scan():
+            pending += todo
+            seen += len(batch)
+            kept += left
+        return pending, seen - len(pending) - kept, kept
 
-    def open(self) -> list[Record]:
-        """Take the lease on (kind, split), its job row touched while it runs, then choose the
-        run (inference) and the records: chosen after the lease, no record another job just
-        did is done again, and no two jobs make or resume a run at once."""
+    def open(self, claimed: ClaimedJob | None = None) -> int:
+        """Take the lease on (kind, split), its job row touched while it runs (a queued job's
+        row is `claimed` already), then choose the run (inference) and the records: chosen
+        after the lease, no record another job just did is done again, and no two jobs make or
+        resume a run at once. Returns how many records it will do."""
         description = f"{self.spec.kind} {self.spec.split} with {self.backend.name} {self.backend.model}"
-        if self.resuming:
-            self._resumed_run()  # refused here, before the lease, when there is nothing to resume
-        self.job_id = self.ledger.open_job(self.spec.kind, self.spec.split, description, 0)
+        if claimed is None:
+            if self.resuming:
+                self._resumed_run()  # refused here, before the lease, when there is nothing to resume
+            self.job_id = self.ledger.open_job(self.spec.kind, self.spec.split, description, 0)
+        else:
+            self.job_id = claimed.id
         if self.spec.kind == "infer":
             try:
-                self.run_id = (self._resumed_run().id if self.resuming else self.runs.create(
-                    self.spec.split, self.backend.name, self.backend.model, self.prompt_text, self.run_options(),
-                    self.config))
+                if claimed is not None and claimed.run_id is not None:  # a reclaimed job continues its run
+                    self.run_id = claimed.run_id
+                else:
+                    self.run_id = (self._resumed_run().id if self.resuming else self.runs.create(
+                        self.spec.split, self.backend.name, self.backend.model, self.prompt_text,
+                        self.run_options(), self.config))
             except Exception as exc:  # the lease must not outlive the refusal
                 self.ledger.report(self.job_id, status="failed", error=redact(str(exc)))
                 raise
             description += f", run {self.run_id}"
             self.ledger.report(self.job_id, run_id=self.run_id, description=description)
-        pending, skipped, kept = self.plan()
+        planned: dict[int, int | None] = {}
+        seen = kept = 0
+        beat = time.monotonic()
+        for batch, pending, left in self.scan():
+            planned.update((record.id, self.output_of(record).version) for record in pending)
+            seen += len(batch)
+            kept += left
+            if time.monotonic() - beat > HEARTBEAT.total_seconds():  # a long plan keeps its lease
+                self.ledger.beat(self.job_id, total=len(planned))
+                beat = time.monotonic()
+        skipped = seen - len(planned) - kept
         with self._lock:
-            self._progress.total = len(pending)
+            self._progress.total = len(planned)
             self._progress.kept = kept
             self._progress.skipped = skipped
-        self.ledger.report(self.job_id, total=len(pending))
-        self._pending_records = pending
-        log.info("%s: %d records to do, %d already done, %d kept as edited", description, len(pending),
+        self.ledger.report(self.job_id, total=len(planned), description=description)
+        self._planned = planned
+        log.info("%s: %d records to do, %d already done, %d kept as edited", description, len(planned),
                  skipped, kept)
-        return pending
+        return len(planned)
 
-    def run(self) -> Progress:
-        """Run the whole job in this thread; `JobBusyError` if the split is busy."""
-        self.open()
+    def run(self, claimed: ClaimedJob | None = None) -> Progress:
+        """Run the whole job in this thread (a queued one under its `claimed` row); `JobBusyError`
+        if the split is busy."""
+        self.open(claimed)
         return self._execute()
 
     def _execute(self) -> Progress:
@@ -313,21 +367,21 @@ class Job:
         status: str = "failed"  # until it ends well
         error: str | None = _("the job stopped unexpectedly; see the log")
         try:
-            pending = self._pending_records
-            if pending:
-                self.profile = learn_profile(self.store.iter_all_chats())
+            if self._planned and not self._cancel.is_set():
+                self.backend.expect(len(self._planned))
+                self.profile = self.backend.learn_profile(self.store.iter_all_chats())
                 self.backend.prepare(self.profile)
                 if self.options.few_shot:
                     self.examples = ExamplePool.of(self.store.iter_records("train"), self.spec.input_source,
                                                    self.profile)
-            with ThreadPoolExecutor(max_workers=max(1, self.spec.concurrency)) as pool:
-                for record in pending:
-                    pool.submit(carry(self._one), record)
+                self._run_planned()
             with self._lock:
                 self._progress.cancelled = self._cancel.is_set() and self._progress.stopped is None
             final = self.snapshot()
             status = "stopped" if final.stopped else "cancelled" if final.cancelled else "done"
             error = final.stopped
+            if self._released and not final.stopped:
+                status, error = "queued", None
         except Exception:
             log.exception("%s %s job %s failed", self.spec.kind, self.spec.split, job_id)
             raise
@@ -335,15 +389,37 @@ class Job:
             beating.set()
             heart.join()
             self._limiter.leave(job_id)
+            self.backend.close()
             with self._lock:
                 self._progress.finished = True
                 self._progress.ended = time.monotonic()
                 final = replace(self._progress, errors=dict(self._progress.errors))
+            ended = {"owner": None} if status == "queued" else {}  # released: any worker may claim it
             self.ledger.report(job_id, status=status, done=final.done, failed=final.failed,
-                               tokens=final.tokens, error=error)
-            if self.run_id is not None:
+                               tokens=final.tokens, error=error, **ended)
+            if self.run_id is not None and status != "queued":
                 self.runs.end(self.run_id, self.ledger.failed_in_run(self.run_id))
         return final
+
+    def _run_planned(self) -> None:
+        """The planned records, read BATCH at a time and handed to `concurrency` threads, with
+        at most two records a thread waiting: memory stays flat whatever the split's size."""
+        workers = max(1, self.spec.concurrency)
+        room = threading.BoundedSemaphore(2 * workers)
+
+        def done(_future: Future[None]) -> None:
+            room.release()
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for batch in self._batches():
+                todo = [record for record in batch if record.id in self._planned]
+                self.backend.foresee(self.spec.kind, [record.chat_text for record in todo])
+                for record in todo:
+                    room.acquire()
+                    if self._cancel.is_set():
+                        room.release()
+                        return
+                    pool.submit(carry(self._one), record).add_done_callback(done)
 
     def _heartbeat(self, job_id: int, stop: threading.Event) -> None:
         """Touch the job row so other processes see its lease is live, with the counters.
@@ -368,8 +444,9 @@ class Job:
 
     def _complete(self, kind: CallKind, prompt: str, content: str, chat: str) -> tuple[Completion, int, str]:
         """One call through the cache, the rate limiter and the retries; (answer, attempts made, cache key)."""
-        key = cache_key(self.backend.name, self.backend.model, kind, prompt, content)
-        hit = self.ledger.cached(key)
+        remembers = self.backend.remembers
+        key = cache_key(self.backend.name, self.backend.model, kind, prompt, content) if remembers else ""
+        hit = self.ledger.cached(key) if remembers else None
         if hit is not None:
             with self._lock:
                 self._progress.cached += 1
@@ -396,7 +473,8 @@ class Job:
         finally:
             with self._lock:
                 self._progress.calls += attempts
-        self.ledger.remember(key, self.backend.name, self.backend.model, completion.text, completion.usage)
+        if remembers:
+            self.ledger.remember(key, self.backend.name, self.backend.model, completion.text, completion.usage)
         with self._lock:
             self._progress.tokens += completion.tokens
         return completion, attempts, key
@@ -415,8 +493,15 @@ class Job:
             return completion
 
         made_from = chat_hash(record.chat_text)
-        planned = self.output_of(record).version
+        planned = self._planned[record.id] if record.id in self._planned else self.output_of(record).version
         overwrite = self.spec.overwrite_edits
+        outcome: Outcome | None = None
+
+        def mark_done(conn: Connection) -> None:  # in the transaction that saves the output
+            assert outcome is not None
+            self.ledger.mark_in(conn, record.id, self.spec.kind, "done", self.config, attempts,
+                                detail=outcome.detail, run=self.run_id)
+
         try:
             if self.spec.kind == "summarize":
                 outcome = summarize_record(call, record, self.options, self.profile)
@@ -424,7 +509,8 @@ class Job:
                     raise UnusableAnswerError(_("the model answered an empty summary"))
                 saved = self.store.save_summary(
                     record.id, outcome.text, self.backend.name, self.backend.model,
-                    prompt_hash(self.spec.template), made_from, overwrite_edits=overwrite, base_version=planned)
+                    prompt_hash(self.spec.template), made_from, overwrite_edits=overwrite, base_version=planned,
+                    then=mark_done)
             else:
                 outcome = infer_record(call, record, self.options, self.profile, self.examples)
                 unusable = outcome.parse_error or (_("the answer holds no customer") if not outcome.customers else None)
@@ -435,12 +521,12 @@ class Job:
                 saved = self.store.save_prediction(
                     record.id, outcome.text, outcome.customers, self.backend.name, self.backend.model,
                     unusable, outcome.changes, made_from, run=self.run_id, overwrite_edits=overwrite,
-                    base_version=planned)
+                    base_version=planned, then=None if unusable else mark_done)
                 if unusable:  # stored above to be looked at: the record had no prediction yet
                     raise UnusableAnswerError(unusable)
         except Exception as exc:  # a worker's error must end as this record's failure, never vanish
             if isinstance(exc, UnusableAnswerError):
-                for key in keys:  # so that --retry-failed asks the model again
+                for key in filter(None, keys):  # so that --retry-failed asks the model again
                     self.ledger.forget(key)
             self._fail(record, exc, attempts)
             return
@@ -448,8 +534,6 @@ class Job:
             with self._lock:
                 self._progress.kept += 1
             return
-        self.ledger.mark(record.id, self.spec.kind, "done", self.config, attempts, detail=outcome.detail,
-                         run=self.run_id)
         log.info("%s record %s of %s done: %s", self.spec.kind, record.index, record.split, outcome.detail)
         with self._lock:
             self._progress.done += 1
@@ -502,11 +586,15 @@ class Estimate:
 
 def estimate(job: Job) -> Estimate:
     """Records and input characters of a job's pending records (before cleaning and chunking)."""
-    pending, done, kept = job.plan()
     source: InputSource = "chat" if job.spec.kind == "summarize" else job.spec.input_source
-    characters = sum(len(record.model_input(source) or "") for record in pending)
-    edited = kept + sum(1 for record in pending if job.output_of(record).edited)
-    return Estimate(len(pending), characters, done, edited)
+    records = todo = characters = kept = edited = 0
+    for batch, pending, left in job.scan():  # a batch at a time: a 100,000-record split fits
+        records += len(batch)
+        todo += len(pending)
+        kept += left
+        characters += sum(len(record.model_input(source) or "") for record in pending)
+        edited += sum(1 for record in pending if job.output_of(record).edited)
+    return Estimate(todo, characters, records - todo - kept, kept + edited)
 
 
 class JobRegistry:

@@ -2,6 +2,10 @@
 
 Kept apart from `store` (records and their edits) because only jobs write it; a job that
 dies mid-run leaves every finished record marked done here, which is what resume reads.
+
+A job row is also the job's lease on its (kind, split) while its heartbeat touches it, and,
+when it carries a `request` (a queued job, `roleext.worker`), a queue entry that one process
+claims at a time: a worker that dies leaves its row to be claimed again, never run twice.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import MetaData, Table, func, insert, select, update
+from sqlalchemy import Connection, MetaData, Table, exists, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from roleext.database import upsert
 from roleext.errors import JobBusyError
@@ -62,6 +67,18 @@ class TaskState:
     """The inference run the attempt was made in (None for summaries)."""
 
 
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A queued job row this process now holds: what to run (`request`, JSON) and where it got to."""
+
+    id: int
+    kind: TaskKind
+    split: Split
+    request: str
+    run_id: int | None
+    """The inference run of an earlier claim, which a reclaimed job continues."""
+
+
 def cache_key(*parts: str) -> str:
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()
 
@@ -81,6 +98,8 @@ class Ledger:
         self.cache: Table = meta.tables["llm_cache"]
         self.tasks: Table = meta.tables["record_tasks"]
         self.jobs: Table = meta.tables["jobs"]
+        self._mark = _upsert_statement(self.engine.dialect.name, self.tasks, ["record_id", "kind"])
+        """Built once: making an upsert's `excluded` columns costs more than running it."""
 
     # --- cache --------------------------------------------------------------------------
 
@@ -102,10 +121,14 @@ class Ledger:
 
     # --- per-record task state ----------------------------------------------------------
 
-    def states(self, kind: TaskKind) -> dict[int, TaskState]:
+    def states(self, kind: TaskKind, record_ids: list[int] | None = None) -> dict[int, TaskState]:
+        """Task states of `kind`, of every record or of these (a job reads them a batch at a time)."""
         t = self.tasks
+        query = select(t).where(t.c.kind == kind)
+        if record_ids is not None:
+            query = query.where(t.c.record_id.in_(record_ids))
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t).where(t.c.kind == kind)).all()
+            rows = conn.execute(query).all()
         return {r.record_id: TaskState(r.record_id, r.status, r.config, r.error, r.attempts, r.detail, r.run_id)
                 for r in rows}
 
@@ -113,9 +136,16 @@ class Ledger:
              attempts: int, error: str | None = None, sid: str | None = None, detail: str | None = None,
              run: int | None = None) -> None:
         with self.write() as conn:
-            upsert(conn, self.tasks, {"record_id": record_id, "kind": kind, "status": status, "config": config,
-                                      "error": error, "sid": sid, "attempts": attempts, "detail": detail,
-                                      "run_id": run, "updated_at": _now()}, ["record_id", "kind"])
+            self.mark_in(conn, record_id, kind, status, config, attempts, error, sid, detail, run)
+
+    def mark_in(self, conn: Connection, record_id: int, kind: TaskKind, status: Literal["done", "failed"],
+                config: str, attempts: int, error: str | None = None, sid: str | None = None,
+                detail: str | None = None, run: int | None = None) -> None:
+        """`mark` inside the caller's write transaction: the store saves an output and its task
+        state together (`ProjectStore.save_summary(then=...)`), so a kill leaves both or neither."""
+        conn.execute(self._mark, {"record_id": record_id, "kind": kind, "status": status, "config": config,
+                                  "error": error, "sid": sid, "attempts": attempts, "detail": detail,
+                                  "run_id": run, "updated_at": _now()})
 
     def failed_in_run(self, run_id: int) -> int:
         """Records whose last attempt was made in this inference run, and failed."""
@@ -136,12 +166,7 @@ class Ledger:
         now = _now()
         j = self.jobs
         with self.write() as conn:
-            conn.execute(update(j).where(j.c.status == "running", j.c.updated_at < now - STALE_AFTER)
-                         .values(status="interrupted", updated_at=now))
-            dead = [row.id for row in conn.execute(select(j.c.id, j.c.owner).where(j.c.status == "running"))
-                    if owner_is_dead(row.owner)]
-            if dead:
-                conn.execute(update(j).where(j.c.id.in_(dead)).values(status="interrupted", updated_at=now))
+            self._expire(conn, now)
             live = conn.execute(select(j).where(j.c.status == "running", j.c.kind == kind,
                                                 j.c.split == split)).first()
             if live is not None:
@@ -157,6 +182,91 @@ class Ledger:
             key = result.inserted_primary_key
             assert key is not None
             return int(key[0])
+
+    def _expire(self, conn: Connection, now: datetime) -> None:
+        """Running rows whose process died (no heartbeat for STALE_AFTER, or a pid of this machine
+        that is gone) lose their lease: a queued job goes back to the queue to be claimed again,
+        a job run where it was started becomes `interrupted`."""
+        j = self.jobs
+        stale = j.c.status == "running"
+        expired = {row.id for row in conn.execute(select(j.c.id, j.c.owner, j.c.updated_at).where(stale))
+                   if _aware(row.updated_at) < now - STALE_AFTER or owner_is_dead(row.owner)}
+        if not expired:
+            return
+        conn.execute(update(j).where(j.c.id.in_(expired), j.c.request.is_(None))
+                     .values(status="interrupted", updated_at=now))
+        conn.execute(update(j).where(j.c.id.in_(expired), j.c.request.is_not(None))
+                     .values(status="queued", owner=None, updated_at=now))
+
+    # --- the queue ----------------------------------------------------------------------
+
+    def enqueue(self, kind: TaskKind, split: str, description: str, request: str) -> int:
+        """A queued job row holding `request` (what to run, never a key) for a worker to claim.
+
+        Refused (`JobBusyError`) while the same task on the same split is queued or running:
+        the second would only find the first's work done."""
+        now = _now()
+        j = self.jobs
+        with self.write() as conn:
+            self._expire(conn, now)
+            busy = conn.execute(select(j).where(j.c.status.in_(("queued", "running")), j.c.kind == kind,
+                                                j.c.split == split)).first()
+            if busy is not None:
+                raise JobBusyError(_(
+                    "a {kind} job on {split} is already {state} (job {id}); wait for it to finish or cancel it "
+                    "first").format(kind=task_name(kind), split=split, id=busy.id,
+                                    state=_("queued") if busy.status == "queued" else _("running")))
+            result = conn.execute(insert(j).values(kind=kind, split=split, status="queued", request=request,
+                                                   description=description, total=0, done=0, failed=0,
+                                                   tokens=0, owner=None, created_at=now, updated_at=now))
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    def claim(self) -> ClaimedJob | None:
+        """The oldest queued job whose (kind, split) no live job holds, now running under this
+        process; None when there is none. One claimer wins each row: on PostgreSQL the row is
+        taken `FOR UPDATE SKIP LOCKED`, on SQLite by a conditional UPDATE, both inside the
+        store's write transaction."""
+        now = _now()
+        j, other = self.jobs, self.jobs.alias("other")
+        with self.write() as conn:
+            self._expire(conn, now)
+            holder = exists().where(other.c.status == "running", other.c.kind == j.c.kind,
+                                    other.c.split == j.c.split)
+            query = select(j).where(j.c.status == "queued", ~holder).order_by(j.c.id).limit(1)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True, of=j)
+            row = conn.execute(query).first()
+            if row is None:
+                return None
+            taken = conn.execute(update(j).where(j.c.id == row.id, j.c.status == "queued")
+                                 .values(status="running", owner=process_owner(), error=None, updated_at=now))
+            if taken.rowcount != 1:
+                return None
+            return ClaimedJob(row.id, row.kind, row.split, row.request, row.run_id)
+
+    def release(self, job_id: int) -> None:
+        """Give a claimed job back to the queue (its worker is stopping): another worker resumes it."""
+        j = self.jobs
+        with self.write() as conn:
+            conn.execute(update(j).where(j.c.id == job_id, j.c.status == "running")
+                         .values(status="queued", owner=None, updated_at=_now()))
+
+    def cancel_queued(self, job_id: int) -> bool:
+        """Take a job off the queue before a worker claimed it; False if one already did."""
+        j = self.jobs
+        with self.write() as conn:
+            result = conn.execute(update(j).where(j.c.id == job_id, j.c.status == "queued")
+                                  .values(status="cancelled", updated_at=_now()))
+        return result.rowcount == 1
+
+    def queued_jobs(self) -> list[dict[str, Any]]:
+        """Jobs waiting for a worker, oldest first."""
+        j = self.jobs
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(j).where(j.c.status == "queued").order_by(j.c.id)).all()
+        return [dict(row._mapping) for row in rows]
 
     def report(self, job_id: int, **values: Any) -> None:
         """Update a job's row; every call is also its heartbeat."""
@@ -183,6 +293,18 @@ class Ledger:
         with self.engine.connect() as conn:
             rows = conn.execute(select(self.jobs).order_by(self.jobs.c.id.desc()).limit(limit)).all()
         return [dict(row._mapping) for row in rows]
+
+
+def _upsert_statement(dialect: str, table: Table, keys: list[str]) -> Any:
+    """`database.upsert` of every column of `table`, as a statement run with each row's values."""
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=keys, set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys})
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands timestamps back without their zone; they were written in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def record_task_rows(store: ProjectStore, kind: TaskKind, split: Split) -> list[dict[str, Any]]:

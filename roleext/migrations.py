@@ -341,6 +341,13 @@ def m008_annotations(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE history ADD COLUMN annotator VARCHAR(100)"))
 
 
+@migration
+def m009_job_queue(conn: Connection) -> None:
+    # What a queued job runs (kind, split, JobSpec, backend choice; never a key) as JSON:
+    # a job row with a request is a queue entry a worker claims (roleext.worker).
+    conn.execute(text("ALTER TABLE jobs ADD COLUMN request TEXT"))
+
+
 def _when(value: Any) -> datetime:
     """A timestamp read back by raw SQL: SQLite hands back text, PostgreSQL a datetime."""
     if isinstance(value, datetime):

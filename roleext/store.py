@@ -325,11 +325,15 @@ class ProjectStore:
         return value
 
     def _save_generated(self, table: Table, record_id: int, values: dict[str, Any], after: Any,
-                        overwrite_edits: bool, base_version: int | None, run: int | None = None) -> bool:
+                        overwrite_edits: bool, base_version: int | None, run: int | None = None,
+                        then: Callable[[Connection], None] | None = None) -> bool:
         """Insert or overwrite a job's output row (a prediction: its row in `run`); False
         (nothing written) where a person's edit is there and `overwrite_edits` is off, or the
         edit is newer than `base_version` (the version the job planned on: an edit saved while
-        it ran was never confirmed away). An edit that is replaced goes to history."""
+        it ran was never confirmed away). An edit that is replaced goes to history.
+
+        `then` runs in the same transaction once the row is written (a job marks the record's
+        task done there): a kill can never leave a saved output with an unmarked task."""
         column, target, decode = _EDITABLE[table.name]
         now = _now()
         row_of = self._row_of(table, record_id, run)
@@ -339,38 +343,54 @@ class ProjectStore:
                 values = {**values, "chat_hash": self._record_value(conn, record_id, "chat_hash")}
             old = conn.execute(select(table.c[column], table.c.version).where(row_of)).first()
             if old is None:
-                conn.execute(insert(table).values(**keys, version=1, created_at=now, updated_at=now, **values))
-                return True
-            edited = old[0] is not None
-            if edited and (not overwrite_edits or (base_version is not None and old.version != base_version)):
-                return False
-            conn.execute(update(table).where(row_of).values(version=table.c.version + 1, updated_at=now, **values))
-            if old[0] is not None:  # an edit replaced by a job's output stays traceable
-                conn.execute(insert(self.history), self._history_row(
-                    record_id, target, "generated", now, decode(old[0]), after, run))
+                conn.execute(insert(table), {**keys, "version": 1, "created_at": now, "updated_at": now, **values})
+            else:
+                edited = old[0] is not None
+                if edited and (not overwrite_edits or (base_version is not None and old.version != base_version)):
+                    return False
+                conn.execute(update(table).where(row_of).values(version=table.c.version + 1, updated_at=now,
+                                                                **values))
+                if edited:  # an edit replaced by a job's output stays traceable
+                    conn.execute(insert(self.history), self._history_row(
+                        record_id, target, "generated", now, decode(old[0]), after, run))
+            if then is not None:
+                then(conn)
         return True
 
     def save_summary(self, record_id: int, text: str, backend: str, model: str, prompt_hash: str,
                      chat_hash: str | None = None, *, overwrite_edits: bool = False,
-                     base_version: int | None = None) -> bool:
+                     base_version: int | None = None, then: Callable[[Connection], None] | None = None) -> bool:
         """Store a generated summary of the chat with `chat_hash` (default: the record's now);
-        False if a person's edit was kept."""
+        False if a person's edit was kept. `then` writes in the same transaction (the task mark)."""
         return self._save_generated(self.summaries, record_id, {
             "text": text, "edited_text": None, "backend": backend, "model": model,
             "prompt_hash": prompt_hash, "chat_hash": chat_hash},
-            after=text, overwrite_edits=overwrite_edits, base_version=base_version)
+            after=text, overwrite_edits=overwrite_edits, base_version=base_version, then=then)
 
     def save_prediction(self, record_id: int, raw_output: str, parsed: list[Customer],
                         backend: str, model: str, error: str | None = None,
                         changes: list[str] | None = None, chat_hash: str | None = None, *, run: int,
-                        overwrite_edits: bool = False, base_version: int | None = None) -> bool:
+                        overwrite_edits: bool = False, base_version: int | None = None,
+                        then: Callable[[Connection], None] | None = None) -> bool:
         """Store a model's answer for a record in `run` (`roleext.runs.create_run`); other runs'
         predictions are never touched. False if a person's correction in this run was kept.
-        `error` marks an unusable answer, kept to be looked at: it never counts as done."""
+        `error` marks an unusable answer, kept to be looked at: it never counts as done. `then`
+        writes in the same transaction (the task mark)."""
         return self._save_generated(self.predictions, record_id, {
             "raw_output": raw_output, "parsed": dumps(parsed), "corrected": None, "backend": backend,
             "model": model, "error": error, "changes": dumps(changes or []), "chat_hash": chat_hash},
-            after=parsed, overwrite_edits=overwrite_edits, base_version=base_version, run=run)
+            after=parsed, overwrite_edits=overwrite_edits, base_version=base_version, run=run, then=then)
+
+    def records_after(self, split: Split, after: int, limit: int, run: int | None = None) -> list[Record]:
+        """Up to `limit` positioned records of a split after position `after`, in file order, with
+        their prediction in `run`: one short read, so a job over 100,000 records holds a batch at
+        a time and keeps no read transaction open while it writes (`iter_records` holds one)."""
+        r = self.records
+        with self.engine.connect() as conn:
+            rows = conn.execute(self._joined(conn, split, run)
+                                .where(r.c.split == split, r.c.idx.is_not(None), r.c.idx > after)
+                                .order_by(r.c.idx).limit(limit)).all()
+        return [record_from_row(row) for row in rows]
 
     def _edit(self, table: Table, record_id: int, expected_version: int, target: str, what: str,
               values: Callable[[Row[Any]], dict[str, Any]], before: Callable[[Row[Any]], Any], after: Any,

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
-from roleext.cleaning import ChatProfile
+from roleext.cleaning import ChatProfile, learn_profile
 from roleext.errors import RoleextError
 from roleext.i18n import _
 
@@ -49,6 +49,8 @@ class Backend(ABC):
     """Tokens kept for the answer (the request's max_tokens)."""
     fine_tuned: bool = False
     """Trained on roleext's export: it is sent what it was trained on, not the built-in prompt."""
+    remembers: ClassVar[bool] = True
+    """Its answers go to the LLM cache, as each costs a call (and money) to get again."""
 
     @property
     def temperature(self) -> float | None:
@@ -66,6 +68,24 @@ class Backend(ABC):
 
     def prepare(self, profile: ChatProfile) -> None:
         """Take what the whole project's chats teach (staff, boilerplate) before a batch."""
+        return None
+
+    def expect(self, records: int) -> None:
+        """How many records the coming batch holds (the offline backend starts its processes
+        only for a batch worth their start)."""
+        return None
+
+    def foresee(self, kind: Literal["summarize", "infer"], chats: list[str]) -> None:
+        """The chats the next calls are about (a job says so a batch at a time): a backend that
+        computes locally may start on them all at once. Remote ones have nothing to gain."""
+        return None
+
+    def learn_profile(self, chats: Iterable[str]) -> ChatProfile:
+        """The project's staff and boilerplate (`cleaning.learn_profile`), learnt before a batch."""
+        return learn_profile(chats)
+
+    def close(self) -> None:
+        """Free what a batch held (the offline backend's processes); the next call takes them again."""
         return None
 
     def results_of(self, kind: Literal["summarize", "infer"]) -> str:

@@ -2,34 +2,88 @@
 
 Not a test double: it is what a user without keys runs, and its digest is what the app
 offers to put in front of LLM summaries.
+
+Its work is pure CPU, so a job's threads (roleext.jobs) would share one core under the
+GIL: each call is handed to a process pool the backend owns, one process a core, so a
+job over a large split uses the whole machine while the job's threading stays as it is.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import multiprocessing
+import os
+import threading
 import time
-from collections.abc import Iterable
-from typing import ClassVar, Literal
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import ClassVar, Literal, TypeVar
 
 from roleext.backends.base import Backend, ChatMessage, Completion
-from roleext.cleaning import ChatProfile
+from roleext.cleaning import ChatProfile, ProfileCounts, profile_counts
 from roleext.digest import DEFAULT_BUDGET, make_digest
 from roleext.errors import BackendError, UsageError
 from roleext.extract import extract_customers
 from roleext.i18n import _
 from roleext.rules import RULE_NAMES, unknown_rules
 
+T = TypeVar("T")
+
+POOL_FROM = 1_000
+"""Records a batch needs before the default backend starts its processes: under it, their
+start (about a second) costs more than they save."""
+AHEAD_CHUNK = 25
+"""Chats one pool task computes when a job says which chats come next (`foresee`): a task a
+record would cost more in hand-offs between threads and processes than the work itself."""
+PROFILE_CHUNK = 500
+"""Chats one process counts at a time when a profile is learnt in the pool."""
+
+def _digest(chat: str, budget: int, profile: ChatProfile) -> str:
+    return make_digest(chat, budget, profile).text
+
+
+def _extract(chat: str, disabled: frozenset[str], profile: ChatProfile) -> str:
+    return json.dumps(extract_customers(chat, profile.staff, disabled), ensure_ascii=False)
+
+
+def _digests(chats: list[str], budget: int, profile: ChatProfile) -> list[str]:
+    return [_digest(chat, budget, profile) for chat in chats]
+
+
+def _extracts(chats: list[str], disabled: frozenset[str], profile: ChatProfile) -> list[str]:
+    return [_extract(chat, disabled, profile) for chat in chats]
+
+
+def default_processes() -> int:
+    """One process a core this process may use; 1 (no pool) on a single core."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
 
 class OfflineBackend(Backend):
     """Deterministic digest and rules; the same input always gives the same answer."""
 
     name: ClassVar[str] = "offline"
+    remembers: ClassVar[bool] = False
+    """Its answers are computed again faster than they are read back from the cache."""
 
-    def __init__(self, budget: int = DEFAULT_BUDGET, disabled_rules: Iterable[str] = ()) -> None:
+    def __init__(self, budget: int = DEFAULT_BUDGET, disabled_rules: Iterable[str] = (),
+                 processes: int | None = None) -> None:
+        """`processes`: how many processes compute its answers (default: one a core, for a batch
+        of POOL_FROM records or more, `expect`); 1 computes them in the calling thread."""
         self.budget = budget
         self.profile = ChatProfile()
         self.disabled_rules: frozenset[str] = frozenset()
         self.model = ""
+        self.processes = default_processes() if processes is None else max(1, processes)
+        self._pooled = processes is not None and self.processes > 1
+        self._pool: ProcessPoolExecutor | None = None
+        self._ahead: dict[tuple[str, str], tuple[Future[list[str]], int]] = {}
+        """(kind, chat) -> the pool task computing its answer, and its place in the task's list."""
+        self._ahead_lock = threading.Lock()
         self.use_rules(disabled_rules)
 
     def use_rules(self, disabled: Iterable[str]) -> None:
@@ -51,17 +105,82 @@ class OfflineBackend(Backend):
         """Keep the project's staff (for the rules) and boilerplate (for the digest)."""
         self.profile = profile
 
+    def expect(self, records: int) -> None:
+        """A batch of POOL_FROM records or more runs in the pool (unless `processes` said otherwise)."""
+        if records >= POOL_FROM and self.processes > 1:
+            self._pooled = True
+
+    def foresee(self, kind: Literal["summarize", "infer"], chats: list[str]) -> None:
+        """Start computing these chats' answers in the pool, AHEAD_CHUNK chats a task; the calls
+        for them then only wait for their task."""
+        if not self._pooled:
+            return
+        pool = self._processes()
+        with self._ahead_lock:
+            for start in range(0, len(chats), AHEAD_CHUNK):
+                chunk = chats[start:start + AHEAD_CHUNK]
+                future = (pool.submit(_digests, chunk, self.budget, self.profile) if kind == "summarize"
+                          else pool.submit(_extracts, chunk, self.disabled_rules, self.profile))
+                for place, chat in enumerate(chunk):
+                    self._ahead[(kind, chat)] = (future, place)
+
+    def _foreseen(self, kind: str, chat: str) -> str | None:
+        with self._ahead_lock:
+            task = self._ahead.pop((kind, chat), None)
+        return task[0].result()[task[1]] if task is not None else None
+
+    def learn_profile(self, chats: Iterable[str]) -> ChatProfile:
+        """The profile counted in the pool, PROFILE_CHUNK chats a task, a few tasks in flight."""
+        if not self._pooled:
+            return profile_counts(chats).profile()
+        remaining = iter(chats)
+        chunks = iter(lambda: list(itertools.islice(remaining, PROFILE_CHUNK)), [])
+        total = ProfileCounts()
+        for counts in _bounded(self._processes(), profile_counts, chunks, 2 * self.processes):
+            total += counts
+        return total.profile()
+
+    def close(self) -> None:
+        with self._ahead_lock:
+            self._ahead.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _processes(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn, not fork: the app's and the job's threads (and their locks) are not copied.
+            self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+    def _compute(self, work: Callable[..., str], *args: object) -> str:
+        if not self._pooled:
+            return work(*args, self.profile)
+        return self._processes().submit(work, *args, self.profile).result()
+
     def complete(self, messages: list[ChatMessage], *, timeout: float | None = None) -> Completion:
         raise BackendError(_("the offline backend only summarizes and extracts; choose an LLM backend for free-form "
                              "prompts"))
 
     def summarize(self, chat: str, template: str, *, timeout: float | None = None) -> Completion:
         start = time.perf_counter()
-        digest = make_digest(chat, self.budget, self.profile)
-        return Completion(digest.text, latency=time.perf_counter() - start)
+        text = self._foreseen("summarize", chat) or self._compute(_digest, chat, self.budget)
+        return Completion(text, latency=time.perf_counter() - start)
 
     def extract(self, model_input: str, chat: str, instruction: str | None = None, *,
                 timeout: float | None = None) -> Completion:
         start = time.perf_counter()
-        answer = json.dumps(extract_customers(chat, self.profile.staff, self.disabled_rules), ensure_ascii=False)
+        answer = self._foreseen("infer", chat) or self._compute(_extract, chat, self.disabled_rules)
         return Completion(answer, latency=time.perf_counter() - start)
+
+
+def _bounded(pool: ProcessPoolExecutor, work: Callable[[list[str]], T], chunks: Iterator[list[str]],
+             window: int) -> Iterator[T]:
+    """`work` over `chunks` in the pool, at most `window` chunks read ahead: memory stays flat."""
+    flying: list[Future[T]] = []
+    for chunk in chunks:
+        flying.append(pool.submit(work, chunk))
+        if len(flying) >= window:
+            yield flying.pop(0).result()
+    for future in flying:
+        yield future.result()

@@ -1,0 +1,242 @@
+"""Jobs as queued rows run by `roleext worker`: one claimer per job, a dead worker's job resumed
+elsewhere, a stopping worker's job given back, keys kept out of the database. Real SQLite and
+PostgreSQL, real worker processes, the fake Spark server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from roleext.backends import OfflineBackend
+from roleext.backends.choice import BackendChoice
+from roleext.errors import JobBusyError
+from roleext.io import load_chat_file
+from roleext.jobs import Job, JobSpec
+from roleext.ledger import Ledger
+from roleext.store import ProjectStore
+from roleext.worker import Worker, enqueue, workers_external
+from tests import fake_spark
+from tests.fake_spark import FakeSpark
+
+ROOT = Path(__file__).resolve().parents[1]
+SPARK_ENV = {"SPARK_APP_ID": fake_spark.APP_ID, "SPARK_API_KEY": fake_spark.API_KEY,
+             "SPARK_API_SECRET": fake_spark.API_SECRET}
+
+
+@pytest.fixture
+def spark() -> Iterator[FakeSpark]:
+    server = FakeSpark(answer=lambda request: "客户基本信息：李娜3").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def project(store: ProjectStore, sample_train: Path) -> ProjectStore:
+    store.import_chat_file(load_chat_file(sample_train))
+    return store
+
+
+def spark_choice(server: FakeSpark, **keys: str) -> BackendChoice:
+    return BackendChoice(kind="spark", spark_url=server.url, domain="generalv3", **keys)  # type: ignore[arg-type]
+
+
+def job_row(store: ProjectStore, job_id: int) -> dict[str, object]:
+    with store.engine.connect() as conn:
+        return dict(conn.execute(text("SELECT * FROM jobs WHERE id = :id"), {"id": job_id}).one()._mapping)
+
+
+def worker_process(db: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "roleext", "--db", db, "worker", *args], cwd=ROOT,
+                            env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def wait_for(condition: object, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
+        time.sleep(0.05)
+
+
+def test_a_worker_process_runs_a_queued_offline_summarize_job(project: ProjectStore) -> None:
+    job_id = enqueue(project, JobSpec("summarize", "train"), BackendChoice())
+    assert job_row(project, job_id)["status"] == "queued"
+    done = subprocess.run([sys.executable, "-m", "roleext", "--db", project.url, "worker", "--once"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"job {job_id} started" in done.stderr and f"job {job_id} done" in done.stderr
+    row = job_row(project, job_id)
+    assert (row["status"], row["done"], row["failed"]) == ("done", 10, 0)
+    assert all(r.has_summary for r in project.list_records("train"))
+
+
+def test_two_workers_racing_for_one_job_run_it_once(db_url: str, sample_train: Path) -> None:
+    project = ProjectStore(db_url)
+    project.import_chat_file(load_chat_file(sample_train))
+    job_id = enqueue(project, JobSpec("summarize", "train"), BackendChoice())
+    stores = [ProjectStore(db_url) for _ in range(4)]  # as many processes' engines
+    start = threading.Barrier(len(stores))
+    claims: list[object] = []
+
+    def claim(store: ProjectStore) -> None:
+        start.wait()
+        claims.append(Ledger(store).claim())
+
+    threads = [threading.Thread(target=claim, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    won = [c for c in claims if c is not None]
+    assert len(won) == 1 and won[0].id == job_id  # type: ignore[attr-defined]
+
+    # The same race between two worker processes: one runs the job, the other finds nothing.
+    Ledger(project).release(job_id)
+    racers = [worker_process(db_url, "--once") for _ in range(2)]
+    outputs = [racer.communicate(timeout=120)[1] for racer in racers]
+    assert sum(f"job {job_id} started" in output for output in outputs) == 1, outputs
+    assert job_row(project, job_id)["status"] == "done"
+    for store in [*stores, project]:
+        store.close()
+
+
+def test_a_killed_workers_job_is_resumed_by_another_without_repeating_done_records(
+        db_url: str, sample_train: Path, spark: FakeSpark) -> None:
+    store = ProjectStore(db_url)
+    store.import_chat_file(load_chat_file(sample_train))
+    job_id = enqueue(store, JobSpec("summarize", "train", concurrency=1), spark_choice(spark))
+    spark.delay = 0.3
+    doomed = worker_process(db_url, env=SPARK_ENV)
+    wait_for(lambda: sum(r.has_summary for r in store.list_records()) >= 3)
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait()
+    done_before = sum(r.has_summary for r in store.list_records())
+    assert 3 <= done_before < 10 and job_row(store, job_id)["status"] == "running"  # nobody is behind it
+    calls_before = len(spark.requests)
+
+    spark.delay = 0.0
+    progress = Worker(store, SPARK_ENV, out=lambda line: None).run_one()
+    assert progress is not None
+    assert (progress.skipped, progress.done) == (done_before, 10 - done_before)
+    assert len(spark.requests) - calls_before == 10 - done_before  # no record asked twice
+    assert job_row(store, job_id)["status"] == "done"
+    assert all(r.has_summary for r in store.list_records())
+    store.close()
+
+
+def test_a_stopped_worker_gives_its_job_back_and_another_finishes_it(db_url: str, sample_train: Path,
+                                                                   spark: FakeSpark) -> None:
+    store = ProjectStore(db_url)
+    store.import_chat_file(load_chat_file(sample_train))
+    job_id = enqueue(store, JobSpec("summarize", "train", concurrency=1), spark_choice(spark))
+    spark.delay = 0.3
+    stopping = worker_process(db_url, env=SPARK_ENV)
+    wait_for(lambda: sum(r.has_summary for r in store.list_records()) >= 2)
+    stopping.send_signal(signal.SIGTERM)
+    _out, err = stopping.communicate(timeout=60)
+    assert stopping.returncode == 0, err
+    assert f"job {job_id} released" in err
+    row = job_row(store, job_id)
+    assert (row["status"], row["owner"]) == ("queued", None)
+    done_before = sum(r.has_summary for r in store.list_records())
+    assert done_before < 10
+
+    spark.delay = 0.0
+    progress = Worker(store, SPARK_ENV, out=lambda line: None).run_one()
+    assert progress is not None and progress.done == 10 - done_before
+    assert job_row(store, job_id)["status"] == "done"
+    store.close()
+
+
+def test_the_key_never_reaches_the_jobs_table_and_a_worker_without_one_says_which(
+        project: ProjectStore, spark: FakeSpark) -> None:
+    typed = spark_choice(spark, app_id=fake_spark.APP_ID, api_key=fake_spark.API_KEY,
+                         api_secret=fake_spark.API_SECRET)
+    job_id = enqueue(project, JobSpec("summarize", "train"), typed)
+    lines: list[str] = []
+    progress = Worker(project, {}, out=lines.append).run_one()
+    assert progress is not None and progress.stopped and "SPARK_API_KEY" in progress.stopped
+    row = job_row(project, job_id)
+    assert row["status"] == "failed" and "SPARK_API_KEY" in str(row["error"])
+    assert spark.requests == []
+
+    again = enqueue(project, JobSpec("summarize", "train"), typed)  # a worker with its own keys runs it
+    assert Worker(project, SPARK_ENV, out=lines.append).run_one() is not None
+    assert job_row(project, again)["status"] == "done"
+    with project.engine.connect() as conn:
+        dump = "\n".join(str(row) for row in conn.execute(text("SELECT * FROM jobs")))
+    for secret in (fake_spark.API_KEY, fake_spark.API_SECRET):
+        assert secret not in dump and not any(secret in line for line in lines)
+
+
+def test_a_job_is_queued_once_and_a_queued_one_can_be_taken_back(project: ProjectStore) -> None:
+    job_id = enqueue(project, JobSpec("summarize", "train"), BackendChoice())
+    with pytest.raises(JobBusyError, match="already queued"):
+        enqueue(project, JobSpec("summarize", "train"), BackendChoice())
+    assert [row["id"] for row in Ledger(project).queued_jobs()] == [job_id]
+    assert Ledger(project).cancel_queued(job_id)
+    assert Ledger(project).claim() is None and job_row(project, job_id)["status"] == "cancelled"
+
+
+def test_where_jobs_run_is_a_setting() -> None:
+    assert not workers_external({})
+    assert workers_external({"ROLEEXT_WORKERS": "external"})
+    with pytest.raises(Exception, match="inline"):
+        workers_external({"ROLEEXT_WORKERS": "elsewhere"})
+
+
+def test_the_offline_pool_gives_the_same_answers_as_one_process(project: ProjectStore) -> None:
+    records = list(project.iter_records("train"))
+    alone, pooled = OfflineBackend(processes=1), OfflineBackend(processes=2)
+    try:
+        profile = pooled.learn_profile(r.chat_text for r in records)
+        assert profile == alone.learn_profile(r.chat_text for r in records)
+        alone.prepare(profile)
+        pooled.prepare(profile)
+        for record in records:
+            assert pooled.summarize(record.chat_text, "").text == alone.summarize(record.chat_text, "").text
+            assert (pooled.extract(record.chat_text, record.chat_text).text
+                    == alone.extract(record.chat_text, record.chat_text).text)
+    finally:
+        pooled.close()
+
+
+def test_a_job_reads_its_split_a_batch_at_a_time(project: ProjectStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("roleext.jobs.BATCH", 3)  # 10 records: four batches
+    first = Job(project, OfflineBackend(processes=2), JobSpec("summarize", "train")).run()
+    assert (first.done, first.total) == (10, 10)
+    assert all(r.has_summary for r in project.list_records("train"))
+    again = Job(project, OfflineBackend(), JobSpec("summarize", "train")).run()
+    assert (again.total, again.skipped) == (0, 10)
+
+
+def test_with_external_workers_the_app_queues_and_shows_the_job(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from roleext.sample import import_sample
+
+    db = tmp_path / "app.db"
+    monkeypatch.setenv("ROLEEXT_DB", str(db))
+    monkeypatch.setenv("ROLEEXT_WORKERS", "external")
+    store = ProjectStore(db)
+    import_sample(store)
+    at = AppTest.from_file(str(ROOT / "pages" / "summarize.py"), default_timeout=30).run()
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert not at.exception
+    [queued] = Ledger(store).queued_jobs()  # queued, not run in the app's process
+    assert (queued["kind"], queued["split"]) == ("summarize", "train")
+    assert not any(r.has_summary for r in store.list_records("train"))
+    assert any(f"queued (job {queued['id']})" in p.proto.text for p in at.get("progress"))
+
+    assert Worker(store, {}, out=lambda line: None).run_one() is not None
+    assert all(r.has_summary for r in store.list_records("train"))
+    assert job_row(store, queued["id"])["status"] == "done"
