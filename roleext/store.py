@@ -46,6 +46,7 @@ from roleext.project import (
 )
 from roleext.rows import history_entry, record_from_row, record_query, shown_run, stale
 from roleext.schema import NAME_FIELD, Customer
+from roleext.search import search_ids
 
 DISABLED_RULES_SETTING = "disabled_rules"
 """Setting key: the names of the offline rules a project switched off, as a JSON list."""
@@ -254,17 +255,10 @@ class ProjectStore:
         ]
 
     def search_records(self, text: str, split: Split | None = None) -> set[int]:
-        """Ids of records whose chat, gold or summary contains `text` (case as typed)."""
-        r, s = self.records, self.summaries
-        query = (select(r.c.id).select_from(r.outerjoin(s, s.c.record_id == r.c.id))
-                 .where(r.c.chat_text.contains(text, autoescape=True)
-                        | r.c.gold.contains(text, autoescape=True)
-                        | s.c.text.contains(text, autoescape=True)
-                        | s.c.edited_text.contains(text, autoescape=True)))
-        if split is not None:
-            query = query.where(r.c.split == split)
+        """Ids of records whose chat, gold or summary contains `text` (case as typed), found on
+        the search index (`roleext.search`)."""
         with self.engine.connect() as conn:
-            return set(conn.execute(query).scalars())
+            return search_ids(conn, text, split)
 
     def count(self, split: Split) -> int:
         r = self.records
