@@ -32,13 +32,13 @@ class LongNumber(float):
         return number
 
 
-def _parse_int(text: str) -> int | float:
+def parse_int(text: str) -> int | float:
     return int(text) if len(text) <= MAX_NUMBER_DIGITS else LongNumber.of(text)
 
 
 def loads(text: str) -> Any:
     """json.loads that names, rather than raises on, numbers too long to convert."""
-    return json.loads(text, parse_int=_parse_int)
+    return json.loads(text, parse_int=parse_int)
 
 
 def _too_deep(record: int | None = None) -> Problem:
