@@ -55,6 +55,11 @@ def search_ids(conn: Connection, query: str, split: str | None = None) -> set[in
     if not query or "\x00" in query:  # no stored text holds a NUL (files with one are refused)
         return set()
     ids, params = _matching_ids(conn.dialect.name, query)
+    if conn.dialect.name == "postgresql" and len(query) >= MIN_INDEXED_CHARS:
+        # The planner prices a scan of long (TOASTed) chats as cheap as the row headers it
+        # reads, and scans 700 MB rather than use the trigram index: this transaction only
+        # may not scan.
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
     sql = f"SELECT id FROM records WHERE id IN ({ids})"
     if split is not None:
         sql += " AND split = :split"
