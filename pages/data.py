@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from pages.language import _, ngettext, status_label
+from pages.pager import pager
 from pages.resources import project_store
 from roleext.errors import ImportRefusedError, InvalidFileError, Problem, RoleextError
 from roleext.formats.importing import load_import
@@ -11,6 +12,7 @@ from roleext.io import SPLITS, ChatFile, Split
 from roleext.markup import escape_markdown
 from roleext.matching import ImportPlan
 from roleext.overview import length_histogram, split_overviews
+from roleext.paging import project_version, records_on_page, split_sizes
 from roleext.sample import import_sample
 from roleext.uploads import spooled_upload
 
@@ -111,21 +113,34 @@ if st.button(_("Load sample data"), help=_("ten train chats with gold and five t
         st.error(_("{reason}. The sample would replace this project's data: start a new project "
                    "(another ROLEEXT_DB) to try it.").format(reason=escape_markdown(str(exc))))
 
-infos = store.list_records()
-if not infos:
+sizes = split_sizes(store)
+if not sizes:
     st.info(_("No data yet: upload a file above, or load the sample data."))
     st.stop()
 
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def project_figures(url: str, version: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The overview and the length histogram, read once per project version, not per rerun."""
+    infos = project_store().list_records()
+    overview = pd.DataFrame([vars(o) for o in split_overviews(infos)])
+    return overview, pd.DataFrame(length_histogram(infos)).T
+
+
+overview, histogram = project_figures(store.url, project_version(store))
 st.subheader(_("What the project holds"))
-st.dataframe(pd.DataFrame([vars(o) for o in split_overviews(infos)]).rename(columns={
+st.dataframe(overview.rename(columns={
     "split": _("split"), "records": _("records"), "customers": _("customers"), "over_limit": _("over 8,000 characters"),
     "median_chars": _("median characters")}), hide_index=True)
 st.subheader(_("Chat lengths (characters)"))
-histogram = length_histogram(infos)
-st.bar_chart(pd.DataFrame(histogram).T, x_label=_("characters"), y_label=_("chats"), stack=True,
+st.bar_chart(histogram, x_label=_("characters"), y_label=_("chats"), stack=True,
              sort=False)  # the bins in numeric order, not "10000-11999" before "2000-3999"
 with st.expander(_("All records")):
-    st.dataframe(pd.DataFrame([{_("split"): r.split, _("record"): r.index, _("characters"): r.chat_chars,
-                                _("customers"): r.customers, _("status"): status_label(r.status),
-                                _("summary"): r.has_summary, _("prediction"): r.has_prediction} for r in infos]),
+    listed = st.radio(_("Split"), [split for split in SPLITS if split in sizes], horizontal=True,
+                      key="data_records_split")
+    page = pager(sizes[listed], f"data_records_page_{listed}")
+    st.dataframe(pd.DataFrame([{_("split"): r.split, _("record"): r.index, _("characters"): len(r.chat_text),
+                                _("customers"): len(r.gold), _("status"): status_label(r.status),
+                                _("summary"): r.summary is not None, _("prediction"): r.prediction is not None}
+                               for r in records_on_page(store, listed, page)]),
                  hide_index=True)

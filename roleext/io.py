@@ -299,12 +299,21 @@ def validate_chat_items(
             continue
         for number, customer in enumerate(item["infos"], start=1):
             lints.extend(lint_customer(customer, position, number))
-        records.append(ChatRecord(position, item["chat_text"], item["infos"], review))
+        records.append(ChatRecord(position, item["chat_text"], [_shared_keys(c) for c in item["infos"]], review))
     return records, errors, warnings, lints
 
 
 _LIST_FIELD = {spec.name: spec.kind == "list" for spec in FIELDS_BY_NAME.values()}
 _RECORD_KEYS = {"chat_text", "infos"}
+
+
+_FIELD_KEY = {name: name for name in FIELD_NAMES}
+
+
+def _shared_keys(customer: Customer) -> Customer:
+    """The customer with the schema's own key strings: the decoder makes 21 new ones a customer,
+    a quarter of the memory 100,000 records take."""
+    return {_FIELD_KEY.get(key, key): value for key, value in customer.items()}
 
 
 def _plainly_valid(item: Any) -> bool:

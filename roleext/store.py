@@ -48,6 +48,8 @@ from roleext.rows import history_entry, record_from_row, record_query, shown_run
 from roleext.schema import NAME_FIELD, Customer
 from roleext.search import search_ids
 
+INSERT_BATCH = 1_000
+"""New records written per statement by an import (one transaction for all)."""
 DISABLED_RULES_SETTING = "disabled_rules"
 """Setting key: the names of the offline rules a project switched off, as a JSON list."""
 
@@ -169,13 +171,12 @@ class ProjectStore:
                  **({"chat_text": old_chats[u.row.id]} if u.chat_changed else {})},
                 {"chat_hash": u.new_hash, "gold": json.loads(u.gold), "matched_by": u.matched_by},
             ) for u in plan.updates if u.content_changed or u.gold_imported_changed]
-            if plan.inserts:
+            for start in range(0, len(plan.inserts), INSERT_BATCH):  # batches: memory stays flat
                 conn.execute(insert(r), [{
                     "split": chat_file.split, "idx": rec.index, "chat_text": rec.chat_text,
-                    "chat_hash": chat_hash(rec.chat_text), "gold_imported": dumps(rec.infos),
-                    "gold": dumps(rec.infos), "status": ReviewStatus.PENDING.value, "version": 1,
-                    "created_at": now, "updated_at": now,
-                } for rec in plan.inserts])
+                    "chat_hash": chat_hash(rec.chat_text), "gold_imported": gold, "gold": gold,
+                    "status": ReviewStatus.PENDING.value, "version": 1, "created_at": now, "updated_at": now,
+                } for rec in plan.inserts[start:start + INSERT_BATCH] for gold in [dumps(rec.infos)]])
             if history:
                 conn.execute(insert(self.history), history)
             statuses_set, statuses_kept = apply_reviews(conn, r, self.history, chat_file, author, now)
