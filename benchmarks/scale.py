@@ -1,6 +1,6 @@
 """roleext at 100,000 chats: import time and peak memory, and search time, against a 29-record project.
 
-Builds a train file of N chats (~7 KB each, ~700 MB at 100,000) by varying the real chats of
+Builds a train file of N chats (~6.5 KB each, ~650 MB at 100,000) by varying the real chats of
 ../shared/data (or the sample data where that is absent): a slice of a chat, a line with a
 phone number of its own, the source record's gold. Each import runs in a fresh subprocess,
 so its peak resident memory (getrusage) is the import's alone. Targets (issue 13): import of
@@ -35,7 +35,7 @@ from roleext.sample import SAMPLE_TEST, SAMPLE_TRAIN  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 CHAT_CHARS = 3_200
-"""Characters taken from a source chat: ~7 KB of UTF-8, as the issue's 700 MB for 100,000."""
+"""Characters taken from a source chat: ~6.5 KB of UTF-8 with gold, near the issue's 700 MB for 100,000."""
 SMALL = 29
 NAME = "欧阳明轩"
 """A Chinese name only one chat holds."""
