@@ -5,30 +5,33 @@ import streamlit as st
 
 from pages.identity import current_user
 from pages.language import _, ngettext, status_label
+from pages.pager import pager
 from pages.resources import project_store
-from roleext.errors import ImportRefusedError, InvalidFileError, RoleextError
+from roleext.errors import ImportRefusedError, InvalidFileError, Problem, RoleextError
 from roleext.formats.importing import load_import
 from roleext.io import SPLITS, ChatFile, Split
 from roleext.markup import escape_markdown
 from roleext.matching import ImportPlan
 from roleext.overview import length_histogram, split_overviews
+from roleext.paging import project_version, records_on_page, split_sizes
 from roleext.sample import import_sample
+from roleext.uploads import spooled_upload
 
 store = project_store()
 st.title(_("Data"))
 st.caption(_("Upload train.json (chats with gold infos) and test_data.json. A bad file is refused "
              "whole and nothing already stored changes."))
 
+# A new key after each import empties the uploader: Streamlit then lets go of the file's bytes.
 uploaded = st.file_uploader(_("train.json, test_data.json, or fine-tuning rows roleext exported (drag and drop "
                               "works too)"), type=["json", "jsonl"],
-                            key="data_upload")
+                            key=f"data_upload_{st.session_state.get('data_uploads', 0)}")
 SPLIT_CHOICES: tuple[Split | None, ...] = (None, *SPLITS)  # None: guessed from the content
 split_choice = st.radio(_("Split"), SPLIT_CHOICES, horizontal=True, key="data_split",
                         format_func=lambda split: split or _("guess from the content"))
 
 
-def show_notes(chat_file: ChatFile) -> None:
-    notes = [*chat_file.warnings, *chat_file.lints]
+def show_notes(notes: list[Problem]) -> None:
     if notes:
         with st.expander(ngettext("{n} warning or lint (kept as it is)", "{n} warnings and lints (kept as they are)",
                                   len(notes)).format(n=len(notes))):
@@ -49,7 +52,10 @@ def do_import(chat_file: ChatFile, name: str, confirmed: ImportPlan | None = Non
         st.session_state["pending_import"] = (chat_file, name, exc.plan, exc.reason)
         return
     st.session_state.pop("pending_import", None)
-    st.session_state["import_done"] = (f"{escape_markdown(name)}: {report.line()}", chat_file)
+    # The notes only: the records themselves must not stay in the session after the import.
+    st.session_state["import_done"] = (f"{escape_markdown(name)}: {report.line()}",
+                                       [*chat_file.warnings, *chat_file.lints])
+    st.session_state["data_uploads"] = st.session_state.get("data_uploads", 0) + 1
 
 
 # Only this button imports: changing the split or any other widget never does.
@@ -58,7 +64,8 @@ if st.button(_("Import"), type="primary", disabled=uploaded is None):
     st.session_state.pop("pending_import", None)
     st.session_state.pop("import_done", None)
     try:
-        chat_file = load_import(store, uploaded.getvalue(), split=split_choice)
+        with spooled_upload(uploaded, uploaded.name) as path:
+            chat_file = load_import(store, path, split=split_choice)
     except InvalidFileError as exc:
         st.error(ngettext("{name} cannot be used: {n} problem. Nothing was imported.",
                           "{name} cannot be used: {n} problems. Nothing was imported.",
@@ -68,6 +75,8 @@ if st.button(_("Import"), type="primary", disabled=uploaded is None):
         st.error(escape_markdown(str(exc)))
     else:
         do_import(chat_file, uploaded.name)
+        if "pending_import" not in st.session_state:
+            st.rerun()  # shows the emptied uploader
 
 pending = st.session_state.get("pending_import")
 if pending is not None:
@@ -96,7 +105,7 @@ if done:
     st.success(done[0])
     show_notes(done[1])  # the file's warnings and lints stay in view after a confirmation
 elif pending is not None:
-    show_notes(pending[0])
+    show_notes([*pending[0].warnings, *pending[0].lints])
 
 if st.button(_("Load sample data"), help=_("ten train chats with gold and five test chats written for roleext")):
     try:
@@ -106,21 +115,34 @@ if st.button(_("Load sample data"), help=_("ten train chats with gold and five t
         st.error(_("{reason}. The sample would replace this project's data: start a new project "
                    "(another ROLEEXT_DB) to try it.").format(reason=escape_markdown(str(exc))))
 
-infos = store.list_records()
-if not infos:
+sizes = split_sizes(store)
+if not sizes:
     st.info(_("No data yet: upload a file above, or load the sample data."))
     st.stop()
 
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def project_figures(url: str, version: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The overview and the length histogram, read once per project version, not per rerun."""
+    infos = project_store().list_records()
+    overview = pd.DataFrame([vars(o) for o in split_overviews(infos)])
+    return overview, pd.DataFrame(length_histogram(infos)).T
+
+
+overview, histogram = project_figures(store.url, project_version(store))
 st.subheader(_("What the project holds"))
-st.dataframe(pd.DataFrame([vars(o) for o in split_overviews(infos)]).rename(columns={
+st.dataframe(overview.rename(columns={
     "split": _("split"), "records": _("records"), "customers": _("customers"), "over_limit": _("over 8,000 characters"),
     "median_chars": _("median characters")}), hide_index=True)
 st.subheader(_("Chat lengths (characters)"))
-histogram = length_histogram(infos)
-st.bar_chart(pd.DataFrame(histogram).T, x_label=_("characters"), y_label=_("chats"), stack=True,
+st.bar_chart(histogram, x_label=_("characters"), y_label=_("chats"), stack=True,
              sort=False)  # the bins in numeric order, not "10000-11999" before "2000-3999"
 with st.expander(_("All records")):
-    st.dataframe(pd.DataFrame([{_("split"): r.split, _("record"): r.index, _("characters"): r.chat_chars,
-                                _("customers"): r.customers, _("status"): status_label(r.status),
-                                _("summary"): r.has_summary, _("prediction"): r.has_prediction} for r in infos]),
+    listed = st.radio(_("Split"), [split for split in SPLITS if split in sizes], horizontal=True,
+                      key="data_records_split")
+    page = pager(sizes[listed], f"data_records_page_{listed}")
+    st.dataframe(pd.DataFrame([{_("split"): r.split, _("record"): r.index, _("characters"): len(r.chat_text),
+                                _("customers"): len(r.gold), _("status"): status_label(r.status),
+                                _("summary"): r.summary is not None, _("prediction"): r.prediction is not None}
+                               for r in records_on_page(store, listed, page)]),
                  hide_index=True)

@@ -6,12 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from pages.language import _, column_labels, ngettext
+from pages.pager import pager
 from pages.resources import project_store
 from pages.rule_panel import rule_panel
 from pages.run_picker import run_picker
-from roleext.evaluation import compare_runs, evaluate, field_rows, mistake_rows
+from roleext.evaluation import Evaluation, RunComparison, compare_runs, evaluate, field_rows, mistake_rows
 from roleext.i18n import translate
-from roleext.io import SPLITS
+from roleext.io import SPLITS, Split
+from roleext.paging import project_version, rows_of
 from roleext.runs import RunBook
 from roleext.schema import MAX_RECORD_SCORE
 
@@ -31,7 +33,21 @@ if runs:
     if others:
         with pickers[1]:
             second = run_picker(_("Compare with"), others, f"evaluate_other_{split}", others[0].id)
-result = evaluate(store, split, first)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def scored(url: str, version: str, split: Split, run: int | None) -> Evaluation | None:
+    """The score of a run, computed once per project version rather than on every widget change."""
+    return evaluate(project_store(), split, run)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def compared(url: str, version: str, split: Split, one: int, two: int) -> RunComparison | None:
+    return compare_runs(project_store(), split, one, two)
+
+
+version = project_version(store)
+result = scored(store.url, version, split, first)
 if result is None:
     st.info(_("No record of the {split} split has gold: import a train file and run inference on it.").format(
         split=split))
@@ -48,7 +64,7 @@ st.caption(_("{records} records with gold, {predicted} with a prediction (the re
              "{points} points a record. Method: {method}.").format(
     records=report.records, predicted=result.predicted, points=MAX_RECORD_SCORE, method=translate(report.method)))
 
-comparison = compare_runs(store, split, first, second) if first is not None and second is not None else None
+comparison = compared(store.url, version, split, first, second) if first is not None and second is not None else None
 if comparison is not None:
     st.subheader(_("Run {first} beside run {second}").format(first=first, second=second))
     st.dataframe(pd.DataFrame(comparison.score_rows()), hide_index=True, key="evaluate_runs", column_config={
@@ -62,7 +78,8 @@ if comparison is not None:
                         "{n} records answered differently by the two runs, field by field:",
                         comparison.records_differing).format(n=comparison.records_differing))
     if comparison.differences:
-        st.dataframe(pd.DataFrame(comparison.differences), hide_index=True, key="evaluate_differences",
+        differences = rows_of(comparison.differences, pager(len(comparison.differences), "evaluate_differences_page"))
+        st.dataframe(pd.DataFrame(differences), hide_index=True, key="evaluate_differences",
                      column_config={**column_labels(), **sides,
                                     "first points": _("points, run {run}").format(run=first),
                                     "second points": _("points, run {run}").format(run=second)})
@@ -84,6 +101,8 @@ st.dataframe(table, hide_index=True, column_config=column_labels())
 
 st.subheader(_("Wrong fields ({n})").format(n=len(report.mistakes)))
 mistakes = mistake_rows(report)
+if mistakes:
+    mistakes = rows_of(mistakes, pager(len(mistakes), f"evaluate_mistakes_page_{split}_{first}"))
 if mistakes and (shown is None or first == shown.id):
     st.caption(_("Click a row to open its record in Review, the prediction beside the gold."))
     picked = st.dataframe(pd.DataFrame(mistakes), hide_index=True, key="evaluate_mistakes",

@@ -11,6 +11,7 @@ from pages.customers_editor import customers_editor
 from pages.identity import current_user
 from pages.job_panel import estimate_with_overwrite, jobs_panel, show_record_tasks, start_button
 from pages.language import _
+from pages.pager import pager
 from pages.prompt_form import prompt_form, record_prompt_preview
 from pages.resources import project_store
 from pages.run_picker import run_picker
@@ -22,6 +23,7 @@ from roleext.io import Split
 from roleext.jobs import Job, JobSpec, estimate
 from roleext.labels import record_label
 from roleext.markup import escape_markdown
+from roleext.paging import records_on_page, split_sizes
 from roleext.project import InputSource
 from roleext.review import RecordEditor
 from roleext.runs import RunBook
@@ -101,7 +103,9 @@ else:
         run=shown.id if shown else "-", why=_("chosen") if chosen_run else _("the newest with a usable prediction"))
         if shown else _("No run holds a usable prediction yet."))
 
-records = list(store.iter_records(split, run=run_id)) if run_id is not None else []
+# A page of the split at a time: the table and the record to inspect read 50 records, not the split.
+total = split_sizes(store).get(split, 0) if run_id is not None else 0
+records = records_on_page(store, split, pager(total, f"infer_page_{split}"), run_id) if total else []
 if records:
     rows = [{_("record"): r.index,
              _("parse"): (_("no prediction") if r.prediction is None else r.prediction.error or _("ok")),

@@ -30,6 +30,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 
 Migration = Callable[[Connection], None]
 
@@ -356,6 +357,46 @@ def _when(value: Any) -> datetime:
         return datetime.now(UTC)
     parsed = datetime.fromisoformat(str(value))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+SEARCHED = (("records", "id", ("chat_text", "gold")), ("summaries", "record_id", ("text", "edited_text")))
+"""The text search covers, as (table, key, columns): `roleext.search` reads the same list."""
+
+
+@migration
+def m010_search_index(conn: Connection) -> None:
+    """An index for searching chat, gold and summaries, kept by the database itself.
+
+    SQLite: FTS5 tables with the trigram tokenizer (any 3 characters, Chinese included),
+    external-content over `records` and `summaries`, kept by triggers. PostgreSQL: pg_trgm GIN
+    indexes on the same columns. Either way no writer can forget to update it. Where pg_trgm
+    cannot be created (a server without it), search still works, by scanning.
+    """
+    if conn.dialect.name == "sqlite":
+        for table, key, columns in SEARCHED:
+            conn.execute(text(
+                f"CREATE VIRTUAL TABLE {table}_search USING fts5({', '.join(columns)}, content='{table}', "
+                f"content_rowid='{key}', tokenize='trigram case_sensitive 1', detail='none')"))
+            new = ", ".join(f"new.{c}" for c in columns)
+            old = ", ".join(f"old.{c}" for c in columns)
+            add = f"INSERT INTO {table}_search(rowid, {', '.join(columns)}) VALUES (new.{key}, {new});"
+            drop = (f"INSERT INTO {table}_search({table}_search, rowid, {', '.join(columns)}) "
+                    f"VALUES ('delete', old.{key}, {old});")
+            changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in columns)
+            conn.execute(text(f"CREATE TRIGGER {table}_search_insert AFTER INSERT ON {table} BEGIN {add} END"))
+            conn.execute(text(f"CREATE TRIGGER {table}_search_delete AFTER DELETE ON {table} BEGIN {drop} END"))
+            conn.execute(text(f"CREATE TRIGGER {table}_search_update AFTER UPDATE OF {', '.join(columns)} "
+                              f"ON {table} WHEN {changed} BEGIN {drop} {add} END"))
+            conn.execute(text(f"INSERT INTO {table}_search({table}_search) VALUES ('rebuild')"))
+        return
+    try:
+        with conn.begin_nested():  # a server without pg_trgm (or no right to add it) keeps scanning
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+    except DBAPIError:
+        return
+    for table, _key, columns in SEARCHED:
+        for column in columns:
+            conn.execute(text(f"CREATE INDEX ix_{table}_{column}_trgm ON {table} USING gin ({column} gin_trgm_ops)"))
 
 
 MIGRATION_LOCK = 7_301_220

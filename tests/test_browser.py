@@ -74,6 +74,7 @@ def test_the_whole_workflow_in_a_browser(app_url: str, page: Page, tmp_path: Pat
     expect(page.get_by_text("No data yet")).to_be_visible()  # choosing a file imports nothing
     page.get_by_role("button", name="Import", exact=True).click()
     expect(page.get_by_text("train: 10 added")).to_be_visible(timeout=30_000)
+    page.wait_for_function(IDLE)  # the rerun that empties the uploader (Streamlit lets go of the file) ends
     page.locator('input[type="file"]').set_input_files(str(SAMPLE_TEST))
     page.wait_for_function(IDLE)
     page.get_by_role("button", name="Import", exact=True).click()

@@ -137,13 +137,13 @@ def test_top_level_object() -> None:
 
 def test_file_over_the_size_limit_is_refused_before_reading(tmp_path: Path) -> None:
     big = tmp_path / "train.json"
-    with big.open("wb") as handle:  # sparse: 200 MB on paper, nothing on disk
-        handle.truncate(200 * 1024 * 1024)
+    with big.open("wb") as handle:  # sparse: 1.2 GB on paper, nothing on disk
+        handle.truncate(1200 * 1024 * 1024)
     assert big.stat().st_size > MAX_FILE_BYTES
     with pytest.raises(InvalidFileError) as caught:
         load_chat_file(big)
     assert str(caught.value.problems[0]) == (
-        "file: is 200.0 MB, over the limit of 150 MB; split it into smaller files")
+        "file: is 1200.0 MB, over the limit of 1024 MB; split it into smaller files")
     assert "train.json" in str(caught.value)
 
 

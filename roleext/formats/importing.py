@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from itertools import chain
 
 from roleext.chat import parse_messages, speaker_counts
 from roleext.errors import InvalidFileError, Problem
@@ -25,8 +26,8 @@ from roleext.io import (
     Source,
     Split,
     chat_file_from_items,
-    parse_items,
-    read_source,
+    first_object,
+    read_items,
     validate_chat_items,
 )
 from roleext.matching import chat_hash, dumps
@@ -139,15 +140,14 @@ def load_import(store: ProjectStore, source: Source, *, split: Split | None = No
 
     A train.json or test_data.json is the split, as before, unless `merge` asks otherwise.
     Fine-tuning rows and a dataset whose records all carry roleext's review key are merged."""
-    data, name = read_source(source, max_bytes=max_bytes)
-    items = parse_items(data, name)
-    first = next((item for item in items if isinstance(item, dict)), None)
+    items, name = read_items(source, max_bytes=max_bytes)
+    head, first, rest = first_object(items)
     if row_kind(first) is not None:
         if split == "test":
             raise InvalidFileError([Problem(_("holds fine-tuning rows, whose answers are gold: import it as train"))],
                                    name)
-        return merged_chat_file(store, rows_chat_file(store, items, name))
-    chat_file = chat_file_from_items(items, name, split)
+        return merged_chat_file(store, rows_chat_file(store, [*head, *rest], name))
+    chat_file = chat_file_from_items(chain(head, rest), name, split)
     if merge or all(rec.review is not None for rec in chat_file.records):
         return merged_chat_file(store, chat_file)
     return chat_file
