@@ -2,8 +2,8 @@
 
 Loads the 100 real records of ../shared/data/train.json (the sample where it is absent)
 plus 55 test-like records, summarizes them offline, then measures in Chromium. A record
-counts as shown when the sidebar names it, its summary and its first customer's name are
-in their boxes (not placeholders) and the app is idle.
+counts as shown when the sidebar names it, its summary is in its box (not a placeholder),
+its first customer is named and the app is idle.
 Targets (issue 9): next record median ≤ 300 ms and p90 ≤ 500 ms; first Review render ≤ 1 s.
 
     .venv/bin/python benchmarks/review_latency.py [--clicks 30]
@@ -35,12 +35,14 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS, IDLE, streamlit_server  # noq
 SHARED = ROOT.parent / "shared" / "data" / "train.json"
 NEXT_MEDIAN_MS, NEXT_P90_MS, FIRST_MS = 300, 500, 1000
 SUMMARY = "Summary (saved when you leave the box)"
-SHOWN = """([label, summary, name, summaryBox, nameBox]) => {
+SHOWN = """([label, summary, name, summaryBox]) => {
   const boxes = document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stSelectbox"] input');
   const box = (text) => document.querySelector(`[aria-label="${text}"]`);
+  const customers = [...document.querySelectorAll('[data-testid="stExpander"] summary')].map((s) => s.innerText);
   const app = document.querySelector('[data-testid="stApp"]');
   return boxes.length > 0 && boxes[boxes.length - 1].value === label
-    && box(summaryBox)?.value === summary && (name === null || box(nameBox)?.value === name)
+    && box(summaryBox)?.value === summary
+    && (name === null || customers.some((text) => text.includes(`Customer 1: ${name}`)))
     && app.getAttribute('data-test-script-state') === 'notRunning';
 }"""
 RECORD_LABEL = """() => {
@@ -80,7 +82,7 @@ def wait_shown(page: Page, records: dict[int, tuple[str, str | None]], other_tha
     page.wait_for_function(named, arg=other_than, timeout=30_000)  # the Record box, not the Split box
     label = page.evaluate(RECORD_LABEL)
     index = int(label.split(" ")[1])  # "train 7 · 赵强2 · pending"
-    page.wait_for_function(SHOWN, arg=[label, *records[index], SUMMARY, NAME_FIELD], timeout=30_000)
+    page.wait_for_function(SHOWN, arg=[label, *records[index], SUMMARY], timeout=30_000)
 
 
 def figures(values: list[float]) -> tuple[float, float]:

@@ -11,7 +11,7 @@ from streamlit.delta_generator import DeltaGenerator
 from pages.language import _
 from pages.unsaved_edits import save_in_callback
 from roleext.markup import escape_markdown
-from roleext.review import customer_from_form, options_for, to_form
+from roleext.review import customer_from_form, customer_markdown, options_for, to_form
 from roleext.schema import FIELDS, NAME_FIELD, Field, empty_customer
 
 
@@ -53,8 +53,14 @@ def _field(place: DeltaGenerator, spec: Field, key: str, value: Any, changed: Ca
         place.text_input(spec.name, key=key, on_change=changed)
 
 
+def edit_toggle_key(key: str, position: int, opened_for: str) -> str:
+    """The key of a customer's "Edit" switch: it names the record, so the next record opens read-only."""
+    return f"{key}_{position}_edit_{opened_for}"
+
+
 def customers_editor(customers: list[dict[str, Any]], key: str,
-                     on_save: Callable[[list[dict[str, Any]]], object], source: str | None = None) -> None:
+                     on_save: Callable[[list[dict[str, Any]]], object], source: str | None = None,
+                     read_only_for: str | None = None) -> None:
     """Editable customers: closed fields as pills that keep unknown values, free ones as text.
 
     `source` names the customers shown (record and version, say): when it changes, the boxes
@@ -63,6 +69,9 @@ def customers_editor(customers: list[dict[str, Any]], key: str,
     toast, a conflict keeps the text on screen (`pages.unsaved_edits`).
     Closed fields are pills, not (multi)selects: every choice is readable in full (a select
     cut its third tag) and they cost the browser far less to draw when the record changes.
+    With `read_only_for` (the record, say) each customer shows as one table with an "Edit"
+    switch that opens its widgets: 21 widgets a customer were half of what the browser
+    redrew on "Next", and most records are read and accepted, not edited.
     """
     _show(key, key if source is None else source, customers)
 
@@ -79,6 +88,9 @@ def customers_editor(customers: list[dict[str, Any]], key: str,
     for i, customer in enumerate(customers):
         name = escape_markdown(str(customer.get(NAME_FIELD) or "")) or _("(no name)")
         with st.expander(_("Customer {n}: {name}").format(n=i + 1, name=name), expanded=len(customers) == 1):
+            if read_only_for is not None and not st.toggle(_("Edit"), key=edit_toggle_key(key, i, read_only_for)):
+                st.markdown(customer_markdown(customer))
+                continue
             pair: list[DeltaGenerator] = []  # two fields a row; a list of choices takes a row of its own
             for spec in FIELDS:
                 if spec.closed and spec.kind == "list":

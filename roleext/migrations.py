@@ -278,6 +278,13 @@ def m006_runs(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE predictions_by_run RENAME TO predictions"))
 
 
+
+@migration
+def m011_review_indexes(conn: Connection) -> None:
+    # Review asks for one page or the next pending record of a split, filtered by status:
+    # an index on (split, status, idx) answers each in a few rows at any project size.
+    conn.execute(text("CREATE INDEX ix_records_split_status_idx ON records (split, status, idx)"))
+
 def _when(value: Any) -> datetime:
     """A timestamp read back by raw SQL: SQLite hands back text, PostgreSQL a datetime."""
     if isinstance(value, datetime):
