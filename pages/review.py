@@ -217,10 +217,18 @@ with edit_column:
                      source=f"{record.id}_{record.version}", read_only_for=str(record.id))
 
 history = store.history_of(record.id)
+
+
+def history_toggled() -> None:
+    # The label counts the edits, and a new label is a new expander: the reviewer's choice is kept apart.
+    st.session_state["review_history_open"] = st.session_state.get("review_history", False)
+
+
 # Drawn only while open (Streamlit's lazy expander): a table redrawn on every "Next" cost the
 # browser as much as the chat; the label's count comes from the same small query.
 with st.expander(ngettext("History ({n} edit)", "History ({n} edits)", len(history)).format(n=len(history)),
-                 key="review_history", on_change="rerun") as history_box:
+                 expanded=st.session_state.get("review_history_open", False), key="review_history",
+                 on_change=history_toggled) as history_box:
     if history_box.open:
         if history:
             st.dataframe(pd.DataFrame(history_rows(history)), hide_index=True, width="stretch",
