@@ -86,19 +86,25 @@ by_index = {i.index: i for i in records.page(opened.index)}
 
 
 def go_to(index: int | None) -> None:
-    """Open a record by its number (the "Go to" box, the page buttons)."""
+    """Open a record by its number (the "Go to" box)."""
     if index is not None:
         st.session_state["review_target"] = index
     st.session_state["review_go_to"] = None
 
 
+def turn_page(places: int) -> None:
+    """Open the record a page away; the list's end stops it (found on the click, not on every run)."""
+    found = records.step(index, places)
+    if found is not None:
+        st.session_state["review_target"] = found.index
+
+
 with st.sidebar:
-    earlier, later = records.step(opened.index, -PAGE_SIZE), records.step(opened.index, PAGE_SIZE)
     pages = st.columns(2)
-    pages[0].button(_("Previous page"), icon=":material/chevron_left:", width="stretch", disabled=earlier is None,
-                    on_click=go_to, args=(earlier.index if earlier else None,))
-    pages[1].button(_("Next page"), icon=":material/chevron_right:", width="stretch", disabled=later is None,
-                    on_click=go_to, args=(later.index if later else None,))
+    pages[0].button(_("Previous page"), icon=":material/chevron_left:", width="stretch",
+                    on_click=turn_page, args=(-PAGE_SIZE,))
+    pages[1].button(_("Next page"), icon=":material/chevron_right:", width="stretch",
+                    on_click=turn_page, args=(PAGE_SIZE,))
     st.number_input(_("Go to record number"), min_value=1, step=1, value=None, key="review_go_to",
                     on_change=lambda: go_to(st.session_state.get("review_go_to")))
     index = st.selectbox(_("Record"), list(by_index), key=record_key,

@@ -98,6 +98,21 @@ def test_review_accept_saves_the_status_and_moves_on(project_db: Path) -> None:
     assert at.sidebar.selectbox(key="review_record_train").value == 2
 
 
+def test_review_picker_jumps_by_number_and_by_page(project_db: Path) -> None:
+    loaded(project_db)
+    at = page("review").run()
+    at.sidebar.number_input(key="review_go_to").set_value(7).run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="review_record_train").value == 7
+    assert at.sidebar.number_input(key="review_go_to").value is None  # ready for the next number
+    next(b for b in at.sidebar.button if b.label == "Previous page").click().run()
+    assert at.sidebar.selectbox(key="review_record_train").value == 1  # a page back stops at the first
+    next(b for b in at.sidebar.button if b.label == "Next page").click().run()
+    assert at.sidebar.selectbox(key="review_record_train").value == 10
+    at.sidebar.number_input(key="review_go_to").set_value(99).run()
+    assert any("There is no train record 99" in w.value for w in at.warning)
+
+
 def test_review_summary_edit_is_saved_at_once_with_history(project_db: Path) -> None:
     store = loaded(project_db)
     record = store.get_record("train", 1)

@@ -375,7 +375,8 @@ def test_gold_choices_are_whole_and_the_boxes_follow_the_record(browser: Browser
         visit(page, f"{url}/review?split=train&record=1")
         expect(page.get_by_text("Customer 1: 李娜3")).to_be_visible()
         table = page.locator('[data-testid="stExpander"]').filter(has_text="Customer 1: 李娜3")
-        expect(table.get_by_role("cell", name="一个很长的自定义异议点：预算要等下季度审批", exact=False)).to_be_visible()
+        long_value = "一个很长的自定义异议点：预算要等下季度审批"
+        expect(table.get_by_role("cell", name=long_value, exact=False)).to_be_visible()  # read, whole
         expect(page.get_by_label("基本信息-姓名")).to_have_count(0)  # read-only until Edit
         edit_customer(page, "Customer 1: 李娜3")
         assert chosen(page, "购买异议点") == ["产品功能", "客户内部问题", "一个很长的自定义异议点：预算要等下季度审批"]
