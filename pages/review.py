@@ -18,7 +18,7 @@ from roleext.io import SPLITS
 from roleext.labels import record_label
 from roleext.markup import escape_markdown
 from roleext.project import Record, ReviewStatus
-from roleext.record_list import PAGE_SIZE, RecordFilter, RecordList
+from roleext.record_list import PAGE_SIZE, RecordFilter, RecordList, list_version
 from roleext.review import (
     FormValues,
     RecordAddress,
@@ -85,6 +85,15 @@ st.session_state[record_key] = opened.index
 by_index = {i.index: i for i in records.page(opened.index)}
 
 
+@st.cache_data(max_entries=100, show_spinner=False)
+def status_counts(url: str, split: str, statuses: tuple[ReviewStatus, ...], warnings_only: bool,
+                  version: tuple[str, int], _records: RecordList) -> dict[ReviewStatus, int]:
+    """The list's counts, kept while no record is written (`version`): counting reads the whole
+    split's index, the one part of a rerun that grew with the project. A search's counts are
+    made afresh, since a summary's edit changes them too."""
+    return _records.counts()
+
+
 def go_to(index: int | None) -> None:
     """Open a record by its number (the "Go to" box)."""
     if index is not None:
@@ -109,7 +118,8 @@ with st.sidebar:
                     on_change=lambda: go_to(st.session_state.get("review_go_to")))
     index = st.selectbox(_("Record"), list(by_index), key=record_key,
                          format_func=lambda n: record_label(by_index[n]))
-    counts = records.counts()
+    counts = (status_counts(store.url, split, tuple(statuses), warnings_only, list_version(store), records)
+              if not text.strip() else records.counts())
     st.caption(_("{done} of {total} accepted").format(done=counts[ReviewStatus.ACCEPTED],
                                                       total=sum(counts.values())))
     if warnings_only:

@@ -284,6 +284,9 @@ def m011_review_indexes(conn: Connection) -> None:
     # Review asks for one page or the next pending record of a split, filtered by status:
     # an index on (split, status, idx) answers each in a few rows at any project size.
     conn.execute(text("CREATE INDEX ix_records_split_status_idx ON records (split, status, idx)"))
+    # Every write of a record sets updated_at: its maximum, read from an index, says whether
+    # counts made before are still true (roleext.record_list.list_version).
+    conn.execute(text("CREATE INDEX ix_records_updated ON records (updated_at)"))
 
 def _when(value: Any) -> datetime:
     """A timestamp read back by raw SQL: SQLite hands back text, PostgreSQL a datetime."""

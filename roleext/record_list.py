@@ -210,6 +210,17 @@ class RecordList:
         yield from self._walk("after", None)
 
 
+def list_version(store: ProjectStore) -> tuple[str, int]:
+    """What changes whenever any record's status, split or position may have: the newest record
+    write and the newest record (every write of a record sets updated_at). Two index lookups,
+    so counts can be kept until it changes."""
+    r = store.records
+    newest = select(select(func.max(r.c.updated_at)).scalar_subquery(), select(func.max(r.c.id)).scalar_subquery())
+    with store.engine.connect() as conn:
+        written, last = conn.execute(newest).one()
+    return str(written), int(last or 0)
+
+
 def filter_records(store: ProjectStore, wanted: RecordFilter) -> list[RecordInfo]:
     """Every record a filter keeps, in file order: for tools and tests, never the page."""
     return list(RecordList(store, wanted).every())

@@ -96,6 +96,11 @@ def test_review_accept_saves_the_status_and_moves_on(project_db: Path) -> None:
     assert not at.exception
     assert store.get_record("train", 1).status == ReviewStatus.ACCEPTED
     assert at.sidebar.selectbox(key="review_record_train").value == 2
+    assert "1 of 10 accepted" in [c.value for c in at.sidebar.caption]  # kept counts follow the save
+    record = store.get_record("train", 5)
+    store.set_status(record.id, ReviewStatus.ACCEPTED, record.version)  # another tab
+    at.run()
+    assert "2 of 10 accepted" in [c.value for c in at.sidebar.caption]
 
 
 def test_review_picker_jumps_by_number_and_by_page(project_db: Path) -> None:
