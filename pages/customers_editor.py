@@ -11,7 +11,7 @@ from streamlit.delta_generator import DeltaGenerator
 from pages.language import _
 from pages.unsaved_edits import save_in_callback
 from roleext.markup import escape_markdown
-from roleext.review import customer_from_form, options_for, to_form
+from roleext.review import customer_from_form, customer_markdown, options_for, to_form
 from roleext.schema import FIELDS, NAME_FIELD, Field, empty_customer
 
 
@@ -33,13 +33,17 @@ def _show(key: str, source: str, customers: list[dict[str, Any]]) -> None:
     record), and a forgotten box would come back empty: then the values are put back too.
     """
     shown = f"{key}__shows"
-    values = {f"{key}_{i}_{spec.name}": to_form(spec, customer.get(spec.name, spec.empty()))
-              for i, customer in enumerate(customers) for spec in FIELDS}
+    values = _values(key, customers)
     if st.session_state.get(shown) == source and all(k in st.session_state for k in values):
         return
-    for widget_key, value in values.items():
-        st.session_state[widget_key] = value
+    st.session_state.update(values)
     st.session_state[shown] = source
+
+
+def _values(key: str, customers: list[dict[str, Any]], only: int | None = None) -> dict[str, Any]:
+    """The widget values of the customers (of the one at position `only`), by widget key."""
+    return {f"{key}_{i}_{spec.name}": to_form(spec, customer.get(spec.name, spec.empty()))
+            for i, customer in enumerate(customers) if only in (None, i) for spec in FIELDS}
 
 
 def _field(place: DeltaGenerator, spec: Field, key: str, value: Any, changed: Callable[[], None]) -> None:
@@ -53,8 +57,14 @@ def _field(place: DeltaGenerator, spec: Field, key: str, value: Any, changed: Ca
         place.text_input(spec.name, key=key, on_change=changed)
 
 
+def edit_toggle_key(key: str, position: int, opened_for: str) -> str:
+    """The key of a customer's "Edit" switch: it names the record, so the next record opens read-only."""
+    return f"{key}_{position}_edit_{opened_for}"
+
+
 def customers_editor(customers: list[dict[str, Any]], key: str,
-                     on_save: Callable[[list[dict[str, Any]]], object], source: str | None = None) -> None:
+                     on_save: Callable[[list[dict[str, Any]]], object], source: str | None = None,
+                     read_only_for: str | None = None) -> None:
     """Editable customers: closed fields as pills that keep unknown values, free ones as text.
 
     `source` names the customers shown (record and version, say): when it changes, the boxes
@@ -63,6 +73,9 @@ def customers_editor(customers: list[dict[str, Any]], key: str,
     toast, a conflict keeps the text on screen (`pages.unsaved_edits`).
     Closed fields are pills, not (multi)selects: every choice is readable in full (a select
     cut its third tag) and they cost the browser far less to draw when the record changes.
+    With `read_only_for` (the record, say) each customer shows as one table with an "Edit"
+    switch that opens its widgets: 21 widgets a customer were half of what the browser
+    redrew on "Next", and most records are read and accepted, not edited.
     """
     _show(key, key if source is None else source, customers)
 
@@ -73,12 +86,22 @@ def customers_editor(customers: list[dict[str, Any]], key: str,
         current = customers_in_form(key, customers)
         save_in_callback(lambda: on_save(current[:position] + current[position + 1:]))
 
+    def opened(position: int) -> None:
+        # Boxes drawn again after a run without them: the browser may still hold what they showed
+        # before (another record's values), and takes ours only when this run sets them.
+        if st.session_state.get(edit_toggle_key(key, position, str(read_only_for))):
+            st.session_state.update(_values(key, customers, position))
+
     def add() -> None:
         save_in_callback(lambda: on_save([*customers_in_form(key, customers), empty_customer()]))
 
     for i, customer in enumerate(customers):
         name = escape_markdown(str(customer.get(NAME_FIELD) or "")) or _("(no name)")
         with st.expander(_("Customer {n}: {name}").format(n=i + 1, name=name), expanded=len(customers) == 1):
+            if read_only_for is not None and not st.toggle(_("Edit"), key=edit_toggle_key(key, i, read_only_for),
+                                                           on_change=opened, args=(i,)):
+                st.markdown(customer_markdown(customer))
+                continue
             pair: list[DeltaGenerator] = []  # two fields a row; a list of choices takes a row of its own
             for spec in FIELDS:
                 if spec.closed and spec.kind == "list":

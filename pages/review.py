@@ -19,16 +19,13 @@ from roleext.io import SPLITS
 from roleext.labels import record_label
 from roleext.markup import escape_markdown
 from roleext.project import Record, ReviewStatus
+from roleext.record_list import PAGE_SIZE, RecordFilter, RecordList, list_version
 from roleext.review import (
     FormValues,
     RecordAddress,
     RecordEditor,
-    RecordFilter,
-    filter_records,
     history_rows,
     next_undo,
-    next_unreviewed,
-    opening_record,
     record_address,
     record_warnings,
 )
@@ -58,7 +55,7 @@ if wanted is not None and wanted != last:
     st.session_state["review_target"] = wanted.index
     shown = RecordFilter(wanted.split, tuple(st.session_state.get("review_status", ())),
                          st.session_state.get("review_search", ""), st.session_state.get("review_warnings", False))
-    if wanted.index not in [i.index for i in filter_records(store, shown)]:
+    if RecordList(store, shown).get(wanted.index) is None:
         st.session_state.update(review_status=[], review_search="", review_warnings=False)
 elif last is not None and "review_split" not in st.session_state:
     st.session_state["review_split"] = last.split  # back from another page: where the reviewer was
@@ -72,26 +69,63 @@ with st.sidebar:
     text = st.text_input(_("Search chat, gold and summary"), key="review_search")
     warnings_only = st.checkbox(_("Only records with warnings"), key="review_warnings")
 
-infos = filter_records(store, RecordFilter(split, tuple(statuses), text, warnings_only))
-if not infos:
-    st.info(_("No record matches: import data on the Data page, or loosen the filters."))
-    st.stop()
-
+# One page of the list at a time, asked of the database (roleext.record_list): a rerun costs
+# the same with 29 records or 100,000.
+records = RecordList(store, RecordFilter(split, tuple(statuses), text, warnings_only))
 record_key = f"review_record_{split}"  # one box a split, so it never shows the other split's record
 target = st.session_state.pop("review_target", None)  # set by "Next", a link or the Evaluate page
 places = st.session_state.setdefault("review_places", {})  # the last record of each split, kept across pages
 remembered = st.session_state.get(record_key, places.get(split))
-opened = opening_record(infos, target if target is not None else remembered)
+opened = records.opening(target if target is not None else remembered)
+if opened is None:
+    st.info(_("No record matches: import data on the Data page, or loosen the filters."))
+    st.stop()
 if target is not None and opened.index != target:
     st.warning(_("There is no {split} record {target} in this list: showing {split} record {shown}.").format(
         split=split, target=target, shown=opened.index))
 st.session_state[record_key] = opened.index
-by_index = {i.index: i for i in infos}
+by_index = {i.index: i for i in records.page(opened.index)}
+
+
+@st.cache_data(max_entries=100, show_spinner=False)
+def status_counts(url: str, split: str, statuses: tuple[ReviewStatus, ...], warnings_only: bool,
+                  version: tuple[str, int], _records: RecordList) -> dict[ReviewStatus, int]:
+    """The list's counts, kept while no record is written (`version`): counting reads the whole
+    split's index, the one part of a rerun that grew with the project. A search's counts are
+    made afresh, since a summary's edit changes them too."""
+    return _records.counts()
+
+
+def go_to(index: int | None) -> None:
+    """Open a record by its number (the "Go to" box)."""
+    if index is not None:
+        st.session_state["review_target"] = index
+    st.session_state["review_go_to"] = None
+
+
+def turn_page(places: int) -> None:
+    """Open the record a page away; the list's end stops it (found on the click, not on every run)."""
+    found = records.step(index, places)
+    if found is not None:
+        st.session_state["review_target"] = found.index
+
+
 with st.sidebar:
+    pages = st.columns(2)
+    pages[0].button(_("Previous page"), icon=":material/chevron_left:", width="stretch",
+                    on_click=turn_page, args=(-PAGE_SIZE,))
+    pages[1].button(_("Next page"), icon=":material/chevron_right:", width="stretch",
+                    on_click=turn_page, args=(PAGE_SIZE,))
+    st.number_input(_("Go to record number"), min_value=1, step=1, value=None, key="review_go_to",
+                    on_change=lambda: go_to(st.session_state.get("review_go_to")))
     index = st.selectbox(_("Record"), list(by_index), key=record_key,
                          format_func=lambda n: record_label(by_index[n]))
-    done = sum(i.status == ReviewStatus.ACCEPTED for i in infos)
-    st.caption(_("{done} of {total} accepted").format(done=done, total=len(infos)))
+    counts = (status_counts(store.url, split, tuple(statuses), warnings_only, list_version(store), records)
+              if not text.strip() else records.counts())
+    st.caption(_("{done} of {total} accepted").format(done=counts[ReviewStatus.ACCEPTED],
+                                                      total=sum(counts.values())))
+    if warnings_only:
+        st.caption(_("Counts leave the warnings filter aside: counting it would read every chat."))
 
 places[split] = index
 address = st.session_state["review_address"] = RecordAddress(split, index)
@@ -119,7 +153,7 @@ def in_form() -> FormValues:
 
 def go_next() -> None:
     editor.save(in_form())
-    upcoming = next_unreviewed(infos, by_index[index])
+    upcoming = records.next_unreviewed(index)
     if upcoming is None:
         st.toast(_("Every record in this list is reviewed."), icon=":material/done_all:")
     else:
@@ -199,15 +233,27 @@ with edit_column:
     show_prediction(record)
     st.subheader(_("Gold customers"))
     customers_editor(record.gold, gold_key, lambda customers: editor.save(FormValues(gold=customers)),
-                     source=editor.gold_source)
+                     source=editor.gold_source, read_only_for=str(record.id))
 
 history = store.history_of(record.id)
-with st.expander(ngettext("History ({n} edit)", "History ({n} edits)", len(history)).format(n=len(history))):
-    if history:
-        st.dataframe(pd.DataFrame(history_rows(history)), hide_index=True, width="stretch",
-                     column_config=column_labels())
-    undoable = next_undo(history)
-    if undoable is not None:
-        st.button(_("Undo #{id}, the {target} edit of {time:%H:%M:%S}").format(
-            id=undoable.id, target=undoable.target, time=undoable.at),
-                  on_click=save_in_callback, args=(undo,))
+
+
+def history_toggled() -> None:
+    # The label counts the edits, and a new label is a new expander: the reviewer's choice is kept apart.
+    st.session_state["review_history_open"] = st.session_state.get("review_history", False)
+
+
+# Drawn only while open (Streamlit's lazy expander): a table redrawn on every "Next" cost the
+# browser as much as the chat; the label's count comes from the same small query.
+with st.expander(ngettext("History ({n} edit)", "History ({n} edits)", len(history)).format(n=len(history)),
+                 expanded=st.session_state.get("review_history_open", False), key="review_history",
+                 on_change=history_toggled) as history_box:
+    if history_box.open:
+        if history:
+            st.dataframe(pd.DataFrame(history_rows(history)), hide_index=True, width="stretch",
+                         column_config=column_labels())
+        undoable = next_undo(history)
+        if undoable is not None:
+            st.button(_("Undo #{id}, the {target} edit of {time:%H:%M:%S}").format(
+                id=undoable.id, target=undoable.target, time=undoable.at),
+                      on_click=save_in_callback, args=(undo,))

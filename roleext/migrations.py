@@ -344,6 +344,7 @@ def m008_annotations(conn: Connection) -> None:
 
 @migration
 def m009_job_queue(conn: Connection) -> None:
+    """Jobs become a queue that any process (app server or `roleext worker`) may claim."""
     # What a queued job runs (kind, split, JobSpec, backend choice; never a key) as JSON:
     # a job row with a request is a queue entry a worker claims (roleext.worker).
     conn.execute(text("ALTER TABLE jobs ADD COLUMN request TEXT"))
@@ -397,6 +398,17 @@ def m010_search_index(conn: Connection) -> None:
     for table, _key, columns in SEARCHED:
         for column in columns:
             conn.execute(text(f"CREATE INDEX ix_{table}_{column}_trgm ON {table} USING gin ({column} gin_trgm_ops)"))
+
+
+@migration
+def m011_review_indexes(conn: Connection) -> None:
+    """Indexes for Review's list queries, so a page costs the same at any project size."""
+    # Review asks for one page or the next pending record of a split, filtered by status:
+    # an index on (split, status, idx) answers each in a few rows at any project size.
+    conn.execute(text("CREATE INDEX ix_records_split_status_idx ON records (split, status, idx)"))
+    # Every write of a record sets updated_at: its maximum, read from an index, says whether
+    # counts made before are still true (roleext.record_list.list_version).
+    conn.execute(text("CREATE INDEX ix_records_updated ON records (updated_at)"))
 
 
 MIGRATION_LOCK = 7_301_220

@@ -1,4 +1,4 @@
-"""The review workflow without the UI: warnings, filters, navigation, undo, form values.
+"""The review workflow without the UI: warnings, addresses, undo, form values (the record list: `record_list`).
 
 The Review page lays these out; everything it decides is decided here and tested alone.
 """
@@ -17,7 +17,8 @@ from roleext.errors import ConflictError, NotFoundError, Problem, RoleextError
 from roleext.i18n import _
 from roleext.io import Split
 from roleext.lint import lint_customer
-from roleext.project import HistoryEntry, Record, RecordInfo, ReviewStatus
+from roleext.markup import escape_markdown
+from roleext.project import HistoryEntry, Record, ReviewStatus
 from roleext.schema import FIELDS, NAME_FIELD, Customer, Field, complete_customer, value_text
 from roleext.store import ProjectStore, default_author
 from roleext.support import unsupported
@@ -27,19 +28,6 @@ HISTORY_TEXT_WIDTH = 160
 
 LIST_ITEM_SEPARATOR = "\n"
 """Free list fields (参与人) are edited one item a line."""
-MAX_SQL_SEARCH_CHARS = 1_000
-"""SQL's LIKE refuses long patterns (SQLite: 50,000 bytes) and ends one at a NUL, so a longer
-search, or one holding a NUL, is narrowed in SQL by a plain part of it and confirmed here."""
-
-
-@dataclass(frozen=True)
-class RecordFilter:
-    """What the record list shows; empty values mean no filter."""
-
-    split: Split | None = None
-    statuses: tuple[ReviewStatus, ...] = ()
-    text: str = ""
-    warnings_only: bool = False
 
 
 def record_warnings(record: Record) -> list[Problem]:
@@ -59,48 +47,6 @@ def record_warnings(record: Record) -> list[Problem]:
                                         spec.name, number, severity="warning"))
         warnings.extend(lint_customer(customer, record.index, number))
     return warnings
-
-
-def filter_records(store: ProjectStore, wanted: RecordFilter) -> list[RecordInfo]:
-    """The records matching a filter, in split and file order."""
-    infos = store.list_records(wanted.split)
-    if wanted.statuses:
-        infos = [i for i in infos if i.status in wanted.statuses]
-    text = wanted.text.strip()
-    if text:
-        narrowed = max(text.split("\x00"), key=len)[:MAX_SQL_SEARCH_CHARS]
-        matching = store.search_records(narrowed, wanted.split)
-        infos = [i for i in infos if i.id in matching]
-        if narrowed != text:
-            infos = [i for i in infos if _holds(store.get_record(i.split, i.index), text)]
-    if wanted.warnings_only:
-        infos = [i for i in infos if record_warnings(store.get_record(i.split, i.index))]
-    return infos
-
-
-def _holds(record: Record, text: str) -> bool:
-    """Whether the record's chat, gold or summary contains `text`, as `search_records` looks."""
-    summary = [record.summary.text, record.summary.edited_text or ""] if record.summary else []
-    return any(text in part for part in [record.chat_text, json.dumps(record.gold, ensure_ascii=False), *summary])
-
-
-def next_unreviewed(infos: list[RecordInfo], current: RecordInfo | None) -> RecordInfo | None:
-    """The first pending record after `current` (wrapping), or None when none is left.
-
-    A needs-fix record has been reviewed: the reviewer finds it again by its status filter."""
-    start = infos.index(current) + 1 if current in infos else 0
-    for info in infos[start:] + infos[:start]:
-        if info.status == ReviewStatus.PENDING and info != current:
-            return info
-    return None
-
-
-def opening_record(infos: list[RecordInfo], wanted: int | None = None) -> RecordInfo:
-    """The record Review shows: `wanted` when listed, else the first pending one, else the first."""
-    for info in infos:
-        if info.index == wanted:
-            return info
-    return next((i for i in infos if i.status == ReviewStatus.PENDING), infos[0])
 
 
 @dataclass(frozen=True)
@@ -471,6 +417,21 @@ def from_form(spec: Field, value: Any) -> str | list[str]:
             return [line.strip() for line in value.split(LIST_ITEM_SEPARATOR) if line.strip()]
         return [str(v) for v in value or []]
     return "" if value is None else str(value).strip()
+
+
+def customer_markdown(customer: Customer, empty: str = "—") -> str:
+    """A customer's 21 fields as one Markdown table, two fields a row: the gold read at a glance.
+
+    One element instead of 21 widgets, so moving to the next record redraws little; the
+    values are data, escaped, and folded onto one line (a line break would end the row)."""
+    cells = [(escape_markdown(spec.name), escape_markdown(" ".join(value_text(customer.get(spec.name), empty).split())))
+             for spec in FIELDS]
+    header = [_("field"), _("value")] * 2
+    rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for start in range(0, len(cells), 2):
+        pair = cells[start:start + 2] + [("", "")] * (2 - len(cells[start:start + 2]))
+        rows.append("| " + " | ".join(f"**{name}** | {value}" if name else " | " for name, value in pair) + " |")
+    return "\n".join(rows)
 
 
 def customer_from_form(values: dict[str, Any]) -> Customer:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pages.customers_editor import edit_toggle_key
 from pages.language import LANGUAGE_KEY
 from roleext.backends import OfflineBackend
 from roleext.i18n import LANGUAGES, Language
@@ -47,6 +48,11 @@ def loaded(db: Path, summarize: bool = True, infer: bool = False) -> ProjectStor
         Job(store, OfflineBackend(), JobSpec("infer", "train")).run()
         Job(store, OfflineBackend(), JobSpec("infer", "test")).run()
     return store
+
+
+def edit_gold(at: AppTest, record_id: int, customer: int = 0) -> AppTest:
+    """Switch a gold customer from its read-only table to its boxes, as a reviewer who edits does."""
+    return at.toggle(key=edit_toggle_key("gold", customer, str(record_id))).set_value(True).run()
 
 
 def test_app_opens_on_the_data_page() -> None:
@@ -90,6 +96,26 @@ def test_review_accept_saves_the_status_and_moves_on(project_db: Path) -> None:
     assert not at.exception
     assert store.get_record("train", 1).status == ReviewStatus.ACCEPTED
     assert at.sidebar.selectbox(key="review_record_train").value == 2
+    assert "1 of 10 accepted" in [c.value for c in at.sidebar.caption]  # kept counts follow the save
+    record = store.get_record("train", 5)
+    store.set_status(record.id, ReviewStatus.ACCEPTED, record.version)  # another tab
+    at.run()
+    assert "2 of 10 accepted" in [c.value for c in at.sidebar.caption]
+
+
+def test_review_picker_jumps_by_number_and_by_page(project_db: Path) -> None:
+    loaded(project_db)
+    at = page("review").run()
+    at.sidebar.number_input(key="review_go_to").set_value(7).run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="review_record_train").value == 7
+    assert at.sidebar.number_input(key="review_go_to").value is None  # ready for the next number
+    next(b for b in at.sidebar.button if b.label == "Previous page").click().run()
+    assert at.sidebar.selectbox(key="review_record_train").value == 1  # a page back stops at the first
+    next(b for b in at.sidebar.button if b.label == "Next page").click().run()
+    assert at.sidebar.selectbox(key="review_record_train").value == 10
+    at.sidebar.number_input(key="review_go_to").set_value(99).run()
+    assert any("There is no train record 99" in w.value for w in at.warning)
 
 
 def test_review_summary_edit_is_saved_at_once_with_history(project_db: Path) -> None:
@@ -108,7 +134,7 @@ def test_review_gold_edit_keeps_values_outside_the_known_set(project_db: Path) -
     record = store.get_record("train", 1)
     odd = [dict(record.gold[0], 咨询类型=["答疑、吐槽"])]
     store.update_gold(record.id, odd, record.version)
-    at = page("review").run()
+    at = edit_gold(page("review").run(), record.id)
     at.pills(key="gold_0_客户购买阶段").set_value("赢单").run()
     assert not at.exception
     gold = store.get_record("train", 1).gold[0]
@@ -130,7 +156,7 @@ def test_review_accept_saves_what_was_typed_with_the_same_key_press(project_db: 
     """The page's shortcut script sends typed text along with Alt+A: one run gets both."""
     store = loaded(project_db)
     record = store.get_record("train", 1)
-    at = page("review").run()
+    at = edit_gold(page("review").run(), record.id)
     at.text_area(key=f"summary_{record.id}_1").set_value("还没离开摘要框")
     at.text_input(key="gold_0_基本信息-邮箱").set_value("typed@example.com")
     next(b for b in at.button if b.label == "Accept").click().run()
@@ -163,7 +189,7 @@ def test_review_a_conflict_keeps_the_unsaved_text_on_screen_until_dismissed(proj
 def test_review_a_gold_conflict_keeps_the_gold_as_json(project_db: Path) -> None:
     store = loaded(project_db)
     record = store.get_record("train", 1)
-    at = page("review").run()
+    at = edit_gold(page("review").run(), record.id)
     store.set_status(record.id, ReviewStatus.REJECTED, record.version)  # another tab
     at.text_input(key="gold_0_基本信息-邮箱").set_value("mine@example.com").run()
     assert not at.exception
@@ -177,10 +203,14 @@ def test_review_history_counts_and_undoes_one_edit_per_click(project_db: Path) -
     at = page("review").run()
     at.text_area(key=f"summary_{record.id}_1").set_value("第一次改写").run()
     assert any(e.label == "History (1 edit)" for e in at.expander)
+    assert not any("before" in d.value.columns for d in at.dataframe)  # drawn only when opened
+    at.session_state["review_history_open"] = True  # as the expander's switch keeps it
+    edit_gold(at, record.id)
     history = next(d.value for d in at.dataframe if "before" in d.value.columns)
     assert history["what"][0] == "summary edit" and history["after"][0] == "第一次改写"
     assert history["before"][0].startswith("【事实摘录】 发言人：李娜3")  # what it was, whitespace folded
     at.text_input(key="gold_0_基本信息-邮箱").set_value("a@example.com").run()
+    assert at.toggle(key=edit_toggle_key("gold", 0, str(record.id))).value  # a save keeps the boxes open
     next(b for b in at.button if b.label.startswith("Undo")).click().run()
     assert store.get_record("train", 1).gold == record.gold
     assert any(t.value.startswith("undid the gold edit") for t in at.toast)

@@ -184,6 +184,7 @@ def test_a_shortcut_pressed_while_typing_saves_the_text_first(browser: Browser, 
 
         page.wait_for_function(IDLE, timeout=30_000)  # the run that saved has drawn record 2
         expect(page.get_by_text("Customer 1: 周军9")).to_be_visible()
+        edit_customer(page, "Customer 1: 周军9")
         email = page.get_by_label("基本信息-邮箱")
         expect(email).to_have_count(1)  # record 1's boxes are gone
         email.fill("typed@example.com")
@@ -193,6 +194,15 @@ def test_a_shortcut_pressed_while_typing_saves_the_text_first(browser: Browser, 
         expect(page.get_by_text("needs-fix", exact=True)).to_be_visible()
         context.close()
     store.close()
+
+
+def edit_customer(page: Page, title: str) -> None:
+    """Switch a gold customer from its read-only table to its boxes."""
+    customer = page.locator('[data-testid="stExpander"]').filter(has_text=title)
+    expect(customer).to_be_visible(timeout=30_000)
+    customer.get_by_text("Edit", exact=True).click()
+    page.wait_for_function(IDLE, timeout=30_000)
+    expect(customer.get_by_label("基本信息-姓名")).to_be_visible(timeout=30_000)
 
 
 def record_box(page: Page) -> str:
@@ -365,6 +375,11 @@ def test_gold_choices_are_whole_and_the_boxes_follow_the_record(browser: Browser
         page = context.new_page()
         visit(page, f"{url}/review?split=train&record=1")
         expect(page.get_by_text("Customer 1: 李娜3")).to_be_visible()
+        table = page.locator('[data-testid="stExpander"]').filter(has_text="Customer 1: 李娜3")
+        long_value = "一个很长的自定义异议点：预算要等下季度审批"
+        expect(table.get_by_role("cell", name=long_value, exact=False)).to_be_visible()  # read, whole
+        expect(page.get_by_label("基本信息-姓名")).to_have_count(0)  # read-only until Edit
+        edit_customer(page, "Customer 1: 李娜3")
         assert chosen(page, "购买异议点") == ["产品功能", "客户内部问题", "一个很长的自定义异议点：预算要等下季度审批"]
         assert chosen(page, "咨询类型") == ["答疑", "询价", "吐槽"]
         assert chosen(page, "客户购买阶段") == ["报价"]
@@ -376,6 +391,8 @@ def test_gold_choices_are_whole_and_the_boxes_follow_the_record(browser: Browser
         page.wait_for_function(IDLE)
         until(lambda: "train 2" in record_box(page))
         page.wait_for_function(IDLE, timeout=30_000)
+        expect(page.get_by_label("基本信息-姓名")).to_have_count(0)  # the next record opens read-only
+        edit_customer(page, "Customer 1: 周军9")
         expect(page.get_by_label("基本信息-姓名")).to_have_value("周军9")
         expect(page.get_by_label("基本信息-手机号码")).to_have_value("")  # record 1's number is gone
         assert chosen(page, "购买异议点") == [] and chosen(page, "客户是否有卡点") == ["无卡点"]
@@ -385,6 +402,7 @@ def test_gold_choices_are_whole_and_the_boxes_follow_the_record(browser: Browser
         page.wait_for_function(IDLE)
         page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Review").click()
         page.wait_for_function(IDLE, timeout=30_000)
+        edit_customer(page, "Customer 1: 周军9")
         expect(page.get_by_label("基本信息-姓名")).to_have_value("周军9", timeout=30_000)
         assert chosen(page, "咨询类型") == ["答疑"]
         page.get_by_label("基本信息-邮箱").fill("zhou@example.com")

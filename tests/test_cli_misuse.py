@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from roleext.io import load_chat_file
-from roleext.review import RecordFilter, filter_records
+from roleext.record_list import RecordFilter, filter_records
 from roleext.sample import SAMPLE_TEST, SAMPLE_TRAIN
 from roleext.store import ProjectStore
 

@@ -11,18 +11,17 @@ from roleext.backends.choice import BackendChoice, find_credentials
 from roleext.errors import NotFoundError, RoleextError
 from roleext.io import load_chat_file
 from roleext.jobs import Job, JobRegistry, JobSpec
+from roleext.markup import escape_markdown
 from roleext.project import ReviewStatus
+from roleext.record_list import RecordFilter, RecordList, filter_records
 from roleext.review import (
     FormValues,
     RecordAddress,
     RecordEditor,
-    RecordFilter,
     UnsavedEditConflict,
     customer_from_form,
-    filter_records,
+    customer_markdown,
     history_rows,
-    next_unreviewed,
-    opening_record,
     options_for,
     record_address,
     record_warnings,
@@ -69,26 +68,67 @@ def test_next_unreviewed_skips_done_records_and_wraps(project: ProjectStore) -> 
     for index in (2, 3):
         record = project.get_record("train", index)
         project.set_status(record.id, ReviewStatus.ACCEPTED, record.version)
-    infos = project.list_records("train")
-    assert next_unreviewed(infos, infos[0]).index == 4  # type: ignore[union-attr]
-    assert next_unreviewed(infos, infos[-1]).index == 1  # type: ignore[union-attr]
-    for info in infos:
-        record = project.get_record("train", info.index)
+    records = RecordList(project, RecordFilter("train"))
+    assert records.next_unreviewed(1).index == 4  # type: ignore[union-attr]
+    assert records.next_unreviewed(10).index == 1  # type: ignore[union-attr]
+    for index in range(1, 11):
+        record = project.get_record("train", index)
         project.set_status(record.id, ReviewStatus.REJECTED, record.version)
-    done = project.list_records("train")
-    assert next_unreviewed(done, done[0]) is None
+    assert records.next_unreviewed(1) is None
 
 
 def test_next_unreviewed_means_pending_and_review_opens_at_the_first_one(project: ProjectStore) -> None:
     for index, status in ((1, ReviewStatus.ACCEPTED), (2, ReviewStatus.NEEDS_FIX), (4, ReviewStatus.NEEDS_FIX)):
         record = project.get_record("train", index)
         project.set_status(record.id, status, record.version)
-    infos = project.list_records("train")
-    assert next_unreviewed(infos, infos[0]).index == 3  # type: ignore[union-attr]
-    assert next_unreviewed(infos, infos[2]).index == 5  # type: ignore[union-attr]  # needs-fix 4 was reviewed
-    assert opening_record(infos).index == 3
-    assert opening_record(infos, 4).index == 4  # a record asked for by name opens whatever its status
-    assert opening_record(infos, 99).index == 3
+    records = RecordList(project, RecordFilter("train"))
+    assert records.next_unreviewed(1).index == 3  # type: ignore[union-attr]
+    assert records.next_unreviewed(3).index == 5  # type: ignore[union-attr]  # needs-fix 4 was reviewed
+    assert records.opening().index == 3  # type: ignore[union-attr]
+    assert records.opening(4).index == 4  # type: ignore[union-attr]  # a record asked for by name opens, any status
+    assert records.opening(99).index == 3  # type: ignore[union-attr]
+    assert records.counts() == {ReviewStatus.PENDING: 7, ReviewStatus.ACCEPTED: 1, ReviewStatus.NEEDS_FIX: 2,
+                                ReviewStatus.REJECTED: 0}
+
+
+def test_the_record_list_pages_and_steps_within_its_filter(project: ProjectStore) -> None:
+    """The picker offers a page around the record; page buttons step by whole pages, stopping at the ends."""
+    records = RecordList(project, RecordFilter("train"))
+    assert [i.index for i in records.page(5, size=4)] == [3, 4, 5, 6]
+    assert [i.index for i in records.page(1, size=4)] == [1, 2, 3, 4]
+    assert [i.index for i in records.page(10, size=4)] == [8, 9, 10]
+    assert records.step(2, 4).index == 6 and records.step(8, 4).index == 10  # type: ignore[union-attr]
+    assert records.step(10, 4) is None and records.step(3, -4).index == 1  # type: ignore[union-attr]
+    for index in (2, 5, 7):
+        record = project.get_record("train", index)
+        project.set_status(record.id, ReviewStatus.ACCEPTED, record.version)
+    accepted = RecordList(project, RecordFilter("train", (ReviewStatus.ACCEPTED,)))
+    assert [i.index for i in accepted.page(5)] == [2, 5, 7]
+    assert accepted.step(2, 1).index == 5 and accepted.get(3) is None  # type: ignore[union-attr]
+    assert accepted.next_unreviewed(5) is None  # nothing pending among the accepted
+    assert accepted.counts()[ReviewStatus.ACCEPTED] == 3 and sum(accepted.counts().values()) == 3
+
+
+def test_warnings_only_walks_the_list_and_agrees_with_the_warnings(project: ProjectStore) -> None:
+    Job(project, OfflineBackend(), JobSpec("summarize", "train")).run()
+    for index in (3, 8):
+        record = project.get_record("train", index)
+        project.update_gold(record.id, [dict(record.gold[0], **{"基本信息-姓名": "不在聊天里的人"})], record.version)
+    warned = RecordList(project, RecordFilter("train", warnings_only=True))
+    expected = [r.index for r in project.iter_records("train") if record_warnings(r)]
+    assert expected and {3, 8} <= set(expected)
+    assert [i.index for i in warned.every()] == expected
+    assert warned.opening().index == expected[0]  # type: ignore[union-attr]
+    assert warned.next_unreviewed(expected[0]).index == expected[1]  # type: ignore[union-attr]
+    assert [i.index for i in warned.page(expected[0])] == expected
+
+
+def test_a_customer_reads_as_one_escaped_table_two_fields_a_row() -> None:
+    customer = {"基本信息-姓名": "王五|![x](http://h/a.png)", "咨询类型": ["答疑", "询价"], "客户购买阶段": ""}
+    table = customer_markdown(customer).splitlines()
+    assert len(table) == 2 + 11  # a header, its rule, and 21 fields two a row
+    assert f"| {escape_markdown(customer['基本信息-姓名'])} |" in table[2] and "](" not in table[2]
+    assert any("答疑、询价" in row for row in table) and any("| — |" in row for row in table)
 
 
 def test_a_url_query_names_a_record_or_nothing() -> None:
