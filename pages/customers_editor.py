@@ -64,7 +64,7 @@ def edit_toggle_key(key: str, position: int, opened_for: str) -> str:
 
 def customers_editor(customers: list[dict[str, Any]], key: str,
                      on_save: Callable[[list[dict[str, Any]]], object], source: str | None = None,
-                     read_only_for: str | None = None) -> None:
+                     read_only_for: str | None = None, locked: bool = False) -> None:
     """Editable customers: closed fields as pills that keep unknown values, free ones as text.
 
     `source` names the customers shown (record and version, say): when it changes, the boxes
@@ -75,7 +75,8 @@ def customers_editor(customers: list[dict[str, Any]], key: str,
     cut its third tag) and they cost the browser far less to draw when the record changes.
     With `read_only_for` (the record, say) each customer shows as one table with an "Edit"
     switch that opens its widgets: 21 widgets a customer were half of what the browser
-    redrew on "Next", and most records are read and accepted, not edited.
+    redrew on "Next", and most records are read and accepted, not edited. `locked` shows the
+    tables only, for someone who may not edit them (an annotator, on a record not theirs).
     """
     _show(key, key if source is None else source, customers)
 
@@ -98,6 +99,9 @@ def customers_editor(customers: list[dict[str, Any]], key: str,
     for i, customer in enumerate(customers):
         name = escape_markdown(str(customer.get(NAME_FIELD) or "")) or _("(no name)")
         with st.expander(_("Customer {n}: {name}").format(n=i + 1, name=name), expanded=len(customers) == 1):
+            if locked:
+                st.markdown(customer_markdown(customer))
+                continue
             if read_only_for is not None and not st.toggle(_("Edit"), key=edit_toggle_key(key, i, read_only_for),
                                                            on_change=opened, args=(i,)):
                 st.markdown(customer_markdown(customer))
@@ -111,4 +115,5 @@ def customers_editor(customers: list[dict[str, Any]], key: str,
                     place = pair.pop(0)
                 _field(place, spec, f"{key}_{i}_{spec.name}", customer.get(spec.name, spec.empty()), changed)
             st.button(_("Remove this customer"), key=f"{key}_{i}_remove", on_click=remove, args=(i,))
-    st.button(_("Add a customer"), key=f"{key}_add", on_click=add)
+    if not locked:
+        st.button(_("Add a customer"), key=f"{key}_add", on_click=add)

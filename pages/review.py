@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from pages.customers_editor import customers_editor, customers_in_form
-from pages.identity import current_user
+from pages.identity import current_person
 from pages.language import _, column_labels, ngettext
 from pages.my_queue import my_queue
 from pages.resources import project_store
@@ -138,7 +138,7 @@ if isinstance(kept_editor, RecordEditor) and kept_editor.record.id == record.id:
     editor = kept_editor
     editor.seen(record)
 else:
-    editor = st.session_state["review_editor"] = RecordEditor(store, record, current_user())
+    editor = st.session_state["review_editor"] = RecordEditor(store, record, person=current_person())
 record = editor.record  # in team mode its gold is this user's own labels (roleext.review.RecordEditor)
 summary_key = f"summary_{record.id}_{record.summary.version}" if record.summary else None
 gold_key = "gold"  # the boxes stay, their values follow the record (pages.customers_editor)
@@ -196,15 +196,20 @@ SHORTCUTS = {"accept": "Alt+A", "fix": "Alt+F", "reject": "Alt+X", "next": "Alt+
 buttons = st.columns(5)
 buttons[0].button(_("Accept"), type="primary", shortcut=SHORTCUTS["accept"], on_click=save_in_callback,
                   args=(lambda: set_status(ReviewStatus.ACCEPTED),))
+sets_status = editor.may_set_status()  # an annotator's Accept only marks their labels done
+not_yours = None if sets_status else _("A reviewer sets this status")
 buttons[1].button(_("Needs fix"), shortcut=SHORTCUTS["fix"], on_click=save_in_callback,
-                  args=(lambda: set_status(ReviewStatus.NEEDS_FIX),))
+                  args=(lambda: set_status(ReviewStatus.NEEDS_FIX),), disabled=not sets_status, help=not_yours)
 buttons[2].button(_("Reject"), shortcut=SHORTCUTS["reject"], on_click=save_in_callback,
-                  args=(lambda: set_status(ReviewStatus.REJECTED),))
+                  args=(lambda: set_status(ReviewStatus.REJECTED),), disabled=not sets_status, help=not_yours)
 buttons[3].button(_("Next unreviewed"), shortcut=SHORTCUTS["next"], on_click=save_in_callback, args=(go_next,))
 buttons[4].markdown(f"**{status_label(record.status)}**")
 with st.sidebar:
     commit_typing_on_shortcuts(list(SHORTCUTS.values()))
 
+editable = editor.may_edit()
+if not editable:
+    st.info(_("This record is not assigned to you: you can read it, not edit it."))
 chat_column, edit_column = st.columns([1.1, 1])
 with chat_column:
     st.caption(_("Chat: {n:,} characters; gold values are highlighted").format(n=len(record.chat_text)))
@@ -220,7 +225,7 @@ with edit_column:
             st.warning(_("This summary was written for an earlier version of the chat (a re-import changed "
                          "it): summarize again, or edit it. Exports leave it out until then."))
         st.text_area(_("Summary (saved when you leave the box)"), summary.current, height=260, key=summary_key,
-                     on_change=save_in_callback, args=(lambda: editor.save(in_form()),))
+                     on_change=save_in_callback, args=(lambda: editor.save(in_form()),), disabled=not editable)
         made_by = escape_markdown(f"{summary.backend} {summary.model}")
         st.caption(f"{row_length(record, summary.current)} · {made_by}")
 
@@ -233,7 +238,7 @@ with edit_column:
     show_prediction(record)
     st.subheader(_("Gold customers"))
     customers_editor(record.gold, gold_key, lambda customers: editor.save(FormValues(gold=customers)),
-                     source=editor.gold_source, read_only_for=str(record.id))
+                     source=editor.gold_source, read_only_for=str(record.id), locked=not editable)
 
 history = store.history_of(record.id)
 

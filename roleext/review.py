@@ -19,6 +19,7 @@ from roleext.io import Split
 from roleext.lint import lint_customer
 from roleext.markup import escape_markdown
 from roleext.project import HistoryEntry, Record, ReviewStatus
+from roleext.roles import Person, may, may_edit_record, single_user
 from roleext.schema import FIELDS, NAME_FIELD, Customer, Field, complete_customer, value_text
 from roleext.store import ProjectStore, default_author
 from roleext.support import unsupported
@@ -280,9 +281,12 @@ class RecordEditor:
     conflicting, while a save by another tab still conflicts.
     """
 
-    def __init__(self, store: ProjectStore, record: Record, author: str | None = None) -> None:
+    def __init__(self, store: ProjectStore, record: Record, author: str | None = None, *,
+                 person: Person | None = None) -> None:
         self.store = store
-        self.author = author
+        self.author = author if person is None else person.name
+        self.person = person if person is not None else single_user(author or default_author())
+        """Whose rights the edits need (roleext.roles); without one, every right (the command line, tests)."""
         self.assigned: list[str] = []
         """Who the record is assigned to: non-empty in team mode (roleext.annotations)."""
         self.annotation_version = 0
@@ -293,6 +297,21 @@ class RecordEditor:
     def annotator(self) -> str:
         """Whose annotation this editor's gold edits go to in team mode."""
         return self.author or default_author()
+
+    def may_edit(self) -> bool:
+        """Whether this person may change the record: an annotator only one assigned to them."""
+        return may_edit_record(self.person, self.record.id, lambda _record: self.annotator in self.assigned)
+
+    def may_set_status(self) -> bool:
+        """Whether this person sets review statuses (an annotator's Accept only marks their labels done)."""
+        return may(self.person, "set_status")
+
+    def _check_may_edit(self) -> None:
+        if not self.may_edit():
+            record = self.record
+            raise RoleextError(_("{split} record {index} is not assigned to you: an annotator edits only the records "
+                                 "in their queue; ask an admin to assign it to you").format(
+                                     split=record.split, index=record.index))
 
     def seen(self, record: Record) -> None:
         """The record as the page just read it; in team mode its gold is this author's annotation
@@ -313,6 +332,7 @@ class RecordEditor:
         record = self.record
         summary = record.summary
         if form.summary is not None and summary is not None and form.summary != summary.current:
+            self._check_may_edit()
             try:
                 version = self.store.edit_summary(record.id, form.summary, summary.version, self.author)
             except ConflictError as exc:
@@ -332,6 +352,7 @@ class RecordEditor:
         In team mode (the record is assigned) the edit goes to this author's annotation, never to
         the record's gold: two annotators of one record each keep their own labels. An author the
         record is not assigned to is refused (a reviewer settles disagreements on the Agreement page)."""
+        self._check_may_edit()
         record = self.record
         if self.assigned:
             self._save_annotation(customers)
@@ -375,8 +396,17 @@ class RecordEditor:
         self.record = replace(record, prediction=replace(prediction, corrected=customers, version=version))
 
     def set_status(self, status: ReviewStatus, form: FormValues) -> None:
-        """Save what the form holds first, then the status: a shortcut never loses typed text."""
+        """Save what the form holds first, then the status: a shortcut never loses typed text.
+
+        An annotator sets no status: their Accept marks their labels of an assigned record done."""
         self.save(form)
+        if not self.may_set_status():
+            if status != ReviewStatus.ACCEPTED or self.annotator not in self.assigned:
+                raise RoleextError(_("Only a reviewer sets a record's review status; as an annotator, Accept marks "
+                                     "your labels of a record assigned to you as done"))
+            if self.annotation_version == 0:
+                self._save_annotation(self.record.gold)
+            return
         if self.assigned and self.annotation_version == 0 and self.annotator in self.assigned:
             self._save_annotation(self.record.gold)  # labelled as shown: the record counts as done in their queue
         version = self.store.set_status(self.record.id, status, self.record.version, self.author)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from roleext.assignments import assign, queue
 from roleext.project import ReviewStatus
 from roleext.sample import import_sample
 from roleext.store import ProjectStore
@@ -101,6 +102,26 @@ def test_an_annotator_sees_review_and_evaluate_only(project: ProjectStore) -> No
     with pytest.raises(ValueError, match="Known pages"):  # Data, Summarize, Inference, Export: not registered
         at.switch_page("pages/data.py")
     assert at.switch_page("pages/evaluate.py").run().title[0].value == "Evaluate"
+
+
+def test_on_review_an_annotator_reads_others_records_and_edits_their_own(project: ProjectStore) -> None:
+    UserBook(project).add("ann", "annotator", "ann's pw")
+    assign(project, "train", ["ann", "bob"], overlap=0.0, seed=1)
+    at = sign_in(app(), "ann", "ann's pw")
+    buttons = {button.label: button for button in at.button}
+    assert buttons["Needs fix"].disabled and buttons["Reject"].disabled and not buttons["Accept"].disabled
+    bobs = next(q.index for q in queue(project, "bob"))
+    at.sidebar.number_input(key="review_go_to").set_value(bobs).run()
+    assert "not assigned to you" in " ".join(info.value for info in at.info)
+    assert all(area.disabled for area in at.text_area)
+    assert not any(button.label == "Add a customer" for button in at.button)
+    anns = next(q.index for q in queue(project, "ann"))
+    at.sidebar.number_input(key="review_go_to").set_value(anns).run()
+    assert not any("not assigned to you" in info.value for info in at.info)
+    next(button for button in at.button if button.label == "Accept").click().run()
+    assert not at.exception
+    assert project.get_record("train", anns).status == ReviewStatus.PENDING  # a reviewer sets statuses
+    assert [q.done for q in queue(project, "ann") if q.index == anns] == [True]
 
 
 def test_an_admin_sees_every_page_and_edits_carry_their_name(project: ProjectStore) -> None:

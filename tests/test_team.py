@@ -24,6 +24,7 @@ from roleext.io import load_chat_file
 from roleext.project import ReviewStatus
 from roleext.resolution import disagreements, gold_for_export, resolve
 from roleext.review import FormValues, RecordEditor, UnsavedEditConflict, history_rows
+from roleext.roles import Person
 from roleext.schema import complete_customer
 from roleext.store import ProjectStore
 from roleext.users import UserBook
@@ -173,6 +174,39 @@ def test_a_record_nobody_is_assigned_keeps_the_single_user_path(project: Project
     RecordEditor(project, record, "a").save_gold(changed)
     assert project.get_record("train", 2).gold == changed
     assert annotations_of(project, record.id) == []
+
+
+def test_a_signed_in_annotator_edits_only_their_records_and_sets_no_status(project: ProjectStore) -> None:
+    assign(project, "train", ["a", "b"], overlap=0.0, seed=4)
+    theirs = {q.index for q in queue(project, "a")}
+    mine_index = min(theirs)
+    other_index = min(q.index for q in queue(project, "b"))
+    ann = Person("a", "annotator")
+    other = project.get_record("train", other_index)
+    changed = [dict(other.gold[0], **{STUCK: "有卡点" if other.gold[0][STUCK] != "有卡点" else "无卡点"})]
+
+    refused = RecordEditor(project, other, person=ann)
+    assert not refused.may_edit()
+    with pytest.raises(RoleextError, match="not assigned to you"):
+        refused.save_gold(changed)
+    with pytest.raises(RoleextError, match="not assigned to you"):
+        refused.save(FormValues(summary="mine now") if other.summary else FormValues(gold=changed))
+    assert project.get_record("train", other_index).gold == other.gold
+    assert get_annotation(project, other.id, "a") is None
+
+    mine = project.get_record("train", mine_index)
+    editor = RecordEditor(project, mine, person=ann)
+    assert editor.may_edit() and not editor.may_set_status()
+    with pytest.raises(RoleextError, match="Only a reviewer"):
+        editor.set_status(ReviewStatus.REJECTED, FormValues())
+    editor.set_status(ReviewStatus.ACCEPTED, FormValues())  # marks their labels done, not the record
+    assert project.get_record("train", mine_index).status == ReviewStatus.PENDING
+    assert [q.done for q in queue(project, "a") if q.index == mine_index] == [True]
+
+    reviewer = RecordEditor(project, project.get_record("train", other_index), person=Person("rui", "reviewer"))
+    assert reviewer.may_set_status()
+    reviewer.set_status(ReviewStatus.NEEDS_FIX, FormValues())
+    assert project.get_record("train", other_index).status == ReviewStatus.NEEDS_FIX
 
 
 def test_the_queue_counts_labelled_records_and_points_at_the_next(project: ProjectStore) -> None:
