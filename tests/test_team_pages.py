@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pages.customers_editor import edit_toggle_key
 from roleext.annotations import assignees, get_annotation, save_annotation
 from roleext.assignments import assign
 from roleext.resolution import disagreements
@@ -74,6 +75,7 @@ def test_review_in_team_mode_edits_the_annotators_own_labels(project: ProjectSto
     at = page("review")
     at.query_params.update(split="train", record="1")
     at.run()
+    at.toggle(key=edit_toggle_key("gold", 0, str(record.id))).set_value(True).run()  # the customer's widgets
     at.pills(key="gold_0_客户购买阶段").set_value("赢单").run()
     assert not at.exception
     assert project.get_record("train", 1).gold == record.gold

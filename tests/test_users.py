@@ -141,11 +141,13 @@ def test_a_password_is_read_twice_at_a_terminal_once_from_a_pipe() -> None:
 
 def test_rights_of_each_role() -> None:
     annotator, reviewer, admin = Person("a", "annotator"), Person("r", "reviewer"), Person("d", "admin")
-    assert pages_for(annotator) == pages_for(reviewer) == ["review", "evaluate"]
+    assert pages_for(annotator) == ["review", "evaluate"]
+    assert pages_for(reviewer) == ["review", "agreement", "evaluate"]  # a reviewer resolves disagreements
     assert pages_for(admin) == list(PAGE_RIGHTS) == pages_for(single_user("me"))
     for right in ("import", "assign", "run_jobs", "export"):
         assert may(admin, right) and not may(reviewer, right) and not may(annotator, right)
     assert may(reviewer, "set_status") and not may(annotator, "set_status")
+    assert may(reviewer, "resolve") and not may(annotator, "resolve")
     assert all(may(single_user("me"), right) for right in ("import", "export", "set_status", "edit_any"))
 
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -207,6 +208,26 @@ def test_the_offline_pool_gives_the_same_answers_as_one_process(project: Project
                     == alone.extract(record.chat_text, record.chat_text).text)
     finally:
         pooled.close()
+
+
+def test_the_offline_pool_works_under_a_main_script_it_must_not_run(
+        project: ProjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the app, `__main__` is the Streamlit page that ran last: a spawned child must not run it."""
+    marker = tmp_path / "ran"
+    page = tmp_path / "page.py"
+    page.write_text(f"open({str(marker)!r}, 'w').close()\nraise SystemExit('a page run outside Streamlit')\n")
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    record = next(iter(project.iter_records("train")))
+    pooled = OfflineBackend(processes=2)
+    try:
+        answer = pooled.summarize(record.chat_text, "").text
+    finally:
+        pooled.close()
+    assert answer == OfflineBackend(processes=1).summarize(record.chat_text, "").text
+    assert not marker.exists()
+    assert sys.modules["__main__"] is fake_main
 
 
 def test_a_job_reads_its_split_a_batch_at_a_time(project: ProjectStore, monkeypatch: pytest.MonkeyPatch) -> None:

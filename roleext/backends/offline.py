@@ -13,9 +13,12 @@ from __future__ import annotations
 import itertools
 import json
 import multiprocessing
+import multiprocessing.context
 import os
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import ClassVar, Literal, TypeVar
@@ -150,7 +153,7 @@ class OfflineBackend(Backend):
     def _processes(self) -> ProcessPoolExecutor:
         if self._pool is None:
             # spawn, not fork: the app's and the job's threads (and their locks) are not copied.
-            self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(self.processes, mp_context=_SpawnWithoutMain())
         return self._pool
 
     def _compute(self, work: Callable[..., str], *args: object) -> str:
@@ -172,6 +175,34 @@ class OfflineBackend(Backend):
         start = time.perf_counter()
         answer = self._foreseen("infer", chat) or self._compute(_extract, chat, self.disabled_rules)
         return Completion(answer, latency=time.perf_counter() - start)
+
+
+_MAIN_SWAP = threading.Lock()
+_NO_MAIN = types.ModuleType("__main__")
+
+
+class _ProcessWithoutMain(multiprocessing.context.SpawnProcess):
+    """A spawned process that does not run the parent's `__main__` first.
+
+    Spawn re-runs the parent's main script in each child (to find functions defined there).
+    In the app that script is whichever Streamlit page ran last, which Streamlit installs as
+    `__main__`: each child would run a page without a session and the pool would break. Our
+    tasks are all module-level functions of roleext, so the children need no main at all."""
+
+    def start(self) -> None:
+        with _MAIN_SWAP:
+            main = sys.modules["__main__"]
+            sys.modules["__main__"] = _NO_MAIN
+            try:
+                super().start()
+            finally:
+                sys.modules["__main__"] = main
+
+
+class _SpawnWithoutMain(multiprocessing.context.SpawnContext):
+    """The spawn start method, its processes started without the parent's `__main__`."""
+
+    Process = _ProcessWithoutMain
 
 
 def _bounded(pool: ProcessPoolExecutor, work: Callable[[list[str]], T], chunks: Iterator[list[str]],
