@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from roleext.assignments import assign
 from roleext.backends import OfflineBackend
 from roleext.jobs import Job, JobSpec
 from roleext.sample import import_sample
@@ -52,6 +53,7 @@ def test_an_annotator_signs_in_sees_their_pages_and_history_names_them(browser: 
     import_sample(store)
     Job(store, OfflineBackend(), JobSpec("summarize", "train")).run()
     UserBook(store).add("ann", "annotator", "ann's long password")
+    assign(store, "train", ["ann"], overlap=0.0)  # an annotator edits the records assigned to them
     with streamlit_server(tmp_path / "team.db", tmp_path / "streamlit.log") as url:
         context = browser.new_context(locale="en-US", viewport={"width": 1500, "height": 1000})
         page = context.new_page()
