@@ -26,6 +26,16 @@ IDLE = """() => {
 }"""
 
 
+def skip_without_chromium() -> None:
+    """Skip the calling test module where Chromium is absent; fail instead where CI requires it."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("ROLEEXT_REQUIRE_BROWSER"):
+            raise RuntimeError(f"browser tests required but no Chromium at {CHROMIUM}")
+        import pytest
+
+        pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -93,3 +93,17 @@ def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., tup
         return code, out, err
 
     return run
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium under Playwright, one a test module (browser tests call
+    `tests.browser.skip_without_chromium` first)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -7,13 +7,13 @@ where a missing browser is a failure. Screenshots of each page go to test-artifa
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
+from playwright.sync_api import Browser, Page, expect
 
 from roleext.backends import OfflineBackend
 from roleext.jobs import Job, JobSpec
@@ -21,14 +21,10 @@ from roleext.project import ReviewStatus
 from roleext.sample import SAMPLE_TEST, SAMPLE_TRAIN, import_sample
 from roleext.schema import FIELD_NAMES, SUBMISSION_SCHEMA
 from roleext.store import ProjectStore
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, IDLE, ROOT, streamlit_server
+from tests.browser import IDLE, ROOT, skip_without_chromium, streamlit_server
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("ROLEEXT_REQUIRE_BROWSER"):
-        raise RuntimeError(f"browser tests required but no Chromium at {CHROMIUM}")
-    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+skip_without_chromium()
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 
@@ -38,14 +34,6 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("browser")
     with streamlit_server(work / "browser.db", work / "streamlit.log") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -6,12 +6,10 @@ Skips where Chromium is absent, unless ROLEEXT_REQUIRE_BROWSER is set (as .ci/ru
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from playwright.sync_api import Browser, Page, expect
 
 from roleext.assignments import assign
 from roleext.backends import OfflineBackend
@@ -19,26 +17,11 @@ from roleext.jobs import Job, JobSpec
 from roleext.sample import import_sample
 from roleext.store import ProjectStore
 from roleext.users import UserBook
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, IDLE, ROOT, streamlit_server
+from tests.browser import IDLE, skip_without_chromium, streamlit_server
+from tests.test_browser import ARTIFACTS, until
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("ROLEEXT_REQUIRE_BROWSER"):
-        raise RuntimeError(f"browser tests required but no Chromium at {CHROMIUM}")
-    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+skip_without_chromium()
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-from tests.test_browser import until
-
-ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def sign_in(page: Page, name: str, password: str) -> None:

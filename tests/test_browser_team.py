@@ -3,27 +3,18 @@ the disagreements. Skips where Chromium is absent, as tests/test_browser.py does
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from roleext.annotations import assignees, save_annotation
 from roleext.assignments import assign
 from roleext.sample import import_sample
 from roleext.store import ProjectStore
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, IDLE, streamlit_server
+from tests.browser import IDLE, streamlit_server
 from tests.test_browser import record_box, shoot, until, visit  # skips this module where Chromium is absent
 from tests.test_team import label_hand_fixture
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def test_my_queue_opens_the_next_record_to_label(browser: Browser, tmp_path: Path,
