@@ -6,7 +6,7 @@ import streamlit as st
 from pages.identity import current_user
 from pages.language import _, ngettext, status_label
 from pages.pager import pager
-from pages.resources import project_store
+from pages.resources import project_store, search_indexer
 from roleext.errors import ImportRefusedError, InvalidFileError, Problem, RoleextError
 from roleext.formats.importing import load_import
 from roleext.io import SPLITS, ChatFile, Split
@@ -52,6 +52,7 @@ def do_import(chat_file: ChatFile, name: str, confirmed: ImportPlan | None = Non
         st.session_state["pending_import"] = (chat_file, name, exc.plan, exc.reason)
         return
     st.session_state.pop("pending_import", None)
+    search_indexer().poke()  # the new records join the search index behind the person's back
     # The notes only: the records themselves must not stay in the session after the import.
     st.session_state["import_done"] = (f"{escape_markdown(name)}: {report.line()}",
                                        [*chat_file.warnings, *chat_file.lints])
@@ -111,6 +112,7 @@ if st.button(_("Load sample data"), help=_("ten train chats with gold and five t
     try:
         for report in import_sample(store, current_user()):
             st.success(report.line())
+        search_indexer().poke()
     except RoleextError as exc:
         st.error(_("{reason}. The sample would replace this project's data: start a new project "
                    "(another ROLEEXT_DB) to try it.").format(reason=escape_markdown(str(exc))))

@@ -13,6 +13,7 @@ from pages.legacy_pages import leave_legacy_pages_mode
 from roleext.errors import RoleextError
 from roleext.jobs import JobRegistry
 from roleext.markup import escape_markdown
+from roleext.search import BackgroundIndexer
 from roleext.store import ProjectStore, database_url
 
 leave_legacy_pages_mode()
@@ -21,6 +22,14 @@ leave_legacy_pages_mode()
 @st.cache_resource
 def _store(url: str) -> ProjectStore:
     return ProjectStore(url)
+
+
+@st.cache_resource
+def _indexer(url: str) -> BackgroundIndexer:
+    store = _store(url)
+    indexer = BackgroundIndexer(store.waiting_for_index, store.index_for_search)
+    indexer.poke()  # what a command-line import or a crash left unindexed
+    return indexer
 
 
 @st.cache_resource
@@ -34,11 +43,18 @@ def project_store() -> ProjectStore:
     A database that cannot be opened (a folder, a file that is not SQLite, a missing driver)
     stops the page with the reason, never a traceback."""
     try:
-        return _store(database_url())
+        store = _store(database_url())
+        search_indexer()
+        return store
     except RoleextError as exc:
         st.error(_("The project database cannot be opened: {reason}. Set ROLEEXT_DB to another path and "
                    "restart the app.").format(reason=escape_markdown(str(exc))))
         st.stop()
+
+
+def search_indexer() -> BackgroundIndexer:
+    """Adds imported records to the search index in the background: poke it after an import."""
+    return _indexer(database_url())
 
 
 def job_registry() -> JobRegistry:

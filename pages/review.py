@@ -67,6 +67,10 @@ with st.sidebar:
     statuses = st.multiselect(_("Status"), list(ReviewStatus), format_func=status_label, key="review_status",
                               placeholder=_("Choose options"))
     text = st.text_input(_("Search chat, gold and summary"), key="review_search")
+    if text.strip() and (joining := store.waiting_for_index()):
+        st.caption(ngettext("{n} record just imported is still joining the search index: it is searched "
+                            "more slowly until then", "{n} records just imported are still joining the search "
+                            "index: they are searched more slowly until then", joining).format(n=joining))
     warnings_only = st.checkbox(_("Only records with warnings"), key="review_warnings")
 
 # One page of the list at a time, asked of the database (roleext.record_list): a rerun costs

@@ -379,8 +379,22 @@ def cmd_import(args: argparse.Namespace) -> int:
             if not exc.plan.erases_gold:
                 print(_("check the above, then run again with --yes to confirm"), file=sys.stderr)
             return EXIT_INVALID
-    print(report.line())
+        print(report.line(), flush=True)
+        index_for_search(store)
     return 0
+
+
+def index_for_search(store: ProjectStore) -> None:
+    """Add what an import wrote to the search index before the command ends (SQLite; the app
+    and `roleext worker` would do it too, in the background)."""
+    waiting = store.waiting_for_index()
+    if not waiting:
+        return
+    start = time.perf_counter()
+    for _count in store.index_for_search():
+        pass
+    print(_("search index: {n} records added in {seconds:.1f} s").format(n=waiting,
+                                                                     seconds=time.perf_counter() - start))
 
 
 def cmd_import_as(args: argparse.Namespace) -> int:

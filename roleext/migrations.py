@@ -363,6 +363,30 @@ def _when(value: Any) -> datetime:
 SEARCHED = (("records", "id", ("chat_text", "gold")), ("summaries", "record_id", ("text", "edited_text")))
 """The text search covers, as (table, key, columns): `roleext.search` reads the same list."""
 
+INDEXED_UPTO = "(SELECT upto FROM search_indexed WHERE name = 'records')"
+"""SQL for the highest record id in the search index (m012): the records above it wait for it."""
+
+
+def _search_triggers(conn: Connection, table: str, key: str, columns: tuple[str, ...], *, insert: bool,
+                     only_indexed: str = "") -> None:
+    """SQLite triggers keeping `{table}_search` (FTS5, external content) in step with `table`.
+
+    `insert`: index each new row as it is written. `only_indexed`: a condition on `old` rows
+    that are in the index; a row outside it must not be "deleted" from it (FTS5 would corrupt)."""
+    new = ", ".join(f"new.{c}" for c in columns)
+    old = ", ".join(f"old.{c}" for c in columns)
+    add = f"INSERT INTO {table}_search(rowid, {', '.join(columns)}) VALUES (new.{key}, {new});"
+    drop = (f"INSERT INTO {table}_search({table}_search, rowid, {', '.join(columns)}) "
+            f"VALUES ('delete', old.{key}, {old});")
+    changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in columns)
+    if insert:
+        conn.execute(text(f"CREATE TRIGGER {table}_search_insert AFTER INSERT ON {table} BEGIN {add} END"))
+    deleted = f"WHEN {only_indexed} " if only_indexed else ""
+    updated = f"({changed}) AND {only_indexed}" if only_indexed else changed
+    conn.execute(text(f"CREATE TRIGGER {table}_search_delete AFTER DELETE ON {table} {deleted}BEGIN {drop} END"))
+    conn.execute(text(f"CREATE TRIGGER {table}_search_update AFTER UPDATE OF {', '.join(columns)} "
+                      f"ON {table} WHEN {updated} BEGIN {drop} {add} END"))
+
 
 @migration
 def m010_search_index(conn: Connection) -> None:
@@ -378,16 +402,7 @@ def m010_search_index(conn: Connection) -> None:
             conn.execute(text(
                 f"CREATE VIRTUAL TABLE {table}_search USING fts5({', '.join(columns)}, content='{table}', "
                 f"content_rowid='{key}', tokenize='trigram case_sensitive 1', detail='none')"))
-            new = ", ".join(f"new.{c}" for c in columns)
-            old = ", ".join(f"old.{c}" for c in columns)
-            add = f"INSERT INTO {table}_search(rowid, {', '.join(columns)}) VALUES (new.{key}, {new});"
-            drop = (f"INSERT INTO {table}_search({table}_search, rowid, {', '.join(columns)}) "
-                    f"VALUES ('delete', old.{key}, {old});")
-            changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in columns)
-            conn.execute(text(f"CREATE TRIGGER {table}_search_insert AFTER INSERT ON {table} BEGIN {add} END"))
-            conn.execute(text(f"CREATE TRIGGER {table}_search_delete AFTER DELETE ON {table} BEGIN {drop} END"))
-            conn.execute(text(f"CREATE TRIGGER {table}_search_update AFTER UPDATE OF {', '.join(columns)} "
-                              f"ON {table} WHEN {changed} BEGIN {drop} {add} END"))
+            _search_triggers(conn, table, key, columns, insert=True)
             conn.execute(text(f"INSERT INTO {table}_search({table}_search) VALUES ('rebuild')"))
         return
     try:
@@ -409,6 +424,25 @@ def m011_review_indexes(conn: Connection) -> None:
     # Every write of a record sets updated_at: its maximum, read from an index, says whether
     # counts made before are still true (roleext.record_list.list_version).
     conn.execute(text("CREATE INDEX ix_records_updated ON records (updated_at)"))
+
+
+@migration
+def m012_deferred_chat_index(conn: Connection) -> None:
+    """SQLite: records join the search index after their import, not inside it.
+
+    Indexing trigrams of chats runs at ~3 MB/s: inside the import's transaction a 650 MB file
+    held the write lock (every edit waiting) for minutes. Now an import writes records only;
+    `roleext.search.catch_up` indexes the records above `search_indexed.upto` in short
+    transactions afterwards, and until then search scans those few (it stays correct).
+    Records are never deleted, so their ids only grow: "above upto" is exactly "not indexed"."""
+    if conn.dialect.name != "sqlite":
+        return
+    for trigger in ("insert", "delete", "update"):
+        conn.execute(text(f"DROP TRIGGER records_search_{trigger}"))
+    conn.execute(text("CREATE TABLE search_indexed (name VARCHAR(40) PRIMARY KEY, upto INTEGER NOT NULL)"))
+    conn.execute(text("INSERT INTO search_indexed (name, upto) SELECT 'records', COALESCE(MAX(id), 0) FROM records"))
+    table, key, columns = SEARCHED[0]
+    _search_triggers(conn, table, key, columns, insert=False, only_indexed=f"old.{key} <= {INDEXED_UPTO}")
 
 
 MIGRATION_LOCK = 7_301_220

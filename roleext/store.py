@@ -46,7 +46,7 @@ from roleext.project import (
 )
 from roleext.rows import history_entry, record_from_row, record_query, shown_run, stale
 from roleext.schema import NAME_FIELD, Customer
-from roleext.search import search_ids
+from roleext.search import catch_up, search_ids, waiting
 
 INSERT_BATCH = 1_000
 """New records written per statement by an import (one transaction for all)."""
@@ -273,6 +273,15 @@ class ProjectStore:
         the search index (`roleext.search`)."""
         with self.engine.connect() as conn:
             return search_ids(conn, text, split)
+
+    def index_for_search(self, stop: Callable[[], bool] = lambda: False) -> Iterator[int]:
+        """Index the records imports left out of the search index (`roleext.search.catch_up`)."""
+        return catch_up(self.write, stop=stop)
+
+    def waiting_for_index(self) -> int:
+        """Records not in the search index yet (search scans them meanwhile)."""
+        with self.engine.connect() as conn:
+            return waiting(conn)
 
     def count(self, split: Split) -> int:
         r = self.records

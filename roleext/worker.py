@@ -187,6 +187,8 @@ class Worker:
             elif once:
                 break
             else:
+                for _count in self.store.index_for_search(stop=self.stopping.is_set):  # idle: catch the index up
+                    pass
                 self.stopping.wait(poll)
         return ran
 

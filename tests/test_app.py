@@ -542,3 +542,16 @@ def test_export_page_offers_every_format_with_its_report(tab: str, line: str, pr
     assert not at.exception
     assert any(line in c.value for c in at.code)
     assert at.get("download_button")
+
+
+def test_the_app_adds_what_an_import_left_to_the_search_index(project_db: Path) -> None:
+    store = loaded(project_db, summarize=False)
+    assert store.waiting_for_index() == 15  # imported, searchable by scanning, not yet indexed
+    at = page("review").run()
+    at.sidebar.text_input(key="review_search").input("13812345678").run()
+    assert not at.exception
+    deadline = time.monotonic() + 30
+    while store.waiting_for_index() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert store.waiting_for_index() == 0
+    assert [r.index for r in store.list_records("train") if r.id in store.search_records("13812345678")] == [1]

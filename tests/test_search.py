@@ -4,13 +4,16 @@ PostgreSQL pg_trgm), kept up to date by the database whatever wrote the text."""
 from __future__ import annotations
 
 import json
+import threading
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from roleext import migrations
+from roleext import migrations, search
+from roleext.cli import main
 from roleext.io import Split, load_chat_file
 from roleext.store import ProjectStore
 
@@ -102,7 +105,8 @@ def test_a_search_matches_the_case_as_typed(project: ProjectStore) -> None:
 
 def test_the_migration_indexes_the_records_already_there(db_url: str, sample_train: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    before = [(name, fn) for name, fn in migrations.MIGRATIONS if name != "m010_search_index"]
+    names = [name for name, _fn in migrations.MIGRATIONS]
+    before = migrations.MIGRATIONS[:names.index("m010_search_index")]  # a project made before the index
     monkeypatch.setattr(migrations, "MIGRATIONS", before)
     old = ProjectStore(db_url)
     old.import_chat_file(load_chat_file(sample_train))
@@ -114,6 +118,7 @@ def test_the_migration_indexes_the_records_already_there(db_url: str, sample_tra
         with store.engine.connect() as conn:
             applied = conn.execute(text("SELECT name FROM roleext_migrations")).scalars().all()
         assert "m010_search_index" in applied
+        assert store.waiting_for_index() == 0  # what the index held before m012 counts as indexed
     finally:
         store.close()
 
@@ -129,3 +134,90 @@ def test_search_uses_the_index(project: ProjectStore) -> None:
             conn.execute(text("SET enable_seqscan = off"))
             plan = conn.execute(text("EXPLAIN SELECT id FROM records WHERE chat_text LIKE '%13812345678%'")).all()
             assert any("ix_records_chat_text_trgm" in str(row) for row in plan)
+
+
+# --- an import joins the index after it (SQLite, m012) -------------------------------------
+
+
+def index_is_true(store: ProjectStore) -> None:
+    """FTS5's own check that its index holds exactly what the records hold (SQLite)."""
+    with store.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execute(text("INSERT INTO records_search(records_search) VALUES ('integrity-check')"))
+
+
+def caught_up(store: ProjectStore) -> int:
+    return sum(store.index_for_search())
+
+
+QUERIES = ["13812345678", "钱芳6", "孙杰2", "会话存档", "王勇7：", "CRM", "crm", "[图片]"]
+
+
+def test_an_import_is_searchable_at_once_and_the_same_once_indexed(store: ProjectStore, sample_train: Path) -> None:
+    store.import_chat_file(load_chat_file(sample_train))
+    sqlite = store.engine.dialect.name == "sqlite"
+    assert store.waiting_for_index() == (10 if sqlite else 0)  # PostgreSQL indexes as it writes
+    before = {query: found(store, query) for query in QUERIES}
+    assert before == {query: expected(store, query) for query in QUERIES}
+    assert caught_up(store) == (10 if sqlite else 0)
+    assert store.waiting_for_index() == 0
+    assert {query: found(store, query) for query in QUERIES} == before
+    index_is_true(store)
+
+
+def test_edits_before_and_after_indexing_leave_the_index_true(store: ProjectStore, sample_train: Path) -> None:
+    store.import_chat_file(load_chat_file(sample_train))
+    record = store.get_record("train", 2)
+    store.update_gold(record.id, [dict(record.gold[0], **{"竞品信息": "企业微信私有化"})], record.version)
+    assert found(store, "企业微信私有化") == [2]  # not indexed yet: found by scanning
+    caught_up(store)
+    assert found(store, "企业微信私有化") == [2]  # indexed as it is now, not as imported
+    record = store.get_record("train", 2)
+    store.update_gold(record.id, [dict(record.gold[0], **{"竞品信息": "钉钉专属版"})], record.version)
+    assert found(store, "企业微信私有化") == [] and found(store, "钉钉专属版") == [2]
+    store.import_chat_file(load_chat_file(sample_train), confirmed=True)  # the file's gold again
+    index_is_true(store)
+    assert found(store, "钉钉专属版") == [2]  # a person's edit survives a re-import, in the index too
+
+
+def test_two_processes_catching_up_at_once_index_each_record_once(
+        store: ProjectStore, sample_train: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "INDEX_CHARS_PER_TRANSACTION", 1)  # one record a transaction
+    store.import_chat_file(load_chat_file(sample_train))
+    other = ProjectStore(store.url)
+    counts: list[int] = []
+    try:
+        workers = [threading.Thread(target=lambda s=s: counts.extend(s.index_for_search())) for s in (store, other)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        other.close()
+    assert sum(counts) == (10 if store.engine.dialect.name == "sqlite" else 0)
+    assert store.waiting_for_index() == 0
+    index_is_true(store)
+    assert found(store, "13812345678") == [1]
+
+
+def test_the_app_servers_indexer_catches_up_in_the_background(store: ProjectStore, sample_train: Path) -> None:
+    indexer = search.BackgroundIndexer(store.waiting_for_index, store.index_for_search)
+    store.import_chat_file(load_chat_file(sample_train))
+    indexer.poke()
+    indexer.poke()  # a second import meanwhile: one thread, which looks again when done
+    indexer.join(timeout=30)
+    assert store.waiting_for_index() == 0
+    index_is_true(store)
+    indexer.poke()  # nothing waits: the thread looks, finds nothing and ends
+    indexer.join(timeout=30)
+    assert not indexer.running
+
+
+def test_the_command_line_import_leaves_everything_indexed(db_url: str, sample_train: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["import", str(sample_train), "--db", db_url]) == 0
+    out = capsys.readouterr().out
+    with closing(ProjectStore(db_url)) as store:
+        assert store.waiting_for_index() == 0
+        sqlite = store.engine.dialect.name == "sqlite"
+    assert ("search index: 10 records added" in out) == sqlite
