@@ -19,7 +19,7 @@ from roleext.errors import SignInError
 from roleext.markup import escape_markdown
 from roleext.roles import Person, Role, role_name, single_user
 from roleext.store import default_author
-from roleext.users import UserBook, oidc_missing, oidc_providers
+from roleext.users import UserBook, oidc_missing, oidc_providers, oidc_user_name
 
 PERSON_KEY = "signed_in_person"
 
@@ -94,7 +94,7 @@ def _password_person(book: UserBook) -> Person | None:
 
 
 def _oidc_person(book: UserBook, auth: Mapping[str, Any]) -> Person | None:
-    """The person the OIDC provider signed in (`st.login`), as the roleext user of their e-mail or name."""
+    """The person the OIDC provider signed in (`st.login`), as the roleext user of their verified e-mail."""
     st.session_state.pop(PERSON_KEY, None)
     if not st.user.is_logged_in:
         st.title(_("Sign in"))
@@ -106,12 +106,15 @@ def _oidc_person(book: UserBook, auth: Mapping[str, Any]) -> Person | None:
             label = _("Sign in with {provider}").format(provider=provider) if provider else _("Sign in")
             st.button(label, type="primary", on_click=st.login, args=(provider,) if provider else ())
         return None
-    claims = [str(st.user.get(claim) or "") for claim in ("email", "name")]
-    user = next((found for found in map(book.get, filter(None, claims)) if found is not None), None)
+    email = oidc_user_name(st.user.to_dict())
+    user = book.get(email) if email is not None else None
     if user is None:
-        shown = next(filter(None, claims), "?")
-        st.error(_("{who} is not a user of this project. An admin adds them with: roleext users add {who} "
-                   "--role annotator --no-password").format(who=escape_markdown(shown)))
+        if email is None:
+            st.error(_("The sign-in provider gave no verified e-mail address, and roleext knows its users by "
+                       "their e-mail: sign in with an account that has one."))
+        else:
+            st.error(_("{who} is not a user of this project. An admin adds them with: roleext users add {who} "
+                       "--role annotator --no-password").format(who=escape_markdown(email)))
         st.button(_("Sign out"), on_click=st.logout)
         return None
     return user.person()

@@ -262,7 +262,7 @@ with st.expander(ngettext("History ({n} edit)", "History ({n} edits)", len(histo
             st.dataframe(pd.DataFrame(history_rows(history)), hide_index=True, width="stretch",
                          column_config=column_labels())
         undoable = next_undo(history)
-        if undoable is not None:
+        if undoable is not None and editor.may_undo(undoable):
             st.button(_("Undo #{id}, the {target} edit of {time:%H:%M:%S}").format(
                 id=undoable.id, target=undoable.target, time=undoable.at),
                       on_click=save_in_callback, args=(undo,))

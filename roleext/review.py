@@ -412,8 +412,20 @@ class RecordEditor:
         version = self.store.set_status(self.record.id, status, self.record.version, self.author)
         self.record = replace(self.record, status=status, version=version)
 
+    def may_undo(self, entry: HistoryEntry) -> bool:
+        """Whether this person may revert `entry`: only what they may edit, a status only if they set
+        statuses, and for an annotator only their own edits (never a reviewer's or a teammate's)."""
+        if not self.may_edit() or (entry.target == "status" and not self.may_set_status()):
+            return False
+        return may(self.person, "edit_any") or reviewer_of(entry.author) == self.annotator
+
     def undo(self) -> str:
         """Undo the newest edit not yet undone; a message saying which."""
+        last = next_undo(self.store.history_of(self.record.id))
+        if last is not None and not self.may_undo(last):
+            raise RoleextError(_("the newest edit of {split} record {index} is {who}'s {target} edit: you may not "
+                                 "undo it").format(split=self.record.split, index=self.record.index,
+                                                   who=reviewer_of(last.author), target=target_name(last.target)))
         message = undo_last_edit(self.store, self.record, self.author)
         self.seen(self.store.get_record(self.record.split, self.record.index))
         return message

@@ -209,6 +209,17 @@ def oidc_providers(auth: Mapping[str, Any]) -> list[str | None]:
     return own + [name for name, value in auth.items() if isinstance(value, Mapping)]
 
 
+def oidc_user_name(claims: Mapping[str, Any]) -> str | None:
+    """The roleext user an OIDC sign-in stands for: the provider's verified e-mail, else None.
+
+    Never the `name` claim: at most providers a person sets their own display name, so
+    anyone could call themselves "alice" and be signed in as the admin alice."""
+    email = str(claims.get("email") or "").strip()
+    if not email or claims.get("email_verified") is False:
+        return None
+    return email
+
+
 def oidc_missing() -> str | None:
     """Why the OIDC sign-in cannot work here (Streamlit's st.login needs Authlib), or None."""
     if importlib.util.find_spec("authlib") is None:

@@ -13,10 +13,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from roleext.assignments import assign, queue
+from roleext.backends import OfflineBackend
+from roleext.jobs import Job, JobSpec
 from roleext.project import ReviewStatus
 from roleext.sample import import_sample
 from roleext.store import ProjectStore
-from roleext.users import UserBook, oidc_providers
+from roleext.users import UserBook, oidc_providers, oidc_user_name
 
 ROOT = Path(__file__).resolve().parents[1]
 OIDC = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
@@ -104,6 +106,16 @@ def test_an_annotator_sees_review_and_evaluate_only(project: ProjectStore) -> No
     assert at.switch_page("pages/evaluate.py").run().title[0].value == "Evaluate"
 
 
+def test_only_an_admin_switches_the_offline_rules(project: ProjectStore) -> None:
+    Job(project, OfflineBackend(), JobSpec("infer", "train")).run()
+    UserBook(project).add("ann", "annotator", "ann's pw")
+    UserBook(project).add("root", "admin", "admin pw")
+    for name, password, switches in (("ann", "ann's pw", False), ("root", "admin pw", True)):
+        at = sign_in(app(), name, password).switch_page("pages/evaluate.py").run()
+        boxes = [box for box in at.checkbox if box.key.startswith("rule_switch_")]
+        assert boxes and all(box.disabled != switches for box in boxes), name
+
+
 def test_on_review_an_annotator_reads_others_records_and_edits_their_own(project: ProjectStore) -> None:
     UserBook(project).add("ann", "annotator", "ann's pw")
     assign(project, "train", ["ann", "bob"], overlap=0.0, seed=1)
@@ -174,6 +186,23 @@ def test_with_an_oidc_provider_st_login_signs_people_in(project: ProjectStore) -
     at.run()
     assert titles(at) == [] or titles(at) == ["Sign in"]
     assert "roleext users add mallory@example.com --role annotator --no-password" in shown(at.error[0].value)
+
+    # A display name is whatever the account holder typed: it never signs anyone in as that user.
+    UserBook(project).add("alice", "admin", None)
+    at.user = {"is_logged_in": True, "email": "mallory@example.com", "name": "alice"}
+    at.run()
+    assert "Signed in as alice · admin" not in [shown(caption.value) for caption in at.sidebar.caption]
+    assert "roleext users add mallory@example.com" in shown(at.error[0].value)
+    at.user = {"is_logged_in": True, "email": "ivy@example.com", "email_verified": False, "name": "Ivy"}
+    at.run()
+    assert "no verified e-mail" in at.error[0].value
+
+
+def test_an_oidc_sign_in_stands_for_its_verified_email_only() -> None:
+    assert oidc_user_name({"email": "ivy@example.com", "name": "Ivy"}) == "ivy@example.com"
+    assert oidc_user_name({"email": "ivy@example.com", "email_verified": True}) == "ivy@example.com"
+    assert oidc_user_name({"email": "ivy@example.com", "email_verified": False}) is None
+    assert oidc_user_name({"name": "alice", "sub": "1234"}) is None
 
 
 def test_oidc_providers_of_secrets() -> None:

@@ -23,7 +23,7 @@ from roleext.formats.dataset import export_dataset
 from roleext.io import load_chat_file
 from roleext.project import ReviewStatus
 from roleext.resolution import disagreements, gold_for_export, resolve
-from roleext.review import FormValues, RecordEditor, UnsavedEditConflict, history_rows
+from roleext.review import FormValues, RecordEditor, UnsavedEditConflict, history_rows, next_undo
 from roleext.roles import Person
 from roleext.schema import complete_customer
 from roleext.store import ProjectStore
@@ -207,6 +207,27 @@ def test_a_signed_in_annotator_edits_only_their_records_and_sets_no_status(proje
     assert reviewer.may_set_status()
     reviewer.set_status(ReviewStatus.NEEDS_FIX, FormValues())
     assert project.get_record("train", other_index).status == ReviewStatus.NEEDS_FIX
+
+
+def test_an_annotator_undoes_only_their_own_edits(project: ProjectStore) -> None:
+    assign(project, "train", ["a", "b"], overlap=0.0, seed=4)
+    mine_index = min(q.index for q in queue(project, "a"))
+    other_index = min(q.index for q in queue(project, "b"))
+    reviewer = Person("rui", "reviewer")
+    for index in (mine_index, other_index):  # a reviewer accepts both records
+        RecordEditor(project, project.get_record("train", index), person=reviewer).set_status(
+            ReviewStatus.ACCEPTED, FormValues())
+    ann = Person("a", "annotator")
+    for index in (mine_index, other_index):
+        editor = RecordEditor(project, project.get_record("train", index), person=ann)
+        entry = next_undo(project.history_of(editor.record.id))
+        assert entry is not None and not editor.may_undo(entry)
+        with pytest.raises(RoleextError, match="you may not undo it"):
+            editor.undo()
+        assert project.get_record("train", index).status == ReviewStatus.ACCEPTED
+    editor = RecordEditor(project, project.get_record("train", other_index), person=reviewer)
+    editor.undo()  # a reviewer may
+    assert project.get_record("train", other_index).status == ReviewStatus.PENDING
 
 
 def test_the_queue_counts_labelled_records_and_points_at_the_next(project: ProjectStore) -> None:
