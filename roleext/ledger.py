@@ -250,7 +250,7 @@ class Ledger:
         """Give a claimed job back to the queue (its worker is stopping): another worker resumes it."""
         j = self.jobs
         with self.write() as conn:
-            conn.execute(update(j).where(j.c.id == job_id, j.c.status == "running")
+            conn.execute(update(j).where(j.c.id == job_id, j.c.status == "running", j.c.owner == process_owner())
                          .values(status="queued", owner=None, updated_at=_now()))
 
     def cancel_queued(self, job_id: int) -> bool:
@@ -268,16 +268,22 @@ class Ledger:
             rows = conn.execute(select(j).where(j.c.status == "queued").order_by(j.c.id)).all()
         return [dict(row._mapping) for row in rows]
 
-    def report(self, job_id: int, **values: Any) -> None:
-        """Update a job's row; every call is also its heartbeat."""
-        with self.write() as conn:
-            conn.execute(update(self.jobs).where(self.jobs.c.id == job_id).values(**values, updated_at=_now()))
-
-    def beat(self, job_id: int, **values: Any) -> bool:
-        """A running job's heartbeat; False when its row is no longer running (lease lost)."""
+    def report(self, job_id: int, **values: Any) -> bool:
+        """Update the row of a job this process holds; every call is also its heartbeat. False
+        (nothing written) when another process holds it now: a worker that stalled past its
+        lease while another took the job over must not write over that one's row."""
         j = self.jobs
         with self.write() as conn:
-            result = conn.execute(update(j).where(j.c.id == job_id, j.c.status == "running")
+            result = conn.execute(update(j).where(j.c.id == job_id, j.c.owner == process_owner())
+                                  .values(**values, updated_at=_now()))
+        return result.rowcount == 1
+
+    def beat(self, job_id: int, **values: Any) -> bool:
+        """A running job's heartbeat; False when its row is no longer running here (lease lost)."""
+        j = self.jobs
+        with self.write() as conn:
+            result = conn.execute(update(j).where(j.c.id == job_id, j.c.status == "running",
+                                                  j.c.owner == process_owner())
                                   .values(**values, updated_at=_now()))
         return result.rowcount == 1
 

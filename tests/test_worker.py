@@ -187,6 +187,22 @@ def test_a_job_is_queued_once_and_a_queued_one_can_be_taken_back(project: Projec
     assert Ledger(project).claim() is None and job_row(project, job_id)["status"] == "cancelled"
 
 
+def test_a_worker_that_lost_its_job_to_another_writes_nothing_over_it(project: ProjectStore) -> None:
+    """Worker A stalled past its lease; the queue gave the job to worker B on another machine.
+    A wakes up: its heartbeat says the lease is lost, its reports and release change nothing."""
+    job_id = enqueue(project, JobSpec("summarize", "train"), BackendChoice())
+    ledger = Ledger(project)
+    claimed = ledger.claim()
+    assert claimed is not None and claimed.id == job_id
+    with project.write() as conn:  # what B's claim leaves: the row running under B
+        conn.execute(text("UPDATE jobs SET owner = 'other-host:4242', done = 3 WHERE id = :id"), {"id": job_id})
+    assert not ledger.beat(job_id, done=7)
+    assert not ledger.report(job_id, status="done", done=10)
+    ledger.release(job_id)
+    row = job_row(project, job_id)
+    assert (row["status"], row["owner"], row["done"]) == ("running", "other-host:4242", 3)
+
+
 def test_where_jobs_run_is_a_setting() -> None:
     assert not workers_external({})
     assert workers_external({"ROLEEXT_WORKERS": "external"})
