@@ -13,8 +13,7 @@ from roleext.markup import escape_markdown
 from roleext.resolution import Disagreement, disagreement_rows, disagreements, resolve, unresolved_first
 from roleext.schema import value_text
 
-SHOWN = 30
-"""Disagreements given a resolution control at once: the unresolved first."""
+SHOWN = 30  # disagreements given a resolution control at once: the unresolved first
 
 store = project_store()
 st.title(_("Agreement"))
@@ -35,7 +34,7 @@ items = unresolved_first(disagreements(store, split))
 left = sum(d.resolution is None for d in items)
 st.subheader(_("Disagreements"))
 st.caption(_("{left} of {total} unresolved. Until a field is resolved, exports use the first annotator's "
-             "value.").format(left=left, total=len(items)))
+             "value (the first assigned to the record).").format(left=left, total=len(items)))
 if not items:
     st.stop()
 st.dataframe(pd.DataFrame(disagreement_rows(items)), hide_index=True, width="stretch",
@@ -45,7 +44,7 @@ st.dataframe(pd.DataFrame(disagreement_rows(items)), hide_index=True, width="str
 def save(item: Disagreement, key: str) -> None:
     choice = st.session_state[f"{key}_choice"]
     resolve(store, item.cell.record_id, item.cell.customer, item.cell.field, choice,
-            st.session_state.get(f"{key}_text", ""), current_user())
+            st.session_state.get(f"{key}_text", ""), current_user(), seen=(item.cell.a, item.cell.b))
     st.toast(_("Resolved {field} of {split} record {index}.").format(
         field=item.cell.field, split=item.cell.split, index=item.cell.index), icon=":material/done:")
 
@@ -58,16 +57,21 @@ for item in items[:SHOWN]:
             split=cell.split, index=cell.index, customer=cell.customer, field=cell.field)))
         sides = {"first": f"{cell.first}: {value_text(cell.a)}", "second": f"{cell.second}: {value_text(cell.b)}",
                  "edit": _("Edit")}
-        default = item.resolution.choice if item.resolution and item.resolution.choice in sides else "first"
+        # Nothing is preselected: a stray Save must not settle a field on a side nobody chose.
+        default = item.resolution.choice if item.resolution and item.resolution.choice in sides else None
         choice = st.radio(_("Resolution"), list(sides), format_func=sides.__getitem__, key=f"{key}_choice",
-                          index=list(sides).index(default), horizontal=True)
+                          index=None if default is None else list(sides).index(default), horizontal=True)
         if choice == "edit":
             st.text_input(_("Value (list items separated by 、)"), key=f"{key}_text",
                           value=value_text(item.resolution.value, "") if item.resolution else "")
         if item.resolution is not None:
             st.caption(_("Resolved by {reviewer}: {value}").format(reviewer=item.resolution.reviewer,
                                                                    value=value_text(item.resolution.value)))
-        st.button(_("Save"), key=f"{key}_save", on_click=save_in_callback, args=(lambda i=item, k=key: save(i, k),))
+        elif item.outdated is not None:
+            st.caption(_("{reviewer} resolved it as {value}, but the labels changed since: resolve it again.").format(
+                reviewer=item.outdated.reviewer, value=value_text(item.outdated.value)))
+        st.button(_("Save"), key=f"{key}_save", on_click=save_in_callback, args=(lambda i=item, k=key: save(i, k),),
+                  disabled=choice is None)
 if len(items) > SHOWN:
     st.caption(_("Showing the first {shown} of {total}: resolve these, and the next ones appear.").format(
         shown=SHOWN, total=len(items)))

@@ -20,13 +20,13 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from roleext.annotations import write_annotation
 from roleext.errors import UsageError
 from roleext.i18n import _, ngettext
 from roleext.io import ChatFile
-from roleext.matching import StoredRow, match_chats
+from roleext.matching import StoredRow, dumps, match_chats
 from roleext.store import ProjectStore, default_author
 
 SHOWN_UNMATCHED = 20
@@ -47,6 +47,8 @@ class AnnotationImportReport:
     similar: int = 0
     unmatched: list[int] = field(default_factory=list)
     """File positions (1-based) whose chat is not in the project."""
+    kept: list[int] = field(default_factory=list)
+    """File positions whose labels the annotator changed in the app since: kept, not overwritten."""
     unlabelled: int = 0
 
     def lines(self) -> list[str]:
@@ -60,6 +62,16 @@ class AnnotationImportReport:
         if self.assigned:
             out.append(ngettext("{n} record newly assigned to {annotator}", "{n} records newly assigned to "
                                 "{annotator}", self.assigned).format(n=self.assigned, annotator=self.annotator))
+        if self.kept:
+            shown = ", ".join(map(str, self.kept[:SHOWN_UNMATCHED]))
+            more = (_(" and {n} more").format(n=len(self.kept) - SHOWN_UNMATCHED)
+                    if len(self.kept) > SHOWN_UNMATCHED else "")
+            out.append(ngettext(
+                "{n} file record differs from labels {annotator} made or edited in the app: theirs are kept "
+                "(record {shown}{more})",
+                "{n} file records differ from labels {annotator} made or edited in the app: theirs are kept "
+                "(records {shown}{more})", len(self.kept)).format(n=len(self.kept), annotator=self.annotator,
+                                                                   shown=shown, more=more))
         if self.unlabelled:
             out.append(ngettext("{n} file record has no customers: skipped", "{n} file records have no customers: "
                                 "skipped", self.unlabelled).format(n=self.unlabelled))
@@ -97,8 +109,8 @@ def import_annotations(store: ProjectStore, chat_file: ChatFile, annotator: str,
             return str(conn.execute(select(r.c.chat_text).where(r.c.id == record_id)).scalar())
 
         matches = match_chats(stored, chat_file.records, chat_of)
-        mine = {row.record_id: (json.loads(row.infos), row.version) for row in conn.execute(
-            select(n.c.record_id, n.c.infos, n.c.version).where(n.c.annotator == annotator)).all()}
+        mine = {row.record_id: (json.loads(row.infos), row.version, row.imported) for row in conn.execute(
+            select(n.c.record_id, n.c.infos, n.c.version, n.c.imported).where(n.c.annotator == annotator)).all()}
         assigned = set(conn.execute(select(a.c.record_id).where(a.c.annotator == annotator)).scalars())
         for record in chat_file.records:
             if record.index not in matches:
@@ -114,13 +126,19 @@ def import_annotations(store: ProjectStore, chat_file: ChatFile, annotator: str,
             old = mine.get(row.id)
             if old is not None and old[0] == record.infos:
                 report.unchanged += 1
+            elif old is not None and (old[2] is None or json.loads(old[2]) != old[0]):
+                # Labelled or edited in the app since the last import of them: the person's work stays.
+                report.kept.append(record.index)
+                conn.execute(update(n).where((n.c.record_id == row.id) & (n.c.annotator == annotator))
+                             .values(imported=dumps(record.infos)))
             else:
-                write_annotation(store, conn, row.id, annotator, record.infos, 0 if old is None else old[1], who, now)
+                write_annotation(store, conn, row.id, annotator, record.infos, 0 if old is None else old[1], who, now,
+                                 imported=True)
                 if old is None:
                     report.added += 1
                 else:
                     report.updated += 1
-                mine[row.id] = (record.infos, (0 if old is None else old[1]) + 1)
+                mine[row.id] = (record.infos, (0 if old is None else old[1]) + 1, dumps(record.infos))
             if row.id not in assigned:
                 conn.execute(insert(a).values(record_id=row.id, annotator=annotator, assigned_at=now))
                 assigned.add(row.id)

@@ -15,6 +15,7 @@ gold). Every edit carries the version it was based on, as record edits do: versi
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -45,12 +46,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def assignees(store: ProjectStore, record_id: int) -> list[str]:
-    """Who the record is assigned to, first assigned first; empty for a single-user record."""
+def assignees(store: ProjectStore, record_id: int, conn: Connection | None = None) -> list[str]:
+    """Who the record is assigned to, first assigned first; empty for a single-user record.
+    `conn`: read in the caller's transaction."""
     a = store.assignments
-    with store.engine.connect() as conn:
-        return list(conn.execute(select(a.c.annotator).where(a.c.record_id == record_id)
-                                 .order_by(a.c.assigned_at, a.c.id)).scalars())
+    with nullcontext(conn) if conn is not None else store.engine.connect() as reading:
+        return list(reading.execute(select(a.c.annotator).where(a.c.record_id == record_id)
+                                    .order_by(a.c.assigned_at, a.c.id)).scalars())
 
 
 def get_annotation(store: ProjectStore, record_id: int, annotator: str) -> Annotation | None:
@@ -62,14 +64,17 @@ def get_annotation(store: ProjectStore, record_id: int, annotator: str) -> Annot
     return None if row is None else Annotation(record_id, annotator, json.loads(row.infos), row.version)
 
 
-def annotations_of(store: ProjectStore, record_id: int) -> list[Annotation]:
-    """Every annotation of a record, its first annotator's first (see `ordered_annotators`)."""
+def annotations_of(store: ProjectStore, record_id: int, conn: Connection | None = None) -> list[Annotation]:
+    """Every annotation of a record, its first annotator's first (see `ordered_annotators`).
+    `conn`: read in the caller's transaction."""
     n = store.annotations
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(n.c.annotator, n.c.infos, n.c.version).where(n.c.record_id == record_id)).all()
+    with nullcontext(conn) if conn is not None else store.engine.connect() as reading:
+        rows = reading.execute(select(n.c.annotator, n.c.infos, n.c.version)
+                               .where(n.c.record_id == record_id)).all()
+        assigned = assignees(store, record_id, reading)
     found = {row.annotator: Annotation(record_id, row.annotator, json.loads(row.infos), row.version)
              for row in rows}
-    return [found[name] for name in ordered_annotators(assignees(store, record_id), found)]
+    return [found[name] for name in ordered_annotators(assigned, found)]
 
 
 def ordered_annotators(assigned: list[str], annotated: Any) -> list[str]:
@@ -90,8 +95,10 @@ def save_annotation(store: ProjectStore, record_id: int, annotator: str, infos: 
 
 
 def write_annotation(store: ProjectStore, conn: Connection, record_id: int, annotator: str,
-                     infos: list[Customer], expected_version: int, author: str, at: datetime) -> int:
-    """`save_annotation` inside the caller's write transaction (an import writes many at once)."""
+                     infos: list[Customer], expected_version: int, author: str, at: datetime,
+                     imported: bool = False) -> int:
+    """`save_annotation` inside the caller's write transaction (an import writes many at once);
+    `imported`: the labels come from a file (`import --as`), kept as the baseline of its next import."""
     n, r = store.annotations, store.records
     row_of = (n.c.record_id == record_id) & (n.c.annotator == annotator)
     old = conn.execute(select(n.c.infos, n.c.version).where(row_of)).first()
@@ -107,12 +114,14 @@ def write_annotation(store: ProjectStore, conn: Connection, record_id: int, anno
             raise NotFoundError(_("no record with id {id}").format(id=record_id))
         before = json.loads(gold)
         conn.execute(insert(n).values(record_id=record_id, annotator=annotator, infos=dumps(infos), version=1,
-                                      created_at=at, updated_at=at))
+                                      created_at=at, updated_at=at, imported=dumps(infos) if imported else None))
     else:
         before = json.loads(old.infos)
         if before == infos:
             return current
-        conn.execute(update(n).where(row_of).values(infos=dumps(infos), version=n.c.version + 1, updated_at=at))
+        baseline = {"imported": dumps(infos)} if imported else {}
+        conn.execute(update(n).where(row_of).values(infos=dumps(infos), version=n.c.version + 1, updated_at=at,
+                                                    **baseline))
     conn.execute(insert(store.history).values(
         record_id=record_id, target=ANNOTATION_TARGET, author=author, at=at, before=dumps(before),
         after=dumps(infos), run_id=None, annotator=annotator))

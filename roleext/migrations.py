@@ -445,6 +445,19 @@ def m012_deferred_chat_index(conn: Connection) -> None:
     _search_triggers(conn, table, key, columns, insert=False, only_indexed=f"old.{key} <= {INDEXED_UPTO}")
 
 
+@migration
+def m013_team_baselines(conn: Connection) -> None:
+    """What team data was based on, so nothing overwrites a person's later work.
+
+    annotations.imported: the labels an `import --as` last wrote; a re-import follows the file
+    only where the annotation still equals them (the annotator did not edit it since).
+    resolutions.basis: the two annotators' values a reviewer resolved; when either annotation
+    changes (a customer removed renumbers the pairs), the resolution no longer applies and the
+    disagreement shows again."""
+    conn.execute(text("ALTER TABLE annotations ADD COLUMN imported TEXT"))
+    conn.execute(text("ALTER TABLE resolutions ADD COLUMN basis TEXT"))
+
+
 MIGRATION_LOCK = 7_301_220
 """PostgreSQL advisory lock key serialising migrations; SQLite serialises on BEGIN IMMEDIATE."""
 

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from roleext.agreement import Cell, customer_pairs, labelled_twice, record_cells, same_value, split_labels
 from roleext.annotations import annotations_of
-from roleext.errors import NotFoundError, UsageError
+from roleext.errors import ConflictError, NotFoundError, UsageError
 from roleext.i18n import _
 from roleext.io import Split
 from roleext.matching import dumps
@@ -39,13 +39,21 @@ RESOLUTION_TARGET = "resolution"
 
 @dataclass(frozen=True)
 class Resolution:
-    """A reviewer's decision on one field of one customer pair."""
+    """A reviewer's decision on one field of one customer pair, and the two values it settled."""
 
     customer: int
     field: str
     value: Any
     choice: str
     reviewer: str
+    basis: tuple[Any, Any] | None = None
+    """The first and second annotators' values when it was made (None: made before m013)."""
+
+    def holds_for(self, first: Any, second: Any) -> bool:
+        """Whether it still settles this cell: the annotators' values are those it was made on.
+        An annotation changed since (a value, or a customer removed, which renumbers the pairs)
+        makes the disagreement the reviewer's to look at again, never silently theirs."""
+        return self.basis is None or (same_value(self.basis[0], first) and same_value(self.basis[1], second))
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,8 @@ class Disagreement:
 
     cell: Cell
     resolution: Resolution | None = None
+    outdated: Resolution | None = None
+    """A resolution made before an annotation changed: no longer applied, shown for reference."""
 
 
 def _resolutions(store: ProjectStore, record_ids: Iterable[int] | None = None) -> dict[int, dict[tuple[int, str],
@@ -65,8 +75,10 @@ def _resolutions(store: ProjectStore, record_ids: Iterable[int] | None = None) -
     out: dict[int, dict[tuple[int, str], Resolution]] = {}
     with store.engine.connect() as conn:
         for row in conn.execute(query).all():
+            basis = json.loads(row.basis) if row.basis is not None else None
             out.setdefault(row.record_id, {})[(row.customer, row.field)] = Resolution(
-                row.customer, row.field, json.loads(row.value), row.choice, row.reviewer)
+                row.customer, row.field, json.loads(row.value), row.choice, row.reviewer,
+                None if basis is None else (basis[0], basis[1]))
     return out
 
 
@@ -79,7 +91,11 @@ def disagreements(store: ProjectStore, split: Split) -> list[Disagreement]:
         own = resolved.get(record_id, {})
         for cell in record_cells(record_id, split, index, labels[0], labels[1]):
             if not cell.agree:
-                out.append(Disagreement(cell, own.get((cell.customer, cell.field))))
+                made = own.get((cell.customer, cell.field))
+                if made is not None and not made.holds_for(cell.a, cell.b):
+                    out.append(Disagreement(cell, None, made))
+                else:
+                    out.append(Disagreement(cell, made))
     return out
 
 
@@ -93,38 +109,26 @@ def value_from_text(field_name: str, text: str) -> str | list[str]:
 
 
 def resolve(store: ProjectStore, record_id: int, customer: int, field_name: str, choice: Choice,
-            value: Any = None, reviewer: str | None = None) -> Any:
+            value: Any = None, reviewer: str | None = None, seen: tuple[Any, Any] | None = None) -> Any:
     """Settle one field of one customer pair: the first annotator's value, the second's, or `value`
     (`edit`); a later resolution of the same field replaces it. Returns the value now resolved.
 
+    `seen`: the two values the reviewer was shown; if an annotator changed theirs since, nothing
+    is saved (`ConflictError`), so "the first's value" is never one the reviewer did not see.
     Kept in history (target "resolution"), so who decided what stays traceable."""
     if field_name not in FIELDS_BY_NAME:
         raise UsageError(_("there is no field {field}").format(field=field_name))
-    labels = annotations_of(store, record_id)
-    if len(labels) < 2:
-        raise NotFoundError(_("record id {id} was not labelled by two annotators: there is nothing to resolve")
-                            .format(id=record_id))
-    cells = {(c.customer, c.field): c for c in record_cells(record_id, "train", 0, (labels[0].annotator,
-             labels[0].infos), (labels[1].annotator, labels[1].infos))}
-    cell = cells.get((customer, field_name))
-    if cell is None:
-        raise NotFoundError(_("record id {id} has no customer {n}").format(id=record_id, n=customer))
-    if choice == "first":
-        chosen = cell.a
-    elif choice == "second":
-        chosen = cell.b
-    else:
-        spec = FIELDS_BY_NAME[field_name]
-        chosen = value_from_text(field_name, value) if isinstance(value, str) else value
-        if spec.kind == "list" and not (isinstance(chosen, list) and all(isinstance(v, str) for v in chosen)):
-            raise UsageError(_("{field} holds a list of strings").format(field=field_name))
-        if spec.kind == "str" and not isinstance(chosen, str):
-            raise UsageError(_("{field} holds a string").format(field=field_name))
-    who, now = reviewer or default_author(), datetime.now(UTC)
     s = store.resolutions
-    row_of = (s.c.record_id == record_id) & (s.c.customer == customer) & (s.c.field == field_name)
-    values = {"value": dumps(chosen), "choice": choice, "reviewer": who, "at": now}
-    with store.write() as conn:
+    with store.write() as conn:  # the labels are read under the lock the resolution is written under
+        cell = _cell(store, conn, record_id, customer, field_name)
+        if seen is not None and not (same_value(seen[0], cell.a) and same_value(seen[1], cell.b)):
+            raise ConflictError(_("the annotators' labels of this field changed since the page showed them; "
+                                  "look at them again before resolving"))
+        chosen = _chosen(cell, field_name, choice, value)
+        who, now = reviewer or default_author(), datetime.now(UTC)
+        row_of = (s.c.record_id == record_id) & (s.c.customer == customer) & (s.c.field == field_name)
+        values = {"value": dumps(chosen), "choice": choice, "reviewer": who, "at": now,
+                  "basis": dumps([cell.a, cell.b])}
         old = conn.execute(select(s.c.value).where(row_of)).scalar()
         if old is None:
             conn.execute(insert(s).values(record_id=record_id, customer=customer, field=field_name, **values))
@@ -136,6 +140,35 @@ def resolve(store: ProjectStore, record_id: int, customer: int, field_name: str,
                                                    "value": json.loads(old)}),
             after=dumps({"customer": customer, "field": field_name, "value": chosen, "choice": choice}),
             run_id=None, annotator=None))
+    return chosen
+
+
+def _cell(store: ProjectStore, conn: Connection, record_id: int, customer: int, field_name: str) -> Cell:
+    """One cell of a record labelled twice, as the annotations stand in `conn`'s transaction."""
+    labels = annotations_of(store, record_id, conn)
+    if len(labels) < 2:
+        raise NotFoundError(_("record id {id} was not labelled by two annotators: there is nothing to resolve")
+                            .format(id=record_id))
+    cells = {(c.customer, c.field): c for c in record_cells(record_id, "train", 0, (labels[0].annotator,
+             labels[0].infos), (labels[1].annotator, labels[1].infos))}
+    cell = cells.get((customer, field_name))
+    if cell is None:
+        raise NotFoundError(_("record id {id} has no customer {n}").format(id=record_id, n=customer))
+    return cell
+
+
+def _chosen(cell: Cell, field_name: str, choice: Choice, value: Any) -> Any:
+    """The value a resolution settles on: a side's, or the typed one checked against the field."""
+    if choice == "first":
+        return cell.a
+    if choice == "second":
+        return cell.b
+    spec = FIELDS_BY_NAME[field_name]
+    chosen = value_from_text(field_name, value) if isinstance(value, str) else value
+    if spec.kind == "list" and not (isinstance(chosen, list) and all(isinstance(v, str) for v in chosen)):
+        raise UsageError(_("{field} holds a list of strings").format(field=field_name))
+    if spec.kind == "str" and not isinstance(chosen, str):
+        raise UsageError(_("{field} holds a string").format(field=field_name))
     return chosen
 
 
@@ -157,10 +190,11 @@ def team_gold(labels: list[list[Customer]], resolved: dict[tuple[int, str], Reso
     unresolved = False
     for number, (a, b) in enumerate(pairs, start=1):
         for name, spec in FIELDS_BY_NAME.items():
+            first_value, second_value = a.get(name, spec.empty()), b.get(name, spec.empty())
             decided = resolved.get((number, name))
-            if decided is not None:
+            if decided is not None and decided.holds_for(first_value, second_value):
                 gold[number - 1][name] = decided.value
-            elif not same_value(a.get(name, spec.empty()), b.get(name, spec.empty())):
+            elif not same_value(first_value, second_value):
                 unresolved = True
     kept = gold[:len(first)] + [c for c in gold[len(first):] if any(v not in ("", []) for v in c.values())]
     return TeamGold(kept, unresolved)

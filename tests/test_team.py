@@ -278,6 +278,23 @@ def test_import_as_loads_labels_by_chat_reports_strangers_and_never_touches_othe
     assert "0 added, 1 updated, 1 unchanged" in out
     entry = store.history_of(store.get_record("train", 1).id)[-1]
     assert (entry.target, entry.annotator, entry.after[0][STUCK]) == ("annotation", "alice", "有卡点")
+
+    # alice then fixes record 1 in the app: importing the same file again, or a changed one, keeps her fix.
+    first = store.get_record("train", 1)
+    fixed = [customer("乙", 客户是否有卡点="无卡点", 客户是否有意向="有意向")]
+    save_annotation(store, first.id, "alice", fixed, get_annotation(store, first.id, "alice").version,  # type: ignore[union-attr]
+                    "alice")
+    for infos in ([customer("乙", 客户是否有卡点="有卡点")], [customer("乙", 客户是否有卡点="无卡点")]):
+        theirs[1] = dict(sample_records[0], infos=infos)
+        code, out, _err = cli("import", str(write_json(theirs, "alice.json")), "--as", "alice", "--db", db_url)
+        assert code == 0 and "0 added, 0 updated, 1 unchanged" in out
+        assert "1 file record differs from labels alice made or edited in the app: theirs are kept (record 2)" in out
+        assert get_annotation(store, first.id, "alice").infos == fixed  # type: ignore[union-attr]
+    # bob labelled record 3 in the app; a file of bob's labels never overwrites them either.
+    code, out, _err = cli("import", str(write_json([dict(sample_records[2], infos=[customer("丙")])], "bob.json")),
+                          "--as", "bob", "--db", db_url)
+    assert "theirs are kept (record 1)" in out
+    assert get_annotation(store, third.id, "bob").infos == [customer("bob's")]  # type: ignore[union-attr]
     store.close()
 
 
@@ -397,6 +414,34 @@ def test_exports_use_resolved_then_the_reviewers_choice_then_the_first_annotator
     left = [d for d in disagreements(project, "train") if d.resolution is None]
     assert [(d.cell.index, d.cell.field) for d in left] == [(5, STUCK)]
     assert project.history_of(third_record.id)[-1].target == "resolution"
+
+
+def test_a_resolution_stops_applying_when_an_annotation_changes_under_it(project: ProjectStore) -> None:
+    """X has 甲 and 乙, Y the same two with another 卡点 for 乙; the reviewer settles 乙's. X then
+    removes 甲: the pairs renumber, and the old resolution must not land on another customer."""
+    record = project.get_record("train", 1)
+    with project.write() as conn:
+        conn.execute(insert(project.assignments), [
+            {"record_id": record.id, "annotator": name, "assigned_at": datetime(2026, 11, 1, hour, tzinfo=UTC)}
+            for hour, name in ((9, "x"), (10, "y"))])
+    save_annotation(project, record.id, "x", [customer("甲"), customer("乙", 客户是否有卡点="无卡点")], 0, "x")
+    save_annotation(project, record.id, "y", [customer("甲"), customer("乙", 客户是否有卡点="有卡点")], 0, "y")
+    [item] = disagreements(project, "train")
+    assert (item.cell.customer, item.cell.field) == (2, STUCK)
+    resolve(project, record.id, 2, STUCK, "second", reviewer="rev", seen=(item.cell.a, item.cell.b))
+    gold, unresolved = exported_gold(project)
+    assert [c[STUCK] for c in gold[record.chat_text]] == ["", "有卡点"] and unresolved == 0
+
+    save_annotation(project, record.id, "x", [customer("乙", 客户是否有卡点="无卡点")], 1, "x")  # 甲 removed
+    gold, unresolved = exported_gold(project)
+    assert [(c["基本信息-姓名"], c[STUCK]) for c in gold[record.chat_text]] == [("乙", "无卡点")]  # no stray customer
+    assert unresolved == 1  # the disagreement is open again, for the reviewer to look at
+    [again] = [d for d in disagreements(project, "train") if d.cell.field == STUCK]
+    assert again.cell.customer == 1 and again.resolution is None
+
+    save_annotation(project, record.id, "y", [customer("乙", 客户是否有卡点="无卡点")], 1, "y")
+    with pytest.raises(ConflictError, match="changed since the page showed them"):
+        resolve(project, record.id, 1, STUCK, "first", reviewer="rev", seen=(again.cell.a, again.cell.b))
 
 
 def test_a_single_user_export_reads_no_team_table_and_reports_nothing(project: ProjectStore) -> None:

@@ -44,7 +44,9 @@ def test_the_agreement_page_shows_the_table_and_resolves_a_disagreement(project:
 
     first = disagreements(project, "train")[0]
     key = f"resolve_{first.cell.record_id}_{first.cell.customer}_{first.cell.field}"
-    at.radio(key=f"{key}_choice").set_value("second")
+    assert at.radio(key=f"{key}_choice").value is None  # nothing chosen for the reviewer
+    assert at.button(key=f"{key}_save").disabled
+    at.radio(key=f"{key}_choice").set_value("second").run()
     at.button(key=f"{key}_save").click().run()
     assert not at.exception
     resolved = disagreements(project, "train")[0].resolution
