@@ -198,10 +198,12 @@ def show_prediction(record: Record) -> None:
 
 SHORTCUTS = {"accept": "Alt+A", "fix": "Alt+F", "reject": "Alt+X", "next": "Alt+N"}
 buttons = st.columns(5)
-buttons[0].button(_("Accept"), type="primary", shortcut=SHORTCUTS["accept"], on_click=save_in_callback,
-                  args=(lambda: set_status(ReviewStatus.ACCEPTED),))
+editable = editor.may_edit()
 sets_status = editor.may_set_status()  # an annotator's Accept only marks their labels done
 not_yours = None if sets_status else _("A reviewer sets this status")
+buttons[0].button(_("Accept"), type="primary", shortcut=SHORTCUTS["accept"], on_click=save_in_callback,
+                  args=(lambda: set_status(ReviewStatus.ACCEPTED),), disabled=not (sets_status or editable),
+                  help=None if sets_status or editable else not_yours)
 buttons[1].button(_("Needs fix"), shortcut=SHORTCUTS["fix"], on_click=save_in_callback,
                   args=(lambda: set_status(ReviewStatus.NEEDS_FIX),), disabled=not sets_status, help=not_yours)
 buttons[2].button(_("Reject"), shortcut=SHORTCUTS["reject"], on_click=save_in_callback,
@@ -211,7 +213,6 @@ buttons[4].markdown(f"**{status_label(record.status)}**")
 with st.sidebar:
     commit_typing_on_shortcuts(list(SHORTCUTS.values()))
 
-editable = editor.may_edit()
 if not editable:
     st.info(_("This record is not assigned to you: you can read it, not edit it."))
 chat_column, edit_column = st.columns([1.1, 1])
@@ -229,7 +230,8 @@ with edit_column:
             st.warning(_("This summary was written for an earlier version of the chat (a re-import changed "
                          "it): summarize again, or edit it. Exports leave it out until then."))
         st.text_area(_("Summary (saved when you leave the box)"), summary.current, height=260, key=summary_key,
-                     on_change=save_in_callback, args=(lambda: editor.save(in_form()),), disabled=not editable)
+                     on_change=save_in_callback, args=(lambda: editor.save(in_form()),),
+                     disabled=not editor.may_edit_summary())
         made_by = escape_markdown(f"{summary.backend} {summary.model}")
         st.caption(f"{row_length(record, summary.current)} · {made_by}")
 
@@ -240,11 +242,12 @@ with edit_column:
             st.markdown("\n".join(f"- {escape_markdown(str(w))}" for w in warnings))
 
     show_prediction(record)
-    st.subheader(_("Gold customers"))
+    st.subheader(_("Your labels") if editor.labels_own() else _("Gold customers"))
     customers_editor(record.gold, gold_key, lambda customers: editor.save(FormValues(gold=customers)),
                      source=editor.gold_source, read_only_for=str(record.id), locked=not editable)
 
-history = store.history_of(record.id)
+full_history = store.history_of(record.id)
+history = editor.visible_history(full_history)  # an annotator never reads a teammate's labels here
 
 
 def history_toggled() -> None:
@@ -261,7 +264,7 @@ with st.expander(ngettext("History ({n} edit)", "History ({n} edits)", len(histo
         if history:
             st.dataframe(pd.DataFrame(history_rows(history)), hide_index=True, width="stretch",
                          column_config=column_labels())
-        undoable = next_undo(history)
+        undoable = next_undo(full_history)
         if undoable is not None and editor.may_undo(undoable):
             st.button(_("Undo #{id}, the {target} edit of {time:%H:%M:%S}").format(
                 id=undoable.id, target=undoable.target, time=undoable.at),

@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import select
 
 from roleext.annotations import ordered_annotators
-from roleext.i18n import _
+from roleext.i18n import _, ngettext
 from roleext.io import Split
 from roleext.schema import FIELDS, FIELDS_BY_NAME, Customer, empty_customer
 from roleext.scoring import pair_customers
@@ -153,7 +153,8 @@ class AgreementReport:
                                           "kappa": _number(self.kappa)}]
 
     def lines(self) -> list[str]:
-        out = [_("{split}: {n} records labelled by two annotators, {d} cells disagree").format(
+        out = [ngettext("{split}: {n} record labelled by two annotators, {d} cells disagree",
+                        "{split}: {n} records labelled by two annotators, {d} cells disagree", self.records).format(
             split=self.split, n=self.records, d=len(self.disagreements))]
         width = max(len(row["field"]) * 2 for row in self.rows())
         for row in self.rows():

@@ -302,6 +302,15 @@ class RecordEditor:
         """Whether this person may change the record: an annotator only one assigned to them."""
         return may_edit_record(self.person, self.record.id, lambda _record: self.annotator in self.assigned)
 
+    def may_edit_summary(self) -> bool:
+        """Whether this person may change the summary: on a team record it is shared by every
+        annotator's labels (and the fine-tuning input), so it is a reviewer's, not an annotator's."""
+        return self.may_edit() and (not self.assigned or may(self.person, "edit_any"))
+
+    def labels_own(self) -> bool:
+        """Whether the gold shown is this person's own labels (a team record assigned to them)."""
+        return self.annotator in self.assigned
+
     def may_set_status(self) -> bool:
         """Whether this person sets review statuses (an annotator's Accept only marks their labels done)."""
         return may(self.person, "set_status")
@@ -333,6 +342,9 @@ class RecordEditor:
         summary = record.summary
         if form.summary is not None and summary is not None and form.summary != summary.current:
             self._check_may_edit()
+            if not self.may_edit_summary():
+                raise RoleextError(_("the summary of {split} record {index} is shared by its annotators: a reviewer "
+                                     "edits it").format(split=record.split, index=record.index))
             try:
                 version = self.store.edit_summary(record.id, form.summary, summary.version, self.author)
             except ConflictError as exc:
@@ -411,6 +423,14 @@ class RecordEditor:
             self._save_annotation(self.record.gold)  # labelled as shown: the record counts as done in their queue
         version = self.store.set_status(self.record.id, status, self.record.version, self.author)
         self.record = replace(self.record, status=status, version=version)
+
+    def visible_history(self, history: list[HistoryEntry]) -> list[HistoryEntry]:
+        """The history this person may read: an annotator never sees another annotator's labels
+        (nor the resolutions of them), or blind double annotation would not be blind."""
+        if may(self.person, "edit_any"):
+            return history
+        return [entry for entry in history if entry.target != "resolution"
+                and (entry.target != "annotation" or entry.annotator == self.annotator)]
 
     def may_undo(self, entry: HistoryEntry) -> bool:
         """Whether this person may revert `entry`: only what they may edit, a status only if they set

@@ -18,7 +18,7 @@ from roleext.sample import import_sample
 from roleext.store import ProjectStore
 from roleext.users import UserBook
 from tests.browser import IDLE, skip_without_chromium, streamlit_server
-from tests.test_browser import ARTIFACTS, until
+from tests.test_browser import ARTIFACTS, edit_customer, until
 
 skip_without_chromium()
 
@@ -58,9 +58,13 @@ def test_an_annotator_signs_in_sees_their_pages_and_history_names_them(browser: 
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "team-annotator.png"), full_page=True)
 
-        summary = page.get_by_label("Summary (saved when you leave the box)")
-        summary.fill("标注员 ann 改过的摘要")
-        summary.press("Tab")
+        # The summary is shared by the record's annotators: ann edits her own labels only.
+        expect(page.get_by_label("Summary (saved when you leave the box)")).to_be_disabled()
+        expect(page.get_by_role("heading", name="Your labels")).to_be_visible()
+        edit_customer(page, "Customer 1: 钱芳6")
+        email = page.get_by_label("基本信息-邮箱")
+        email.fill("ann@example.com")
+        email.press("Tab")
         record = store.get_record("train", 3)
         until(lambda: bool(store.history_of(record.id)))
         assert [entry.author for entry in store.history_of(record.id)] == ["ann"]
@@ -68,7 +72,7 @@ def test_an_annotator_signs_in_sees_their_pages_and_history_names_them(browser: 
         page.get_by_text("History (1 edit)").click()  # the record's history says who
         cells = page.locator('[role="gridcell"]')  # the grid's accessible copy of its canvas
         until(lambda: "ann" in cells.all_inner_texts())
-        assert "summary edit" in cells.all_inner_texts()
+        assert "edit of ann's labels" in cells.all_inner_texts()
 
         page.get_by_role("button", name="Sign out").click()
         page.wait_for_function(IDLE, timeout=30_000)

@@ -17,10 +17,12 @@ from sqlalchemy import insert
 from roleext.agreement import agreement, cohen_kappa, record_cells
 from roleext.annotations import annotations_of, assignees, get_annotation, save_annotation
 from roleext.assignments import assign, next_in_queue, progress, queue, spread
+from roleext.backends import OfflineBackend
 from roleext.errors import ConflictError, RoleextError, UsageError
 from roleext.exports import export_train_jsonl
 from roleext.formats.dataset import export_dataset
 from roleext.io import load_chat_file
+from roleext.jobs import Job, JobSpec
 from roleext.project import ReviewStatus
 from roleext.resolution import disagreements, gold_for_export, resolve
 from roleext.review import FormValues, RecordEditor, UnsavedEditConflict, history_rows, next_undo
@@ -207,6 +209,23 @@ def test_a_signed_in_annotator_edits_only_their_records_and_sets_no_status(proje
     assert reviewer.may_set_status()
     reviewer.set_status(ReviewStatus.NEEDS_FIX, FormValues())
     assert project.get_record("train", other_index).status == ReviewStatus.NEEDS_FIX
+
+
+def test_double_annotation_stays_blind_in_history_and_the_summary_is_the_reviewers(project: ProjectStore) -> None:
+    assign(project, "train", ["a", "b"], overlap=1.0)
+    record = project.get_record("train", 1)
+    save_annotation(project, record.id, "a", [customer("甲", 客户是否有卡点="有卡点")], 0, "a")
+    save_annotation(project, record.id, "b", [customer("甲", 客户是否有卡点="无卡点")], 0, "b")
+    history = project.history_of(record.id)
+    bob = RecordEditor(project, record, person=Person("b", "annotator"))
+    assert [entry.annotator for entry in bob.visible_history(history)] == ["b"]  # a's labels stay unseen
+    assert bob.labels_own() and not bob.may_edit_summary()
+    Job(project, OfflineBackend(), JobSpec("summarize", "train")).run()
+    bob = RecordEditor(project, project.get_record("train", 1), person=Person("b", "annotator"))
+    with pytest.raises(RoleextError, match="a reviewer edits it"):
+        bob.save(FormValues(summary="b's summary"))
+    rui = RecordEditor(project, record, person=Person("rui", "reviewer"))
+    assert len(rui.visible_history(history)) == len(history) and rui.may_edit_summary() and not rui.labels_own()
 
 
 def test_an_annotator_undoes_only_their_own_edits(project: ProjectStore) -> None:
