@@ -108,7 +108,9 @@ if done:
 elif pending is not None:
     show_notes([*pending[0].warnings, *pending[0].lints])
 
-if st.button(_("Load sample data"), help=_("ten train chats with gold and five test chats written for roleext")):
+# The sample is for an empty project only (it refuses to replace data): offered only there.
+if not split_sizes(store) and st.button(_("Load sample data"),
+                                        help=_("ten train chats with gold and five test chats written for roleext")):
     try:
         for report in import_sample(store, current_user()):
             st.success(report.line())

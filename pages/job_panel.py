@@ -30,6 +30,7 @@ from roleext.store import ProjectStore
 from roleext.worker import enqueue, workers_external
 
 _SEEN_RUNNING = "_jobs_seen_running"
+_ENDED_ELSEWHERE = "_jobs_ended_elsewhere"
 IDLE_REFRESH = 5.0
 """Seconds between looks for a job started elsewhere (another tab, the command line)."""
 
@@ -67,6 +68,14 @@ def jobs_panel(page_key: str) -> None:
         ended = seen - running_ids
         seen.clear()
         seen.update(running_ids)
+        # A job another process ran (a worker's) that this session watched: its outcome stays in view.
+        mine = {job.job_id for job in registry.jobs().values()}
+        outcomes: list[Any] = st.session_state.setdefault(_ENDED_ELSEWHERE, [])
+        outcomes[:0] = sorted(ended - mine, reverse=True)
+        del outcomes[3:]
+        for row in Ledger(store).latest_jobs(limit=50):
+            if row["id"] in outcomes and row["id"] not in running_ids:
+                _show_outcome(row)
         if ended:  # a job this session watched has ended: redraw the page, once
             st.rerun(scope="app")
 
@@ -165,3 +174,15 @@ def _show_lease(row: dict[str, Any]) -> None:
              "({owner})").format(kind=task_name(row["kind"]), split=row["split"], done=row["done"], total=total,
                                  failed=row["failed"], seconds=elapsed, owner=row["owner"])
     st.progress(min(1.0, handled / total) if total else 0.0, text=text)  # our words, a host name and numbers
+
+
+def _show_outcome(row: dict[str, Any]) -> None:
+    """How a job another process ran ended, from its row: a worker's job leaves its result in view."""
+    status = {"done": _("done"), "failed": _("failed"), "cancelled": _("cancelled"),
+              "interrupted": _("interrupted"), "queued": _("back in the queue")}.get(row["status"], row["status"])
+    text = _("{kind} {split}: job {id} {status} in another process: {done}/{total} done, {failed} failed").format(
+        kind=task_name(row["kind"]), split=row["split"], id=row["id"], status=status, done=row["done"] or 0,
+        total=row["total"] or 0, failed=row["failed"] or 0)
+    (st.error if row["status"] in ("failed", "interrupted") else st.success)(escape_markdown(text))
+    if row.get("error"):
+        st.caption(escape_markdown(str(row["error"])))

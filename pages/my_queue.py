@@ -9,11 +9,22 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.identity import current_user
+from pages.identity import current_person, current_user
 from pages.language import _
 from roleext.assignments import has_assignments, next_in_queue, progress, queue
 from roleext.review import RecordAddress
+from roleext.roles import may
 from roleext.store import ProjectStore
+
+
+def queue_start(store: ProjectStore) -> RecordAddress | None:
+    """Where an annotator's Review opens when nothing names a record: the next one in their
+    queue, not the split's first pending record (most likely someone else's)."""
+    person = current_person()
+    if may(person, "edit_any") or not has_assignments(store):
+        return None
+    upcoming = next_in_queue(queue(store, person.name))
+    return None if upcoming is None else RecordAddress(upcoming.split, upcoming.index)
 
 
 def my_queue(store: ProjectStore) -> None:

@@ -8,7 +8,7 @@ import streamlit as st
 from pages.customers_editor import customers_editor, customers_in_form
 from pages.identity import current_person
 from pages.language import _, column_labels, ngettext
-from pages.my_queue import my_queue
+from pages.my_queue import my_queue, queue_start
 from pages.resources import project_store
 from pages.shortcuts import commit_typing_on_shortcuts
 from pages.unsaved_edits import save_in_callback, show_unsaved
@@ -50,6 +50,8 @@ show_unsaved()
 # session last wrote it; otherwise the widgets below decide and the URL follows them.
 last = st.session_state.get("review_address")
 wanted = record_address(st.query_params.to_dict())
+if wanted is None and last is None:
+    wanted = queue_start(store)  # an annotator's first visit opens their queue, not the split's first record
 if wanted is not None and wanted != last:
     st.session_state["review_split"] = wanted.split
     st.session_state["review_target"] = wanted.index

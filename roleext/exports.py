@@ -183,20 +183,25 @@ def with_export_gold(store: ProjectStore, split: Split, records: Iterable[Record
 
 def _eligible(store: ProjectStore, split: Split, source: InputSource,
               report: ExportReport) -> Iterator[tuple[Record, str]]:
-    book = ExportGold.of(store, split)
-    for record in store.iter_records(split):
-        if record.status == ReviewStatus.REJECTED:
-            report.left_out[N_("rejected in review")] += 1
-            continue
-        text = record.model_input(source)
-        if text is None:
-            stale = record.summary is not None and record.summary.stale
-            report.left_out[N_("summary of an older chat: summarize again") if stale else N_("no summary yet")] += 1
-            continue
-        if book is not None:
-            record, unresolved = book.apply(record)
-            report.unresolved += unresolved
-        yield record, text
+    """The records an export writes, with their model input and the gold exports use."""
+    inputs: dict[int, str] = {}
+
+    def with_input() -> Iterator[Record]:
+        for record in store.iter_records(split):
+            if record.status == ReviewStatus.REJECTED:
+                report.left_out[N_("rejected in review")] += 1
+                continue
+            text = record.model_input(source)
+            if text is None:
+                stale = record.summary is not None and record.summary.stale
+                report.left_out[N_("summary of an older chat: summarize again") if stale
+                                else N_("no summary yet")] += 1
+                continue
+            inputs[record.id] = text
+            yield record
+
+    for record in with_export_gold(store, split, with_input(), report):
+        yield record, inputs.pop(record.id)
 
 
 def finetune_rows(store: ProjectStore, *, instruction: str = DEFAULT_INSTRUCTION,

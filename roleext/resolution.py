@@ -200,14 +200,6 @@ def team_gold(labels: list[list[Customer]], resolved: dict[tuple[int, str], Reso
     return TeamGold(kept, unresolved)
 
 
-def gold_for_export(store: ProjectStore, record: Record) -> TeamGold:
-    """The gold an export writes for one record: see the module's precedence."""
-    labels = annotations_of(store, record.id)
-    if not labels:
-        return TeamGold(record.gold)
-    return team_gold([label.infos for label in labels], _resolutions(store, [record.id]).get(record.id, {}))
-
-
 @dataclass
 class ExportGold:
     """The export gold of a split's annotated records, read at once: exports look each record up."""

@@ -86,6 +86,8 @@ def test_data_page_loads_the_sample_in_one_click() -> None:
         "train: 10 added, 0 updated, 0 unchanged, 0 no longer in the file",
         "test: 5 added, 0 updated, 0 unchanged, 0 no longer in the file",
     ]
+    at.run()
+    assert not any(b.label == "Load sample data" for b in at.button)  # offered to an empty project only
 
 
 def test_review_accept_saves_the_status_and_moves_on(project_db: Path) -> None:

@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from contextlib import closing
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from roleext.formats.dataset import export_dataset
 from roleext.io import load_chat_file
 from roleext.jobs import Job, JobSpec
 from roleext.project import ReviewStatus
-from roleext.resolution import disagreements, gold_for_export, resolve
+from roleext.resolution import ExportGold, disagreements, resolve
 from roleext.review import FormValues, RecordEditor, UnsavedEditConflict, history_rows, next_undo
 from roleext.roles import Person
 from roleext.schema import complete_customer
@@ -423,8 +424,9 @@ def test_exports_use_resolved_then_the_reviewers_choice_then_the_first_annotator
     assert gold[second_record.chat_text][0][STUCK] == labels[second_record.id][other][0][STUCK]
     assert gold[third_record.chat_text][0][KIND] == ["询价", "吐槽"]
     assert unresolved == 1  # record 5 only
-    assert gold_for_export(project, second_record).gold == gold[second_record.chat_text]
-    assert not gold_for_export(project, second_record).unresolved
+    book = ExportGold.of(project, "train")
+    exported = replace(second_record, gold=gold[second_record.chat_text])
+    assert book is not None and book.apply(second_record) == (exported, False)
 
     buffer = io.BytesIO()
     report = export_train_jsonl(project, buffer, source="chat")

@@ -277,3 +277,7 @@ def test_with_external_workers_the_app_queues_and_shows_the_job(tmp_path: Path,
     assert Worker(store, {}, out=lambda line: None).run_one() is not None
     assert all(r.has_summary for r in store.list_records("train"))
     assert job_row(store, queued["id"])["status"] == "done"
+    at.run()  # the worker's result stays in view where the person queued it
+    assert not at.exception
+    assert any(f"job {queued['id']} done in another process: 10/10 done, 0 failed" in box.value.replace("\\", "")
+               for box in at.success)
