@@ -188,10 +188,10 @@ def edit_customer(page: Page, title: str) -> None:
     """Switch a gold customer from its read-only table to its boxes."""
     customer = page.locator('[data-testid="stExpander"]').filter(has_text=title)
     expect(customer).to_be_visible(timeout=30_000)
-    toggle = customer.get_by_text("Edit", exact=True)
-    if not toggle.is_visible():  # a record of several customers opens with each one folded
+    page.wait_for_function(IDLE, timeout=30_000)
+    if customer.locator("details").get_attribute("open") is None:  # several customers open folded
         customer.locator("summary").click()
-    toggle.click()
+    customer.get_by_text("Edit", exact=True).click()
     page.wait_for_function(IDLE, timeout=30_000)
     expect(customer.get_by_label("基本信息-姓名")).to_be_visible(timeout=30_000)
 
