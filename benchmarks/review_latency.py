@@ -51,6 +51,29 @@ RECORD_LABEL = """() => {
   const boxes = document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stSelectbox"] input');
   return boxes.length ? boxes[boxes.length - 1].value : '';
 }"""
+WATCH = """([before, expected, summaryBox]) => {
+  window.roleextShownAt = undefined;
+  window.roleextClickAt = undefined;
+  if (!window.roleextClockOn) {
+    window.roleextClockOn = true;
+    document.addEventListener('click', () => { window.roleextClickAt = performance.now(); }, true);
+  }
+  const shown = SHOWN_PREDICATE;
+  const label = RECORD_LABEL_FUNCTION;
+  const frame = () => {
+    const now = label();
+    const match = /^train (\\d+) · /.exec(now);
+    if (match && now !== before && expected[match[1]]) {
+      const [summary, name] = expected[match[1]];
+      if (shown([now, summary, name, summaryBox])) { window.roleextShownAt = performance.now(); return; }
+    }
+    requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+}""".replace("SHOWN_PREDICATE", SHOWN).replace("RECORD_LABEL_FUNCTION", RECORD_LABEL)
+"""Watches every animation frame, from before the click, for the next record to be shown, and
+notes in the page when the click landed (capture phase) and the first frame that showed it:
+the user's own clock, without Playwright's checks before a click or its polling after."""
 
 
 def build_project(db: Path) -> str:
@@ -99,8 +122,9 @@ def verdict(value: float, target: float) -> str:
     return "ok" if value <= target else "MISSED"
 
 
-def measure(db: Path, work: Path, clicks: int, loads: int = 5) -> tuple[list[float], list[float]]:
-    """Seconds of each first Review render and of each "Next unreviewed" to the next record shown."""
+def measure(db: Path, work: Path, clicks: int, loads: int = 5) -> tuple[list[float], list[float], list[float]]:
+    """Seconds of each first Review render, of each "Next unreviewed" to the next record shown as
+    the harness times it, and the same in the page's clock (from the click event to the frame)."""
     store = ProjectStore(db)
     records = expected(store)
     with streamlit_server(db, work / "streamlit.log") as url, sync_playwright() as playwright:
@@ -116,16 +140,20 @@ def measure(db: Path, work: Path, clicks: int, loads: int = 5) -> tuple[list[flo
             page.goto(f"{url}/review")
             wait_shown(page, records)
             firsts.append(time.perf_counter() - start)
-        nexts = []
+        nexts, in_page = [], []
+        table = {str(index): list(records(index)) for index in range(1, store.count("train") + 1)}
         for _ in range(clicks):
             before = page.evaluate(RECORD_LABEL)
+            page.evaluate(WATCH, [before, table, SUMMARY])
             start = time.perf_counter()
             page.get_by_role("button", name="Next unreviewed").click()
             wait_shown(page, records, before)
             nexts.append(time.perf_counter() - start)
+            page.wait_for_function("() => window.roleextShownAt !== undefined", timeout=30_000)
+            in_page.append(page.evaluate("() => window.roleextShownAt - window.roleextClickAt") / 1000)
         browser.close()
     store.close()
-    return firsts, nexts
+    return firsts, nexts, in_page
 
 
 def main() -> None:
@@ -134,13 +162,18 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="roleext-latency-"))
     print(build_project(work / "latency.db"))
-    firsts, clicks = measure(work / "latency.db", work, args.clicks)
+    firsts, clicks, in_page = measure(work / "latency.db", work, args.clicks)
     first, _ = figures(firsts)
     median, p90 = figures(clicks)
+    page_median, page_p90 = figures(in_page)
     print(f"Review first render: median {first:.0f} ms, max {max(firsts) * 1000:.0f} ms over {len(firsts)} loads "
           f"(target ≤ {FIRST_MS} ms: {verdict(first, FIRST_MS)})")
     print(f"next record shown: median {median:.0f} ms (target ≤ {NEXT_MEDIAN_MS}: {verdict(median, NEXT_MEDIAN_MS)}), "
-          f"p90 {p90:.0f} ms (target ≤ {NEXT_P90_MS}: {verdict(p90, NEXT_P90_MS)}) over {len(clicks)} clicks")
+          f"p90 {p90:.0f} ms (target ≤ {NEXT_P90_MS}: {verdict(p90, NEXT_P90_MS)}) over {len(clicks)} clicks, "
+          "timed by the harness (Playwright's checks before the click included)")
+    print(f"next record shown, in the page's clock from the click event to the first frame showing it: median "
+          f"{page_median:.0f} ms ({verdict(page_median, NEXT_MEDIAN_MS)}), p90 {page_p90:.0f} ms "
+          f"({verdict(page_p90, NEXT_P90_MS)})")
 
 
 if __name__ == "__main__":

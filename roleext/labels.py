@@ -7,13 +7,16 @@ marked as such, since a model's answer is not a person's.
 
 from __future__ import annotations
 
-from roleext.i18n import _
+from roleext.i18n import N_, _
 from roleext.project import Record, RecordInfo, ReviewStatus
 from roleext.schema import NAME_FIELD, Customer
 
 MAX_NAME_CHARS = 16
 """Longer gold names are a company with remarks; the list needs only enough to recognise it."""
 SEPARATOR = " · "
+# One translation a label, not four: a picker draws fifty labels on every rerun of Review.
+_STATUS_NAMES = {ReviewStatus.PENDING: N_("pending"), ReviewStatus.ACCEPTED: N_("accepted"),
+                 ReviewStatus.NEEDS_FIX: N_("needs-fix"), ReviewStatus.REJECTED: N_("rejected")}
 
 
 def _first_name(names: list[str]) -> tuple[str, int]:
@@ -52,7 +55,5 @@ def record_label(record: Record | RecordInfo) -> str:
     Plain text for selectbox options; pass it through `markup.escape_markdown` where
     Streamlit renders Markdown.
     """
-    statuses = {ReviewStatus.PENDING: _("pending"), ReviewStatus.ACCEPTED: _("accepted"),
-                ReviewStatus.NEEDS_FIX: _("needs-fix"), ReviewStatus.REJECTED: _("rejected")}
-    parts = [f"{record.split} {record.index}", customer_label(record), statuses[record.status]]
+    parts = [f"{record.split} {record.index}", customer_label(record), _(_STATUS_NAMES[record.status])]
     return SEPARATOR.join(part for part in parts if part)

@@ -109,6 +109,7 @@ class ProjectStore:
         self.assignments: Table = meta.tables["assignments"]
         self.annotations: Table = meta.tables["annotations"]
         self.resolutions: Table = meta.tables["resolutions"]
+        self.users: Table = meta.tables["users"]  # roleext.users: who signs in (none: single-user mode)
 
     def close(self) -> None:
         self.db.dispose()

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import MetaData, Table, delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from roleext.errors import InvalidUserError, SignInError, UnknownUserError, UserExistsError
@@ -96,9 +96,7 @@ class UserBook:
 
     def __init__(self, store: ProjectStore) -> None:
         self.store = store
-        meta = MetaData()
-        meta.reflect(store.engine, only=["users"])
-        self.users: Table = meta.tables["users"]
+        self.users: Table = store.users  # reflected once with the store: the app asks on every rerun
 
     def team_mode(self) -> bool:
         """Whether the project has users, so the app asks who is working."""
