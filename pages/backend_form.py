@@ -67,10 +67,13 @@ def backend_form(prefix: str, default_model: str = "lite", ask_fine_tuned: bool 
     return choice
 
 
-def fit_options(prefix: str) -> dict[str, Any]:
-    """The context budget override and chunk overlap, for the job pages' sidebars."""
+def fit_options(prefix: str, choice: BackendChoice) -> dict[str, Any]:
+    """The context budget override and chunk overlap, for the job pages' sidebars; disabled for
+    the offline backend, which reads a chat whole (roleext.budget.max_input_chars)."""
+    whole = choice.kind == "offline"
+    why = _("The offline backend reads each chat whole: nothing is chunked.") if whole else None
     chars = st.number_input(_("Characters per request (0: from the model's context)"), 0, 500_000, step=1000,
-                            key=kept(f"{prefix}_max_input", 0))
+                            key=kept(f"{prefix}_max_input", 0), disabled=whole, help=why)
     overlap = st.number_input(_("Messages repeated between chunks of a long chat"), 0, 20,
-                              key=kept(f"{prefix}_overlap", 2))
+                              key=kept(f"{prefix}_overlap", 2), disabled=whole, help=why)
     return {"max_input_chars": int(chars) or None, "overlap": int(overlap)}

@@ -29,7 +29,7 @@ with st.sidebar:
     qps = st.number_input(_("Requests per second at most (0: no limit)"), 0.0, 100.0,
                           key=kept("summarize_qps", 0.0))
     retry_failed = st.checkbox(_("Only retry the records that failed"), key=kept("summarize_retry_failed", False))
-    fitting = fit_options("summarize")
+    fitting = fit_options("summarize", choice)
 
 template = st.text_area(_("Summary prompt ({content} is the chat)"), height=260,
                         key=kept("summarize_prompt", DEFAULT_SUMMARY_PROMPT),

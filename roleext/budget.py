@@ -13,11 +13,14 @@ CHARS_PER_TOKEN = 1.5
 
 
 def max_input_chars(backend: Backend, override: int | None = None) -> int | None:
-    """Characters one request may hold (prompt and content), or None for no limit (offline)."""
-    if override:
-        return override
+    """Characters one request may hold (prompt and content), or None for no limit (offline).
+
+    A backend without a context limit (offline) ignores the override: chunking a chat it reads
+    whole only gave each chunk its own full digest, and their join outgrew the digest's budget."""
     if backend.context_tokens is None:
         return None
+    if override:
+        return override
     return int((backend.context_tokens - backend.answer_tokens) * CHARS_PER_TOKEN)
 
 

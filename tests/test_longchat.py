@@ -152,3 +152,19 @@ def test_the_real_records_fit_with_no_failure(store: ProjectStore, shared_train:
 
 
 FAST = {"backoff_initial": 0.01, "backoff_max": 0.05}
+
+
+def test_the_offline_backend_reads_a_chat_whole_whatever_the_characters_per_request(
+        store: ProjectStore, write_json: Callable[..., Path]) -> None:
+    """A budget per request chunked the chat, each chunk got a digest of its own, and their join
+    outgrew the digest's budget (rows the platform then refuses): the offline backend ignores it."""
+    from roleext.backends import OfflineBackend
+    from roleext.digest import DEFAULT_BUDGET
+
+    lines = [f"客户{n % 3}：第{n}条消息，预算要等下季度审批，联系电话1380013{n:04d}" for n in range(900)]
+    store.import_chat_file(load_chat_file(write_json([{"chat_text": "\n".join(lines), "infos": []}], "long.json"),
+                                          split="test"))
+    Job(store, OfflineBackend(), JobSpec("summarize", "test", max_input_chars=4_000)).run()
+    record = store.get_record("test", 1)
+    assert record.summary is not None and len(record.summary.text) <= DEFAULT_BUDGET
+    assert record.summary.text == OfflineBackend().summarize(record.chat_text, "").text
