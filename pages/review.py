@@ -245,6 +245,9 @@ with edit_column:
 
     show_prediction(record)
     st.subheader(_("Your labels") if editor.labels_own() else _("Gold customers"))
+    if editor.labels_outdated:
+        st.warning(_("Your labels were made for an earlier version of this chat (a re-import changed it): check "
+                     "them; an edit or Accept marks them current."))
     customers_editor(record.gold, gold_key, lambda customers: editor.save(FormValues(gold=customers)),
                      source=editor.gold_source, read_only_for=str(record.id), locked=not editable)
 

@@ -40,6 +40,8 @@ class Annotation:
     annotator: str
     infos: list[Customer]
     version: int
+    outdated: bool = False
+    """Made for an earlier version of the chat (a re-import changed it since): to look at again."""
 
 
 def _now() -> datetime:
@@ -57,23 +59,31 @@ def assignees(store: ProjectStore, record_id: int, conn: Connection | None = Non
 
 def get_annotation(store: ProjectStore, record_id: int, annotator: str) -> Annotation | None:
     """The annotator's labels of a record, or None before their first edit."""
-    n = store.annotations
+    n, r = store.annotations, store.records
     with store.engine.connect() as conn:
-        row = conn.execute(select(n.c.infos, n.c.version)
+        row = conn.execute(select(n.c.infos, n.c.version, n.c.chat_hash, r.c.chat_hash.label("current"))
+                           .join(r, r.c.id == n.c.record_id)
                            .where(n.c.record_id == record_id, n.c.annotator == annotator)).first()
-    return None if row is None else Annotation(record_id, annotator, json.loads(row.infos), row.version)
+    return None if row is None else Annotation(record_id, annotator, json.loads(row.infos), row.version,
+                                                _outdated(row.chat_hash, row.current))
+
+
+def _outdated(made_for: str | None, current: str) -> bool:
+    """Labels made for another chat than the record holds now (None: made before m014, unknown)."""
+    return made_for is not None and made_for != current
 
 
 def annotations_of(store: ProjectStore, record_id: int, conn: Connection | None = None) -> list[Annotation]:
     """Every annotation of a record, its first annotator's first (see `ordered_annotators`).
     `conn`: read in the caller's transaction."""
-    n = store.annotations
+    n, r = store.annotations, store.records
     with nullcontext(conn) if conn is not None else store.engine.connect() as reading:
-        rows = reading.execute(select(n.c.annotator, n.c.infos, n.c.version)
-                               .where(n.c.record_id == record_id)).all()
+        rows = reading.execute(select(n.c.annotator, n.c.infos, n.c.version, n.c.chat_hash,
+                                      r.c.chat_hash.label("current"))
+                               .join(r, r.c.id == n.c.record_id).where(n.c.record_id == record_id)).all()
         assigned = assignees(store, record_id, reading)
-    found = {row.annotator: Annotation(record_id, row.annotator, json.loads(row.infos), row.version)
-             for row in rows}
+    found = {row.annotator: Annotation(record_id, row.annotator, json.loads(row.infos), row.version,
+                                       _outdated(row.chat_hash, row.current)) for row in rows}
     return [found[name] for name in ordered_annotators(assigned, found)]
 
 
@@ -101,7 +111,8 @@ def write_annotation(store: ProjectStore, conn: Connection, record_id: int, anno
     `imported`: the labels come from a file (`import --as`), kept as the baseline of its next import."""
     n, r = store.annotations, store.records
     row_of = (n.c.record_id == record_id) & (n.c.annotator == annotator)
-    old = conn.execute(select(n.c.infos, n.c.version).where(row_of)).first()
+    old = conn.execute(select(n.c.infos, n.c.version, n.c.chat_hash).where(row_of)).first()
+    made_for = conn.execute(select(r.c.chat_hash).where(r.c.id == record_id)).scalar()  # the chat labelled
     current = 0 if old is None else old.version
     if current != expected_version:
         raise ConflictError(_(
@@ -114,14 +125,17 @@ def write_annotation(store: ProjectStore, conn: Connection, record_id: int, anno
             raise NotFoundError(_("no record with id {id}").format(id=record_id))
         before = json.loads(gold)
         conn.execute(insert(n).values(record_id=record_id, annotator=annotator, infos=dumps(infos), version=1,
-                                      created_at=at, updated_at=at, imported=dumps(infos) if imported else None))
+                                      created_at=at, updated_at=at, imported=dumps(infos) if imported else None,
+                                      chat_hash=made_for))
     else:
         before = json.loads(old.infos)
         if before == infos:
+            if old.chat_hash != made_for:  # looked at again on the chat as it is now: current again
+                conn.execute(update(n).where(row_of).values(chat_hash=made_for, updated_at=at))
             return current
         baseline = {"imported": dumps(infos)} if imported else {}
         conn.execute(update(n).where(row_of).values(infos=dumps(infos), version=n.c.version + 1, updated_at=at,
-                                                    **baseline))
+                                                    chat_hash=made_for, **baseline))
     conn.execute(insert(store.history).values(
         record_id=record_id, target=ANNOTATION_TARGET, author=author, at=at, before=dumps(before),
         after=dumps(infos), run_id=None, annotator=annotator))

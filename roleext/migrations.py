@@ -458,6 +458,15 @@ def m013_team_baselines(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE resolutions ADD COLUMN basis TEXT"))
 
 
+@migration
+def m014_annotation_chat(conn: Connection) -> None:
+    """The chat an annotation was made for: a re-import that changes a chat leaves its labels
+    in place but marked outdated, as summaries and predictions are, for the annotator to check."""
+    conn.execute(text("ALTER TABLE annotations ADD COLUMN chat_hash VARCHAR(64)"))
+    conn.execute(text("UPDATE annotations SET chat_hash = "
+                      "(SELECT chat_hash FROM records WHERE records.id = annotations.record_id)"))
+
+
 MIGRATION_LOCK = 7_301_220
 """PostgreSQL advisory lock key serialising migrations; SQLite serialises on BEGIN IMMEDIATE."""
 

@@ -328,6 +328,8 @@ class RecordEditor:
         self.assigned = assignees(self.store, record.id)
         annotation = get_annotation(self.store, record.id, self.annotator) if self.assigned else None
         self.annotation_version = 0 if annotation is None else annotation.version
+        self.labels_outdated = annotation is not None and annotation.outdated
+        """This person's labels were made for an earlier version of the chat: to look at again."""
         self.record = record if annotation is None else replace(record, gold=annotation.infos)
 
     @property
@@ -416,11 +418,13 @@ class RecordEditor:
             if status != ReviewStatus.ACCEPTED or self.annotator not in self.assigned:
                 raise RoleextError(_("Only a reviewer sets a record's review status; as an annotator, Accept marks "
                                      "your labels of a record assigned to you as done"))
-            if self.annotation_version == 0:
-                self._save_annotation(self.record.gold)
+            if self.annotation_version == 0 or self.labels_outdated:
+                self._save_annotation(self.record.gold)  # labelled as shown, on the chat as it is now
+                self.labels_outdated = False
             return
-        if self.assigned and self.annotation_version == 0 and self.annotator in self.assigned:
-            self._save_annotation(self.record.gold)  # labelled as shown: the record counts as done in their queue
+        if self.assigned and (self.annotation_version == 0 or self.labels_outdated) and self.annotator in self.assigned:
+            self._save_annotation(self.record.gold)
+            self.labels_outdated = False  # labelled as shown: the record counts as done in their queue
         version = self.store.set_status(self.record.id, status, self.record.version, self.author)
         self.record = replace(self.record, status=status, version=version)
 

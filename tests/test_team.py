@@ -250,6 +250,27 @@ def test_an_annotator_undoes_only_their_own_edits(project: ProjectStore) -> None
     assert project.get_record("train", other_index).status == ReviewStatus.PENDING
 
 
+def test_labels_of_a_chat_a_reimport_changed_are_outdated_until_looked_at_again(
+        project: ProjectStore, sample_records: list[dict[str, Any]], write_json: Callable[..., Path]) -> None:
+    assign(project, "train", ["a", "b"], overlap=1.0)
+    record = project.get_record("train", 1)
+    mine = [customer("甲", 客户是否有卡点="有卡点")]
+    save_annotation(project, record.id, "a", mine, 0, "a")
+    assert not get_annotation(project, record.id, "a").outdated  # type: ignore[union-attr]
+
+    changed = [dict(item) for item in sample_records]
+    changed[0]["chat_text"] = changed[0]["chat_text"] + "\n客服王勇7：补充一句：合同下周发您"
+    project.import_chat_file(load_chat_file(write_json(changed, "train.json")), confirmed=True)
+    assert project.get_record("train", 1).id == record.id  # the same record, its chat changed
+    labels = get_annotation(project, record.id, "a")
+    assert labels is not None and labels.outdated and labels.infos == mine  # kept, and flagged
+    editor = RecordEditor(project, project.get_record("train", 1), person=Person("a", "annotator"))
+    assert editor.labels_outdated
+    editor.set_status(ReviewStatus.ACCEPTED, FormValues())  # looked at again on the chat as it is
+    labels = get_annotation(project, record.id, "a")
+    assert labels is not None and not labels.outdated and labels.infos == mine
+
+
 def test_the_queue_counts_labelled_records_and_points_at_the_next(project: ProjectStore) -> None:
     assign(project, "train", ["a", "b"], overlap=0.0, seed=4)
     items = queue(project, "a")
