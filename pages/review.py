@@ -244,12 +244,20 @@ with edit_column:
             st.markdown("\n".join(f"- {escape_markdown(str(w))}" for w in warnings))
 
     show_prediction(record)
-    st.subheader(_("Your labels") if editor.labels_own() else _("Gold customers"))
-    if editor.labels_outdated:
+    if editor.labels_own():
+        st.subheader(_("Your labels"))
+    elif editor.labels_of is not None:  # a reviewer, on the labels exports use
+        st.subheader(_("{annotator}'s labels").format(annotator=escape_markdown(editor.labels_of)))
+        if editor.labelled_twice:
+            st.caption(_("Two annotators labelled this record; exports use the first's labels where the Agreement "
+                         "page settled nothing: settle their disagreements there."))
+    else:
+        st.subheader(_("Gold customers"))
+    if editor.labels_outdated and editor.labels_own():
         st.warning(_("Your labels were made for an earlier version of this chat (a re-import changed it): check "
                      "them; an edit or Accept marks them current."))
     customers_editor(record.gold, gold_key, lambda customers: editor.save(FormValues(gold=customers)),
-                     source=editor.gold_source, read_only_for=str(record.id), locked=not editable)
+                     source=editor.gold_source, read_only_for=str(record.id), locked=not editor.may_edit_gold())
 
 full_history = store.history_of(record.id)
 history = editor.visible_history(full_history)  # an annotator never reads a teammate's labels here

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from roleext.annotations import assignees, get_annotation, save_annotation
+from roleext.annotations import annotations_of, assignees, get_annotation, save_annotation
 from roleext.chat import squash
 from roleext.errors import ConflictError, NotFoundError, Problem, RoleextError
 from roleext.i18n import _
@@ -311,6 +311,11 @@ class RecordEditor:
         """Whether the gold shown is this person's own labels (a team record assigned to them)."""
         return self.annotator in self.assigned
 
+    def may_edit_gold(self) -> bool:
+        """Whether the gold boxes take edits: not on a record two annotators labelled, for anyone but
+        them (their disagreements are settled on the Agreement page, field by field)."""
+        return self.may_edit() and (self.labels_own() or not self.labelled_twice)
+
     def may_set_status(self) -> bool:
         """Whether this person sets review statuses (an annotator's Accept only marks their labels done)."""
         return may(self.person, "set_status")
@@ -326,10 +331,21 @@ class RecordEditor:
         """The record as the page just read it; in team mode its gold is this author's annotation
         (the record's own gold until their first edit), which is what the page must show."""
         self.assigned = assignees(self.store, record.id)
-        annotation = get_annotation(self.store, record.id, self.annotator) if self.assigned else None
+        self.labels_of: str | None = None
+        """Whose labels the page shows and edits: this person's own on a record assigned to them; for
+        a reviewer, the one annotator's who labelled it (what exports use). None: the record's gold."""
+        self.labelled_twice = False
+        """Two annotators labelled it and this person is neither: the Agreement page settles it."""
+        if self.annotator in self.assigned:
+            self.labels_of = self.annotator
+        elif self.assigned and may(self.person, "edit_any"):
+            labels = annotations_of(self.store, record.id)
+            self.labelled_twice = len(labels) >= 2
+            self.labels_of = labels[0].annotator if labels else None
+        annotation = get_annotation(self.store, record.id, self.labels_of) if self.labels_of else None
         self.annotation_version = 0 if annotation is None else annotation.version
         self.labels_outdated = annotation is not None and annotation.outdated
-        """This person's labels were made for an earlier version of the chat: to look at again."""
+        """The labels shown were made for an earlier version of the chat: to look at again."""
         self.record = record if annotation is None else replace(record, gold=annotation.infos)
 
     @property
@@ -368,10 +384,10 @@ class RecordEditor:
         record is not assigned to is refused (a reviewer settles disagreements on the Agreement page)."""
         self._check_may_edit()
         record = self.record
-        if self.assigned:
+        if self.assigned and (self.labels_of is not None or not may(self.person, "edit_any")):
             self._save_annotation(customers)
             return
-        try:
+        try:  # single-user, or a reviewer before anyone labelled: the gold annotators start from
             version = self.store.update_gold(record.id, customers, record.version, self.author)
         except ConflictError as exc:
             text = json.dumps(customers, ensure_ascii=False, indent=2)
@@ -380,13 +396,17 @@ class RecordEditor:
 
     def _save_annotation(self, customers: list[Customer]) -> None:
         record = self.record
-        if self.annotator not in self.assigned:
+        if self.labelled_twice and not self.labels_own():
+            raise RoleextError(_("{split} record {index} was labelled by two annotators: your edit was not saved; "
+                                 "settle their disagreements on the Agreement page").format(
+                                     split=record.split, index=record.index))
+        if self.labels_of is None:
             raise RoleextError(_("{split} record {index} is assigned to {names}, not to {you}: your edit was not "
-                                 "saved; ask an admin to assign it to you, or resolve its disagreements on the "
-                                 "Agreement page").format(split=record.split, index=record.index,
-                                                names=", ".join(self.assigned), you=self.annotator))
+                                 "saved; ask an admin to assign it to you").format(
+                                     split=record.split, index=record.index, names=", ".join(self.assigned),
+                                     you=self.annotator))
         try:
-            version = save_annotation(self.store, record.id, self.annotator, customers, self.annotation_version,
+            version = save_annotation(self.store, record.id, self.labels_of, customers, self.annotation_version,
                                       self.author)
         except ConflictError as exc:
             text = json.dumps(customers, ensure_ascii=False, indent=2)

@@ -153,8 +153,23 @@ def test_in_team_mode_an_annotators_gold_edit_goes_to_their_own_labels(project: 
     with pytest.raises(UnsavedEditConflict):
         stale.save_gold(record.gold)
     assert get_annotation(project, record.id, "a").infos == mine  # type: ignore[union-attr]
-    with pytest.raises(RoleextError, match="assigned to a, b, not to z"):
-        RecordEditor(project, record, "z").save_gold(mine)
+    with pytest.raises(RoleextError, match="not assigned to you"):  # an annotator of other records
+        RecordEditor(project, record, person=Person("z", "annotator")).save_gold(mine)
+
+    # A reviewer sees and corrects the labels exports use while one annotator labelled the record...
+    reviewer = RecordEditor(project, project.get_record("train", 1), person=Person("rui", "reviewer"))
+    assert reviewer.labels_of == "a" and reviewer.record.gold == mine and reviewer.may_edit_gold()
+    fixed = [dict(mine[0], **{STUCK: "无卡点"})]
+    reviewer.save_gold(fixed)
+    assert get_annotation(project, record.id, "a").infos == fixed  # type: ignore[union-attr]
+    entry = project.history_of(record.id)[-1]
+    assert (entry.author, entry.annotator) == ("rui", "a")
+    # ...and settles two annotators' labels on the Agreement page, not here.
+    save_annotation(project, record.id, "b", mine, 0, "b")
+    reviewer = RecordEditor(project, project.get_record("train", 1), person=Person("rui", "reviewer"))
+    assert reviewer.labelled_twice and not reviewer.may_edit_gold()
+    with pytest.raises(RoleextError, match="Agreement page"):
+        reviewer.save_gold(mine)
 
 
 def test_accepting_an_assigned_record_labels_it_as_shown_and_history_names_whose_labels(
