@@ -2,9 +2,9 @@
 
 The index is the database's own (migration m010_search_index): FTS5 with the trigram
 tokenizer on SQLite, pg_trgm GIN indexes on PostgreSQL, kept up to date by the database, so
-a summary or a gold edit is searchable the moment it is committed. On SQLite, newly imported
-records join the index afterwards (`catch_up`, m012): until then search scans them, so an
-import is searchable at once too, only slower. A match is the text as typed (case included)
+a summary or a gold edit is searchable the moment it is committed. Newly imported records
+join the index afterwards (`catch_up`; m012 on SQLite, m015 on PostgreSQL): until then search
+scans them, so an import is searchable at once too, only slower. A match is the text as typed (case included)
 anywhere in a column, as `text in column` would say.
 
 Trigrams need 3 characters: a 1-2 character query cannot use the index and scans the
@@ -56,6 +56,10 @@ def _matching_ids(dialect: str, query: str) -> tuple[str, dict[str, Any]]:
                     parts.append(f"SELECT id FROM records WHERE id > {INDEXED_UPTO} AND instr({column}, :query) > 0")
             elif dialect == "sqlite":
                 parts.append(f"SELECT {key} AS id FROM {table} WHERE instr({column}, :query) > 0")
+            elif table == "records":  # the indexed copy (m015), and the records not copied yet
+                parts.append(f"SELECT id FROM records_search WHERE {column} LIKE :pattern ESCAPE '\\'")
+                parts.append(f"SELECT id FROM records WHERE id > {INDEXED_UPTO} AND {column} LIKE :pattern "
+                             "ESCAPE '\\'")
             else:
                 parts.append(f"SELECT {key} AS id FROM {table} WHERE {column} LIKE :pattern ESCAPE '\\'")
     pattern = _glob(query) if dialect == "sqlite" else _like(query)
@@ -88,9 +92,7 @@ Write = Callable[[], AbstractContextManager[Connection]]
 
 
 def waiting(conn: Connection) -> int:
-    """Records not in the search index yet (always 0 on PostgreSQL, which indexes as it writes)."""
-    if conn.dialect.name != "sqlite":
-        return 0
+    """Records not in the search index yet."""
     return int(conn.execute(text(f"SELECT count(*) FROM records WHERE id > {INDEXED_UPTO}")).scalar_one())
 
 
@@ -115,13 +117,12 @@ def catch_up(write: Write, *, stop: Callable[[], bool] = lambda: False) -> Itera
     write lock, each batch read and marked inside it, so no record is indexed twice."""
     while not stop():
         with write() as conn:
-            if conn.dialect.name != "sqlite":
-                return
             batch = _next_batch(conn)
             if batch is None:
                 return
             upto, last, count = batch
-            conn.execute(text("INSERT INTO records_search(rowid, chat_text, gold) "
+            key = "rowid" if conn.dialect.name == "sqlite" else "id"  # FTS5's row id; PostgreSQL's copy
+            conn.execute(text(f"INSERT INTO records_search({key}, chat_text, gold) "
                               "SELECT id, chat_text, gold FROM records WHERE id > :upto AND id <= :last ORDER BY id"),
                          {"upto": upto, "last": last})
             conn.execute(text("UPDATE search_indexed SET upto = :last WHERE name = 'records'"), {"last": last})
