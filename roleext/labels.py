@@ -7,7 +7,7 @@ marked as such, since a model's answer is not a person's.
 
 from __future__ import annotations
 
-from roleext.i18n import N_, _
+from roleext.i18n import N_, _, translate
 from roleext.project import Record, RecordInfo, ReviewStatus
 from roleext.schema import NAME_FIELD, Customer
 
@@ -55,5 +55,5 @@ def record_label(record: Record | RecordInfo) -> str:
     Plain text for selectbox options; pass it through `markup.escape_markdown` where
     Streamlit renders Markdown.
     """
-    parts = [f"{record.split} {record.index}", customer_label(record), _(_STATUS_NAMES[record.status])]
+    parts = [f"{record.split} {record.index}", customer_label(record), translate(_STATUS_NAMES[record.status])]
     return SEPARATOR.join(part for part in parts if part)
