@@ -295,7 +295,7 @@ class RecordEditor:
 
     @property
     def annotator(self) -> str:
-        """Whose annotation this editor's gold edits go to in team mode."""
+        """This person's name as an annotator (their own labels are under it in team mode)."""
         return self.author or default_author()
 
     def may_edit(self) -> bool:
@@ -379,9 +379,10 @@ class RecordEditor:
     def save_gold(self, customers: list[Customer]) -> None:
         """Replace the gold customers (adding or removing one, say).
 
-        In team mode (the record is assigned) the edit goes to this author's annotation, never to
-        the record's gold: two annotators of one record each keep their own labels. An author the
-        record is not assigned to is refused (a reviewer settles disagreements on the Agreement page)."""
+        In team mode (the record is assigned) the edit goes to the labels shown (`labels_of`), never
+        to the record's gold: two annotators of one record each keep their own labels, and a
+        reviewer corrects the one annotator's labels exports use. Two annotators' labels are
+        settled on the Agreement page instead; anyone else is refused."""
         self._check_may_edit()
         record = self.record
         if self.assigned and (self.labels_of is not None or not may(self.person, "edit_any")):
@@ -434,17 +435,16 @@ class RecordEditor:
 
         An annotator sets no status: their Accept marks their labels of an assigned record done."""
         self.save(form)
-        if not self.may_set_status():
-            if status != ReviewStatus.ACCEPTED or self.annotator not in self.assigned:
-                raise RoleextError(_("Only a reviewer sets a record's review status; as an annotator, Accept marks "
-                                     "your labels of a record assigned to you as done"))
-            if self.annotation_version == 0 or self.labels_outdated:
-                self._save_annotation(self.record.gold)  # labelled as shown, on the chat as it is now
-                self.labels_outdated = False
-            return
-        if self.assigned and (self.annotation_version == 0 or self.labels_outdated) and self.annotator in self.assigned:
+        sets_status = self.may_set_status()
+        if not sets_status and (status != ReviewStatus.ACCEPTED or not self.labels_own()):
+            raise RoleextError(_("Only a reviewer sets a record's review status; as an annotator, Accept marks "
+                                 "your labels of a record assigned to you as done"))
+        if self.labels_own() and (self.annotation_version == 0 or self.labels_outdated):
+            # Labelled as shown, on the chat as it is now: the record counts as done in their queue.
             self._save_annotation(self.record.gold)
-            self.labels_outdated = False  # labelled as shown: the record counts as done in their queue
+            self.labels_outdated = False
+        if not sets_status:
+            return
         version = self.store.set_status(self.record.id, status, self.record.version, self.author)
         self.record = replace(self.record, status=status, version=version)
 
