@@ -4,8 +4,8 @@ The index is the database's own (migration m010_search_index): FTS5 with the tri
 tokenizer on SQLite, pg_trgm GIN indexes on PostgreSQL, kept up to date by the database, so
 a summary or a gold edit is searchable the moment it is committed. Newly imported records
 join the index afterwards (`catch_up`; m012 on SQLite, m015 on PostgreSQL): until then search
-scans them, so an import is searchable at once too, only slower. A match is the text as typed (case included)
-anywhere in a column, as `text in column` would say.
+scans them, so an import is searchable at once too, only slower. A match is the text as typed
+(case included) anywhere in a column, as `text in column` would say.
 
 Trigrams need 3 characters: a 1-2 character query cannot use the index and scans the
 columns instead (correct, but its time grows with the project).
@@ -99,7 +99,8 @@ def waiting(conn: Connection) -> int:
 def _next_batch(conn: Connection) -> tuple[int, int, int] | None:
     """(indexed up to, the batch's last id, its records) of the next records to index, or None."""
     upto = int(conn.execute(text(f"SELECT {INDEXED_UPTO}")).scalar_one())
-    sizes = conn.execute(text("SELECT id, length(chat_text) FROM records WHERE id > :upto ORDER BY id LIMIT 2000"),
+    # Sizing reads the chats (PostgreSQL detoasts them): no more rows than a batch is likely to take.
+    sizes = conn.execute(text("SELECT id, length(chat_text) FROM records WHERE id > :upto ORDER BY id LIMIT 500"),
                          {"upto": upto}).all()
     if not sizes:
         return None
