@@ -107,3 +107,14 @@ def browser() -> Iterator[Any]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def spark() -> Iterator[Any]:
+    """A fake Spark service on 127.0.0.1 answering every request with one summary line (modules
+    that need other answers define their own `spark`)."""
+    from tests.fake_spark import FakeSpark
+
+    server = FakeSpark(answer=lambda request: "客户基本信息：李娜3").start()
+    yield server
+    server.stop()

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,13 +22,6 @@ from tests.fake_spark import FakeSpark
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = {"backoff_initial": 0.01, "backoff_max": 0.05}
-
-
-@pytest.fixture
-def spark() -> Iterator[FakeSpark]:
-    server = FakeSpark(answer=lambda request: "客户基本信息：李娜3").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

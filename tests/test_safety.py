@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack, closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,13 +48,6 @@ def file_of(records: list[dict[str, Any]]) -> Any:
 def project(store: ProjectStore, sample_records: list[dict[str, Any]]) -> ProjectStore:
     store.import_chat_file(file_of(sample_records))
     return store
-
-
-@pytest.fixture
-def spark() -> Iterator[FakeSpark]:
-    server = FakeSpark(answer=lambda request: "客户基本信息：李娜3").start()
-    yield server
-    server.stop()
 
 
 def spark_env() -> dict[str, str]:

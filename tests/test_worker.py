@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,13 +30,6 @@ from tests.fake_spark import FakeSpark
 ROOT = Path(__file__).resolve().parents[1]
 SPARK_ENV = {"SPARK_APP_ID": fake_spark.APP_ID, "SPARK_API_KEY": fake_spark.API_KEY,
              "SPARK_API_SECRET": fake_spark.API_SECRET}
-
-
-@pytest.fixture
-def spark() -> Iterator[FakeSpark]:
-    server = FakeSpark(answer=lambda request: "客户基本信息：李娜3").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
