@@ -4,12 +4,13 @@ import pandas as pd
 import streamlit as st
 
 from pages.identity import current_user
-from pages.language import _, ngettext, status_label
+from pages.language import _, ngettext
 from pages.pager import pager
 from pages.resources import project_store, search_indexer
 from roleext.errors import ImportRefusedError, InvalidFileError, Problem, RoleextError
 from roleext.formats.importing import load_import
 from roleext.io import SPLITS, ChatFile, Split
+from roleext.labels import status_name
 from roleext.markup import escape_markdown
 from roleext.matching import ImportPlan
 from roleext.overview import length_histogram, split_overviews
@@ -146,7 +147,7 @@ with st.expander(_("All records")):
                       key="data_records_split")
     page = pager(sizes[listed], f"data_records_page_{listed}")
     st.dataframe(pd.DataFrame([{_("split"): r.split, _("record"): r.index, _("characters"): len(r.chat_text),
-                                _("customers"): len(r.gold), _("status"): status_label(r.status),
+                                _("customers"): len(r.gold), _("status"): status_name(r.status),
                                 _("summary"): r.summary is not None, _("prediction"): r.prediction is not None}
                                for r in records_on_page(store, listed, page)]),
                  hide_index=True)

@@ -13,7 +13,6 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from pages.session_settings import kept
 from roleext.i18n import LANGUAGE_NAMES, LANGUAGES, Language, language_of, set_language_source, translator
-from roleext.project import ReviewStatus
 
 LANGUAGE_KEY = "language"
 
@@ -70,8 +69,3 @@ def column_labels() -> dict[str, str | None]:
             "second": _("second annotator"), "resolved": _("resolved")}
 
 
-def status_label(status: ReviewStatus) -> str:
-    """A review status in this session's language."""
-    labels = {ReviewStatus.PENDING: _("pending"), ReviewStatus.ACCEPTED: _("accepted"),
-              ReviewStatus.NEEDS_FIX: _("needs-fix"), ReviewStatus.REJECTED: _("rejected")}
-    return labels.get(status, status.value)

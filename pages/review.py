@@ -16,7 +16,7 @@ from roleext.chatview import chat_html
 from roleext.evaluation import compare_prediction, comparison_rows, wrong_fields_line
 from roleext.exports import row_length
 from roleext.io import SPLITS
-from roleext.labels import record_label
+from roleext.labels import record_label, status_name
 from roleext.markup import escape_markdown
 from roleext.project import Record, ReviewStatus
 from roleext.record_list import PAGE_SIZE, RecordFilter, RecordList, list_version
@@ -32,13 +32,6 @@ from roleext.review import (
 from roleext.support import gold_values
 
 WRONG_STYLE = "background-color: rgba(255, 75, 75, 0.18)"
-
-
-def status_label(status: ReviewStatus) -> str:
-    """A review status in the session's language."""
-    labels = {ReviewStatus.PENDING: _("pending"), ReviewStatus.ACCEPTED: _("accepted"),
-              ReviewStatus.NEEDS_FIX: _("needs-fix"), ReviewStatus.REJECTED: _("rejected")}
-    return labels.get(status, status.value)
 
 
 store = project_store()
@@ -66,7 +59,7 @@ with st.sidebar:
     my_queue(store)  # team mode only: the signed-in user's records and progress (pages.my_queue)
     st.subheader(_("Records"))
     split = st.selectbox(_("Split"), SPLITS, key="review_split")
-    statuses = st.multiselect(_("Status"), list(ReviewStatus), format_func=status_label, key="review_status",
+    statuses = st.multiselect(_("Status"), list(ReviewStatus), format_func=status_name, key="review_status",
                               placeholder=_("Choose options"))
     text = st.text_input(_("Search chat, gold and summary"), key="review_search")
     if text.strip() and (joining := store.waiting_for_index()):
@@ -211,7 +204,7 @@ buttons[1].button(_("Needs fix"), shortcut=SHORTCUTS["fix"], on_click=save_in_ca
 buttons[2].button(_("Reject"), shortcut=SHORTCUTS["reject"], on_click=save_in_callback,
                   args=(lambda: set_status(ReviewStatus.REJECTED),), disabled=not sets_status, help=not_yours)
 buttons[3].button(_("Next unreviewed"), shortcut=SHORTCUTS["next"], on_click=save_in_callback, args=(go_next,))
-buttons[4].markdown(f"**{status_label(record.status)}**")
+buttons[4].markdown(f"**{status_name(record.status)}**")
 with st.sidebar:
     commit_typing_on_shortcuts(list(SHORTCUTS.values()))
 

@@ -385,8 +385,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def index_for_search(store: ProjectStore) -> None:
-    """Add what an import wrote to the search index before the command ends (SQLite; the app
-    and `roleext worker` would do it too, in the background)."""
+    """Add what an import wrote to the search index before the command ends (the app and
+    `roleext worker` would do it too, in the background)."""
     waiting = store.waiting_for_index()
     if not waiting:
         return

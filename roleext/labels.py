@@ -14,7 +14,6 @@ from roleext.schema import NAME_FIELD, Customer
 MAX_NAME_CHARS = 16
 """Longer gold names are a company with remarks; the list needs only enough to recognise it."""
 SEPARATOR = " · "
-# One translation a label, not four: a picker draws fifty labels on every rerun of Review.
 _STATUS_NAMES = {ReviewStatus.PENDING: N_("pending"), ReviewStatus.ACCEPTED: N_("accepted"),
                  ReviewStatus.NEEDS_FIX: N_("needs-fix"), ReviewStatus.REJECTED: N_("rejected")}
 
@@ -49,11 +48,18 @@ def customer_label(record: Record | RecordInfo) -> str:
     return name + (f" +{others}" if others else "") + (_(" (predicted)") if predicted else "")
 
 
+def status_name(status: ReviewStatus) -> str:
+    """A review status in the current language (the app session's, in the app).
+
+    One translation a call: a picker draws fifty labels on every rerun of Review."""
+    return translate(_STATUS_NAMES[status])
+
+
 def record_label(record: Record | RecordInfo) -> str:
     """`train 19 · 李娜3 · accepted`: split and 1-based index, first customer's name if any, status.
 
     Plain text for selectbox options; pass it through `markup.escape_markdown` where
     Streamlit renders Markdown.
     """
-    parts = [f"{record.split} {record.index}", customer_label(record), translate(_STATUS_NAMES[record.status])]
+    parts = [f"{record.split} {record.index}", customer_label(record), status_name(record.status)]
     return SEPARATOR.join(part for part in parts if part)
