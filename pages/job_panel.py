@@ -73,9 +73,10 @@ def jobs_panel(page_key: str) -> None:
         outcomes: list[Any] = st.session_state.setdefault(_ENDED_ELSEWHERE, [])
         outcomes[:0] = sorted(ended - mine, reverse=True)
         del outcomes[3:]
-        for row in Ledger(store).latest_jobs(limit=50):
-            if row["id"] in outcomes and row["id"] not in running_ids:
-                _show_outcome(row)
+        if outcomes:  # read only when there is one to show: this runs every second while a job does
+            for row in Ledger(store).latest_jobs(limit=50):
+                if row["id"] in outcomes and row["id"] not in running_ids:
+                    _show_outcome(row)
         if ended:  # a job this session watched has ended: redraw the page, once
             st.rerun(scope="app")
 
