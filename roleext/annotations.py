@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Row, Select, insert, select, update
 
 from roleext.errors import ConflictError, NotFoundError
 from roleext.i18n import _
@@ -57,33 +57,34 @@ def assignees(store: ProjectStore, record_id: int, conn: Connection | None = Non
                                     .order_by(a.c.assigned_at, a.c.id)).scalars())
 
 
+def _labels(store: ProjectStore) -> Select[Any]:
+    """Annotation rows, each with the chat its record holds now (to tell outdated labels)."""
+    n, r = store.annotations, store.records
+    return (select(n.c.record_id, n.c.annotator, n.c.infos, n.c.version, n.c.chat_hash,
+                   r.c.chat_hash.label("current")).join(r, r.c.id == n.c.record_id))
+
+
+def _annotation(row: Row[Any]) -> Annotation:
+    # Outdated: made for another chat than the record holds now (None: made before m014, unknown).
+    return Annotation(row.record_id, row.annotator, json.loads(row.infos), row.version,
+                      row.chat_hash is not None and row.chat_hash != row.current)
+
+
 def get_annotation(store: ProjectStore, record_id: int, annotator: str) -> Annotation | None:
     """The annotator's labels of a record, or None before their first edit."""
-    n, r = store.annotations, store.records
+    n = store.annotations
     with store.engine.connect() as conn:
-        row = conn.execute(select(n.c.infos, n.c.version, n.c.chat_hash, r.c.chat_hash.label("current"))
-                           .join(r, r.c.id == n.c.record_id)
-                           .where(n.c.record_id == record_id, n.c.annotator == annotator)).first()
-    return None if row is None else Annotation(record_id, annotator, json.loads(row.infos), row.version,
-                                                _outdated(row.chat_hash, row.current))
-
-
-def _outdated(made_for: str | None, current: str) -> bool:
-    """Labels made for another chat than the record holds now (None: made before m014, unknown)."""
-    return made_for is not None and made_for != current
+        row = conn.execute(_labels(store).where(n.c.record_id == record_id, n.c.annotator == annotator)).first()
+    return None if row is None else _annotation(row)
 
 
 def annotations_of(store: ProjectStore, record_id: int, conn: Connection | None = None) -> list[Annotation]:
     """Every annotation of a record, its first annotator's first (see `ordered_annotators`).
     `conn`: read in the caller's transaction."""
-    n, r = store.annotations, store.records
     with nullcontext(conn) if conn is not None else store.engine.connect() as reading:
-        rows = reading.execute(select(n.c.annotator, n.c.infos, n.c.version, n.c.chat_hash,
-                                      r.c.chat_hash.label("current"))
-                               .join(r, r.c.id == n.c.record_id).where(n.c.record_id == record_id)).all()
+        rows = reading.execute(_labels(store).where(store.annotations.c.record_id == record_id)).all()
         assigned = assignees(store, record_id, reading)
-    found = {row.annotator: Annotation(record_id, row.annotator, json.loads(row.infos), row.version,
-                                       _outdated(row.chat_hash, row.current)) for row in rows}
+    found = {row.annotator: _annotation(row) for row in rows}
     return [found[name] for name in ordered_annotators(assigned, found)]
 
 
