@@ -33,7 +33,7 @@ def test_my_queue_opens_the_next_record_to_label(browser: Browser, tmp_path: Pat
         page = context.new_page()
         visit(page, f"{url}/review?split=train&record=1")
         sidebar = page.locator('[data-testid="stSidebar"]')
-        expect(sidebar.get_by_text("My queue")).to_be_visible(timeout=20_000)
+        expect(sidebar.get_by_text("My queue", exact=True)).to_be_visible(timeout=20_000)  # the heading, not the button
         progress = sidebar.get_by_test_id("stProgress").get_by_text(f"ann: 1 of {len(mine)} labelled")
         expect(progress).to_be_visible(timeout=20_000)
         target = f"split=train&record={mine[1].index}"
