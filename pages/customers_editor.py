@@ -11,7 +11,7 @@ from streamlit.delta_generator import DeltaGenerator
 from pages.language import _
 from pages.unsaved_edits import save_in_callback
 from roleext.markup import escape_markdown
-from roleext.review import customer_from_form, customer_markdown, options_for, to_form
+from roleext.review import customer_from_form, customer_html, options_for, to_form
 from roleext.schema import FIELDS, NAME_FIELD, Field, empty_customer
 
 
@@ -100,11 +100,11 @@ def customers_editor(customers: list[dict[str, Any]], key: str,
         name = escape_markdown(str(customer.get(NAME_FIELD) or "")) or _("(no name)")
         with st.expander(_("Customer {n}: {name}").format(n=i + 1, name=name), expanded=len(customers) == 1):
             if locked:
-                st.markdown(customer_markdown(customer))
+                st.html(customer_html(customer))
                 continue
             if read_only_for is not None and not st.toggle(_("Edit"), key=edit_toggle_key(key, i, read_only_for),
                                                            on_change=opened, args=(i,)):
-                st.markdown(customer_markdown(customer))
+                st.html(customer_html(customer))
                 continue
             pair: list[DeltaGenerator] = []  # two fields a row; a list of choices takes a row of its own
             for spec in FIELDS:

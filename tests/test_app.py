@@ -97,26 +97,26 @@ def test_review_accept_saves_the_status_and_moves_on(project_db: Path) -> None:
     accept.click().run()
     assert not at.exception
     assert store.get_record("train", 1).status == ReviewStatus.ACCEPTED
-    assert at.sidebar.selectbox(key="review_record_train").value == 2
-    assert "1 of 10 accepted" in [c.value for c in at.sidebar.caption]  # kept counts follow the save
+    assert at.selectbox(key="review_record_train").value == 2
+    assert "1 of 10 accepted" in [c.value for c in at.main.caption]  # kept counts follow the save
     record = store.get_record("train", 5)
     store.set_status(record.id, ReviewStatus.ACCEPTED, record.version)  # another tab
     at.run()
-    assert "2 of 10 accepted" in [c.value for c in at.sidebar.caption]
+    assert "2 of 10 accepted" in [c.value for c in at.main.caption]
 
 
 def test_review_picker_jumps_by_number_and_by_page(project_db: Path) -> None:
     loaded(project_db)
     at = page("review").run()
-    at.sidebar.number_input(key="review_go_to").set_value(7).run()
+    at.number_input(key="review_go_to").set_value(7).run()
     assert not at.exception
-    assert at.sidebar.selectbox(key="review_record_train").value == 7
-    assert at.sidebar.number_input(key="review_go_to").value is None  # ready for the next number
-    next(b for b in at.sidebar.button if b.label == "Previous page").click().run()
-    assert at.sidebar.selectbox(key="review_record_train").value == 1  # a page back stops at the first
-    next(b for b in at.sidebar.button if b.label == "Next page").click().run()
-    assert at.sidebar.selectbox(key="review_record_train").value == 10
-    at.sidebar.number_input(key="review_go_to").set_value(99).run()
+    assert at.selectbox(key="review_record_train").value == 7
+    assert at.number_input(key="review_go_to").value is None  # ready for the next number
+    next(b for b in at.button if b.label == "Previous page").click().run()
+    assert at.selectbox(key="review_record_train").value == 1  # a page back stops at the first
+    next(b for b in at.button if b.label == "Next page").click().run()
+    assert at.selectbox(key="review_record_train").value == 10
+    at.number_input(key="review_go_to").set_value(99).run()
     assert any("There is no train record 99" in w.value for w in at.warning)
 
 
@@ -168,7 +168,7 @@ def test_review_accept_saves_what_was_typed_with_the_same_key_press(project_db: 
     assert saved.gold[0]["基本信息-邮箱"] == "typed@example.com"
     assert saved.status == ReviewStatus.ACCEPTED
     assert [h.target for h in store.history_of(record.id)] == ["summary", "gold", "status"]
-    assert at.sidebar.selectbox(key="review_record_train").value == 2
+    assert at.selectbox(key="review_record_train").value == 2
 
 
 def test_review_a_conflict_keeps_the_unsaved_text_on_screen_until_dismissed(project_db: Path) -> None:
@@ -406,7 +406,7 @@ def app() -> AppTest:
 
 def record_box(at: AppTest, split: str) -> str:
     """The Review record box as the reviewer reads it (its shown label)."""
-    box = at.sidebar.selectbox(key=f"review_record_{split}")
+    box = at.selectbox(key=f"review_record_{split}")
     return box.options[box.index]  # type: ignore[index]
 
 
@@ -509,11 +509,11 @@ def test_review_opens_at_the_first_pending_record_and_next_skips_needs_fix(proje
 def test_review_record_box_follows_the_split(project_db: Path) -> None:
     loaded(project_db)
     at = page("review").run()
-    at.sidebar.selectbox(key="review_record_train").set_value(4).run()
+    at.selectbox(key="review_record_train").set_value(4).run()
     at.sidebar.selectbox(key="review_split").set_value("test").run()
     assert not at.exception
     assert record_box(at, "test") == "test 1 · pending"
-    assert not any(box.key == "review_record_train" for box in at.sidebar.selectbox)
+    assert not any(box.key == "review_record_train" for box in at.selectbox)
     assert at.query_params == {"split": "test", "record": "1"}
     at.sidebar.selectbox(key="review_split").set_value("train").run()
     assert record_box(at, "train").startswith("train 4 ")  # each split keeps its place

@@ -197,7 +197,7 @@ def edit_customer(page: Page, title: str) -> None:
 
 
 def record_box(page: Page) -> str:
-    """What the sidebar's Record box shows."""
+    """What the Record box above the record shows."""
     return page.get_by_role("combobox", name="Record").input_value()
 
 

@@ -11,7 +11,6 @@ from roleext.backends.choice import BackendChoice, find_credentials
 from roleext.errors import NotFoundError, RoleextError
 from roleext.io import load_chat_file
 from roleext.jobs import Job, JobRegistry, JobSpec
-from roleext.markup import escape_markdown
 from roleext.project import ReviewStatus
 from roleext.record_list import RecordFilter, RecordList, filter_records
 from roleext.review import (
@@ -20,7 +19,7 @@ from roleext.review import (
     RecordEditor,
     UnsavedEditConflict,
     customer_from_form,
-    customer_markdown,
+    customer_html,
     history_rows,
     options_for,
     record_address,
@@ -124,11 +123,11 @@ def test_warnings_only_walks_the_list_and_agrees_with_the_warnings(project: Proj
 
 
 def test_a_customer_reads_as_one_escaped_table_two_fields_a_row() -> None:
-    customer = {"基本信息-姓名": "王五|![x](http://h/a.png)", "咨询类型": ["答疑", "询价"], "客户购买阶段": ""}
-    table = customer_markdown(customer).splitlines()
-    assert len(table) == 2 + 11  # a header, its rule, and 21 fields two a row
-    assert f"| {escape_markdown(customer['基本信息-姓名'])} |" in table[2] and "](" not in table[2]
-    assert any("答疑、询价" in row for row in table) and any("| — |" in row for row in table)
+    customer = {"基本信息-姓名": "王五<script>alert(1)</script>", "咨询类型": ["答疑", "询价"], "客户购买阶段": ""}
+    table = customer_html(customer)
+    assert table.count("<tr>") == 11 and table.count("<th>") == 21  # 21 fields two a row
+    assert "<script>" not in table and "王五&lt;script&gt;" in table
+    assert "<td>答疑、询价</td>" in table and "<td>—</td>" in table
 
 
 def test_a_url_query_names_a_record_or_nothing() -> None:

@@ -121,17 +121,17 @@ def test_on_review_an_annotator_reads_others_records_and_edits_their_own(project
     assign(project, "train", ["ann", "bob"], overlap=0.0, seed=1)
     at = sign_in(app(), "ann", "ann's pw")
     anns_first = next(q.index for q in queue(project, "ann"))
-    assert at.sidebar.selectbox(key="review_record_train").value == anns_first  # her queue, not record 1
+    assert at.selectbox(key="review_record_train").value == anns_first  # her queue, not record 1
     buttons = {button.label: button for button in at.button}
     assert buttons["Needs fix"].disabled and buttons["Reject"].disabled and not buttons["Accept"].disabled
     bobs = next(q.index for q in queue(project, "bob"))
-    at.sidebar.number_input(key="review_go_to").set_value(bobs).run()
+    at.number_input(key="review_go_to").set_value(bobs).run()
     assert "not assigned to you" in " ".join(info.value for info in at.info)
     assert next(button for button in at.button if button.label == "Accept").disabled
     assert all(area.disabled for area in at.text_area)
     assert not any(button.label == "Add a customer" for button in at.button)
     anns = next(q.index for q in queue(project, "ann"))
-    at.sidebar.number_input(key="review_go_to").set_value(anns).run()
+    at.number_input(key="review_go_to").set_value(anns).run()
     assert not any("not assigned to you" in info.value for info in at.info)
     next(button for button in at.button if button.label == "Accept").click().run()
     assert not at.exception

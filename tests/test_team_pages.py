@@ -66,7 +66,7 @@ def test_review_shows_my_queue_and_jumps_to_the_next_record_to_label(project: Pr
     at.sidebar.button(key="my_queue_next").click().run()
     assert not at.exception
     assert at.query_params == {"split": "train", "record": str(mine[1].index)}
-    assert at.sidebar.selectbox(key="review_record_train").value == mine[1].index
+    assert at.selectbox(key="review_record_train").value == mine[1].index
 
 
 def test_review_in_team_mode_edits_the_annotators_own_labels(project: ProjectStore,
