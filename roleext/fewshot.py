@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from roleext.cleaning import ChatProfile, clean_chat
-from roleext.matching import chat_hash
 from roleext.project import InputSource, Record, ReviewStatus
 from roleext.prompts import CONTENT_SLOT, EXAMPLES_SLOT
 from roleext.schema import complete_customer
@@ -92,7 +91,7 @@ class ExamplePool:
             if not text or not text.strip():
                 continue
             answer = json.dumps([complete_customer(c) for c in record.gold], ensure_ascii=False)
-            examples.append(Example(record.id, record.index, chat_hash(record.chat_text), text, answer,
+            examples.append(Example(record.id, record.index, record.chat_hash, text, answer,
                                     record.status == ReviewStatus.ACCEPTED))
         return cls(examples)
 
@@ -117,7 +116,7 @@ class ExamplePool:
         The record itself (same id, or the same chat imported twice) is never an example."""
         if k <= 0:
             return []
-        own = chat_hash(record.chat_text)
+        own = record.chat_hash
         grams = bigrams(text)
         candidates = [i for i, e in enumerate(self.examples) if e.record_id != record.id and e.chat_hash != own]
         mass = self._weight(grams)

@@ -27,7 +27,6 @@ from roleext.fewshot import ExamplePool
 from roleext.i18n import _, carry, ngettext
 from roleext.io import Split
 from roleext.ledger import HEARTBEAT, ClaimedJob, Ledger, TaskKind, cache_key
-from roleext.matching import chat_hash
 from roleext.progress import Progress
 from roleext.project import InputSource, Record
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT, InferencePrompt, inference_prompt, prompt_hash
@@ -404,7 +403,7 @@ class Job:
     def _run_planned(self) -> None:
         """The planned records, read BATCH at a time and handed to `concurrency` threads, with
         at most two records a thread waiting: memory stays flat whatever the split's size."""
-        workers = max(1, self.spec.concurrency)
+        workers = max(1, min(self.spec.concurrency, self.backend.parallel_calls or self.spec.concurrency))
         room = threading.BoundedSemaphore(2 * workers)
 
         def done(_future: Future[None]) -> None:
@@ -492,7 +491,7 @@ class Job:
             keys.append(key)
             return completion
 
-        made_from = chat_hash(record.chat_text)
+        made_from = record.chat_hash
         planned = self._planned[record.id] if record.id in self._planned else self.output_of(record).version
         overwrite = self.spec.overwrite_edits
         outcome: Outcome | None = None

@@ -96,6 +96,9 @@ class Record:
     gold_imported: list[Customer]
     status: ReviewStatus
     version: int
+    chat_hash: str
+    """`roleext.matching.chat_hash(chat_text)`, as stored at import: a job marks its outputs with
+    it, and hashing every chat again cost a tenth of a job's own work."""
     summary: Summary | None = None
     prediction: Prediction | None = None
 

@@ -70,7 +70,7 @@ def record_from_row(row: Row[Any]) -> Record:
     return Record(
         id=row.id, split=row.split, index=row.idx, chat_text=row.chat_text,
         gold=json.loads(row.gold), gold_imported=json.loads(row.gold_imported),
-        status=ReviewStatus(row.status), version=row.version,
+        status=ReviewStatus(row.status), version=row.version, chat_hash=row.chat_hash,
         summary=summary, prediction=prediction,
     )
 

@@ -213,3 +213,36 @@ def test_record_task_rows_say_per_record_what_the_last_job_did(project: ProjectS
     project.import_chat_file(load_chat_file(json.dumps(records, ensure_ascii=False).encode(), split="train"))
     rows = {row["record"]: row for row in record_task_rows(project, "summarize", "train")}
     assert rows[4]["status"] == "stale: the chat changed" and rows[5]["status"] == "done"
+
+
+def test_a_backend_caps_how_many_calls_a_job_makes_at_once(tmp_path: Path, sample_train: Path) -> None:
+    """The offline rules are CPU work, so one thread makes them however many a job asks for;
+    a backend without a cap gets the concurrency asked for."""
+    import threading
+
+    def busiest(cap: int | None) -> int:
+        active = peak = 0
+        lock = threading.Lock()
+
+        class Watched(OfflineBackend):
+            parallel_calls = cap
+
+            def summarize(self, chat: str, template: str, *, timeout: float | None = None) -> Completion:
+                nonlocal active, peak
+                with lock:
+                    active += 1
+                    peak = max(peak, active)
+                time.sleep(0.05)  # long enough for the job's other threads to start theirs
+                with lock:
+                    active -= 1
+                return super().summarize(chat, template, timeout=timeout)
+
+        store = ProjectStore(tmp_path / f"cap-{cap}.db")
+        store.import_chat_file(load_chat_file(sample_train))
+        progress = Job(store, Watched(), JobSpec("summarize", "train", concurrency=4)).run()
+        store.close()
+        assert progress.done == progress.total == 10
+        return peak
+
+    assert OfflineBackend.parallel_calls == 1 and busiest(1) == 1
+    assert busiest(None) > 1

@@ -51,6 +51,8 @@ class Backend(ABC):
     """Trained on roleext's export: it is sent what it was trained on, not the built-in prompt."""
     remembers: ClassVar[bool] = True
     """Its answers go to the LLM cache, as each costs a call (and money) to get again."""
+    parallel_calls: ClassVar[int | None] = None
+    """The most calls worth making at once, whatever a job's concurrency asks (None: no limit)."""
 
     @property
     def temperature(self) -> float | None:
