@@ -99,13 +99,16 @@ def run(work: Path, source: Path, args: argparse.Namespace) -> tuple[dict[int, l
           f"({large.stat().st_size / 1e6:,.0f} MB)")
     firsts: dict[Path, list[float]] = {small: [], large: []}
     nexts: dict[Path, list[float]] = {small: [], large: []}
+    in_page: dict[Path, list[float]] = {small: [], large: []}
     for _ in range(args.rounds):  # alternated, so a busy machine weighs on both alike
         for db in (small, large):
-            loads, clicks = measure(db, work, args.clicks)
+            loads, clicks, clicks_in_page = measure(db, work, args.clicks)
             firsts[db] += loads
             nexts[db] += clicks
+            in_page[db] += clicks_in_page
     return ({SMALL: firsts[small], args.records: firsts[large]},
-            {SMALL: nexts[small], args.records: nexts[large]})
+            {SMALL: nexts[small], args.records: nexts[large]},
+            {SMALL: in_page[small], args.records: in_page[large]})
 
 
 def main() -> None:
@@ -116,18 +119,20 @@ def main() -> None:
     args = parser.parse_args()
     source = SHARED if SHARED.exists() else SAMPLE_TRAIN
     with tempfile.TemporaryDirectory(prefix="roleext-scale-") as folder:  # 2.6 GB at 100,000: not kept
-        firsts, nexts = run(Path(folder), source, args)
+        firsts, nexts, in_page = run(Path(folder), source, args)
     rows = {}
     for size in (SMALL, args.records):
         first, _ = figures(firsts[size])
         median, p90 = figures(nexts[size])
-        rows[size] = (first, median)
-        print(f"{size:>7,} records: first render median {first:.0f} ms, next record median {median:.0f} ms, "
+        page_median, page_p90 = figures(in_page[size])
+        rows[size] = (first, page_median)
+        print(f"{size:>7,} records: first render median {first:.0f} ms; next record in the page's clock median "
+              f"{page_median:.0f} ms, p90 {page_p90:.0f} ms; as the harness times it median {median:.0f} ms, "
               f"p90 {p90:.0f} ms ({len(nexts[size])} clicks)")
     first_ratio, next_ratio = rows[args.records][0] / rows[SMALL][0], rows[args.records][1] / rows[SMALL][1]
     print(f"ratio {args.records:,} / {SMALL}: first render {first_ratio:.2f}x "
           f"(target ≤ {RATIO}x: {verdict(first_ratio, RATIO)}), next record {next_ratio:.2f}x "
-          f"(target ≤ {RATIO}x: {verdict(next_ratio, RATIO)}); next record at {args.records:,}: "
+          f"(target ≤ {RATIO}x: {verdict(next_ratio, RATIO)}); next record at {args.records:,} in the page's clock: "
           f"{verdict(rows[args.records][1], NEXT_MEDIAN_MS)} (target ≤ {NEXT_MEDIAN_MS} ms)")
 
 
