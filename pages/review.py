@@ -113,9 +113,9 @@ def record_view(listing: RecordFilter) -> None:
             st.session_state["review_target"] = index
         st.session_state["review_go_to"] = None
 
-    def turn_page(places: int) -> None:
+    def turn_page(step: int) -> None:
         """Open the record a page away; the list's end stops it (found on the click, not on every run)."""
-        found = records.step(index, places)
+        found = records.step(index, step)
         if found is not None:
             st.session_state["review_target"] = found.index
 
@@ -128,11 +128,10 @@ def record_view(listing: RecordFilter) -> None:
                         on_change=lambda: go_to(st.session_state.get("review_go_to")))
         counts = (status_counts(store.url, split, listing.statuses, listing.warnings_only, list_version(store), records)
                   if not listing.text.strip() else records.counts())
-        accepted = _("{done} of {total} accepted").format(done=counts[ReviewStatus.ACCEPTED],
-                                                          total=sum(counts.values()))
-        if listing.warnings_only:
-            accepted += " · " + _("Counts leave the warnings filter aside: counting it would read every chat.")
-        st.caption(accepted)
+        st.caption(_("{done} of {total} accepted").format(done=counts[ReviewStatus.ACCEPTED],
+                                                          total=sum(counts.values())))
+    if listing.warnings_only:
+        st.caption(_("Counts leave the warnings filter aside: counting it would read every chat."))
 
     places[split] = index
     address = st.session_state["review_address"] = RecordAddress(split, index)
@@ -211,7 +210,7 @@ def record_view(listing: RecordFilter) -> None:
     chat_column, edit_column = st.columns([1.1, 1])
     with chat_column:
         st.caption(_("Chat: {n:,} characters; gold values are highlighted").format(n=len(record.chat_text)))
-        with st.container(height=640):
+        with st.container(height=640, key=f"review_chat_{record.id}"):  # a new box: the next chat opens at its top
             st.html(chat_html(record.chat_text, (v.value for v in gold_values(record.gold))))
 
     with edit_column:

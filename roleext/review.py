@@ -506,11 +506,13 @@ def from_form(spec: Field, value: Any) -> str | list[str]:
 
 
 CUSTOMER_TABLE_STYLE = """<style>
-.roleext-customer {border-collapse: collapse; width: 100%; font-size: .9rem;}
-.roleext-customer th, .roleext-customer td {border: 1px solid rgba(128, 128, 128, .3); padding: .25rem .5rem;
-  text-align: left; vertical-align: top;}
-.roleext-customer th {font-weight: 600; white-space: nowrap;}
+.roleext-customer {border-collapse: collapse; width: 100%; table-layout: fixed; font-size: .9rem;}
+.roleext-customer th, .roleext-customer td {border: 1px solid rgba(128, 128, 128, .3); padding: .25rem .4rem;
+  text-align: left; vertical-align: top; overflow-wrap: anywhere;}
+.roleext-customer th {font-weight: 600; width: 22%;}
 </style>"""
+"""Fixed columns, every cell wrapping anywhere: a long field name or an e-mail never pushes the
+table out of its box or squeezes the values to a character a line."""
 
 
 def customer_html(customer: Customer, empty: str = "—") -> str:
