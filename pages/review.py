@@ -272,8 +272,6 @@ def record_view(listing: RecordFilter) -> None:
                           on_click=save_in_callback, args=(undo,))
 
 
-# One page of the list at a time, asked of the database (roleext.record_list): a rerun costs
-# the same with 29 records or 100,000.
 listed = RecordFilter(split, tuple(statuses), text, warnings_only)
 with st.sidebar:
     commit_typing_on_shortcuts(list(SHORTCUTS.values()))
