@@ -401,8 +401,9 @@ class Job:
         return final
 
     def _run_planned(self) -> None:
-        """The planned records, read BATCH at a time and handed to `concurrency` threads, with
-        at most two records a thread waiting: memory stays flat whatever the split's size."""
+        """The planned records, read BATCH at a time and handed to `concurrency` threads (at most
+        the backend's `parallel_calls`), with at most two records a thread waiting: memory stays
+        flat whatever the split's size."""
         workers = max(1, min(self.spec.concurrency, self.backend.parallel_calls or self.spec.concurrency))
         room = threading.BoundedSemaphore(2 * workers)
 
