@@ -1,6 +1,7 @@
 """Review: the chat, the editable summary and the editable gold side by side; saved at once."""
 
 import json
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -78,21 +79,39 @@ def status_counts(url: str, split: str, statuses: tuple[ReviewStatus, ...], warn
     return _records.counts()
 
 
-SHORTCUTS = {"accept": "Alt+A", "fix": "Alt+F", "reject": "Alt+X", "next": "Alt+N"}
+def show_prediction(record: Record) -> None:
+    """The model's answer beside the gold, the fields it got wrong highlighted (on from Evaluate)."""
+    if record.prediction is None:
+        return
+    if not st.toggle(_("Show the prediction beside the gold"), key="review_show_prediction"):
+        return
+    comparisons = compare_prediction(record)
+    if not comparisons:
+        st.caption(_("This record has no gold to compare the prediction with."))
+        st.code(json.dumps(record.prediction.infos, ensure_ascii=False, indent=2), language="json")
+        return
+    wrong = sum(c.wrong for c in comparisons)
+    named = escape_markdown(wrong_fields_line(comparisons))
+    st.markdown(ngettext("**Prediction** ({model}): {n} wrong field", "**Prediction** ({model}): {n} wrong fields",
+                         wrong).format(model=escape_markdown(record.prediction.model), n=wrong)
+                + (f": {named}" if wrong else ""))
+    table = pd.DataFrame(comparison_rows(comparisons))
+    st.dataframe(table.style.apply(lambda row: [WRONG_STYLE if row["wrong"] else ""] * len(row), axis=1),
+                 hide_index=True, width="stretch", column_config=column_labels())
 
 
-def record_view(listing: RecordFilter) -> None:
-    """The record the list opens, its picker above it, and everything that edits it.
+def chat_pane(record: Record) -> None:
+    """The chat, gold values marked, in a box of its own height."""
+    st.caption(_("Chat: {n:,} characters; gold values are highlighted").format(n=len(record.chat_text)))
+    with st.container(height=640, key=f"review_chat_{record.id}"):  # a new box: the next chat opens at its top
+        st.html(chat_html(record.chat_text, (v.value for v in gold_values(record.gold))))
 
-    A fragment in a single-user project: "Next", an edit or a status reruns this part only,
-    not the sidebar and the page around it, which was a third of what the browser redrew
-    after every click. In team mode the sidebar's queue shows progress this part changes, so
-    the whole page runs as before.
-    """
-    show_unsaved()  # a conflict found by a callback of this part shows at once
-    # One page of the list at a time, asked of the database (roleext.record_list): a rerun costs
-    # the same with 29 records or 100,000.
-    records, split = RecordList(store, listing), listing.split
+
+def record_picker(records: RecordList, listing: RecordFilter) -> int | None:
+    """The row above the record: page buttons, the Record box (a page of the list), Go to and the
+    counts. The record it opens (None: the list is empty): the one "Next", a link or the
+    Evaluate page asked for, else the one this split showed last."""
+    split = listing.split
     record_key = f"review_record_{split}"  # one box a split, so it never shows the other split's record
     target = st.session_state.pop("review_target", None)  # set by "Next", a link or the Evaluate page
     places = st.session_state.setdefault("review_places", {})  # the last record of each split, kept across pages
@@ -100,7 +119,7 @@ def record_view(listing: RecordFilter) -> None:
     opened = records.opening(target if target is not None else remembered)
     if opened is None:
         st.info(_("No record matches: import data on the Data page, or loosen the filters."))
-        return
+        return None
     if target is not None and opened.index != target:
         st.warning(_("There is no {split} record {target} in this list: showing {split} record {shown}.").format(
             split=split, target=target, shown=opened.index))
@@ -132,8 +151,53 @@ def record_view(listing: RecordFilter) -> None:
                                                           total=sum(counts.values())))
     if listing.warnings_only:
         st.caption(_("Counts leave the warnings filter aside: counting it would read every chat."))
-
     places[split] = index
+    return index
+
+
+def history_pane(editor: RecordEditor, record: Record, undo: Callable[[], None]) -> None:
+    """The record's edits, folded; Undo under them for the newest edit this person may undo."""
+    full_history = store.history_of(record.id)
+    history = editor.visible_history(full_history)  # an annotator never reads a teammate's labels here
+
+    def history_toggled() -> None:
+        # The label counts the edits, and a new label is a new expander: the reviewer's choice is kept apart.
+        st.session_state["review_history_open"] = st.session_state.get("review_history", False)
+
+    # Drawn only while open (Streamlit's lazy expander): a table redrawn on every "Next" cost the
+    # browser as much as the chat; the label's count comes from the same small query.
+    with st.expander(ngettext("History ({n} edit)", "History ({n} edits)", len(history)).format(n=len(history)),
+                     expanded=st.session_state.get("review_history_open", False), key="review_history",
+                     on_change=history_toggled) as history_box:
+        if history_box.open:
+            if history:
+                st.dataframe(pd.DataFrame(history_rows(history)), hide_index=True, width="stretch",
+                             column_config=column_labels())
+            undoable = next_undo(full_history)
+            if undoable is not None and editor.may_undo(undoable):
+                st.button(_("Undo #{id}, the {target} edit of {time:%H:%M:%S}").format(
+                    id=undoable.id, target=undoable.target, time=undoable.at),
+                          on_click=save_in_callback, args=(undo,))
+
+
+SHORTCUTS = {"accept": "Alt+A", "fix": "Alt+F", "reject": "Alt+X", "next": "Alt+N"}
+
+
+def record_view(listing: RecordFilter) -> None:
+    """The record the list opens, its picker above it, and everything that edits it.
+
+    A fragment in a single-user project: "Next", an edit or a status reruns this part only,
+    not the sidebar and the page around it, which was a third of what the browser redrew
+    after every click. In team mode the sidebar's queue shows progress this part changes, so
+    the whole page runs as before.
+    """
+    show_unsaved()  # a conflict found by a callback of this part shows at once
+    # One page of the list at a time, asked of the database (roleext.record_list): a rerun costs
+    # the same with 29 records or 100,000.
+    records, split = RecordList(store, listing), listing.split
+    index = record_picker(records, listing)
+    if index is None:
+        return
     address = st.session_state["review_address"] = RecordAddress(split, index)
     if record_address(st.query_params.to_dict()) != address:
         st.query_params.from_dict(address.query())  # a new browser history entry: Back returns here
@@ -172,26 +236,6 @@ def record_view(listing: RecordFilter) -> None:
         if status != ReviewStatus.NEEDS_FIX:
             go_next()
 
-    def show_prediction(record: Record) -> None:
-        """The model's answer beside the gold, the fields it got wrong highlighted (on from Evaluate)."""
-        if record.prediction is None:
-            return
-        if not st.toggle(_("Show the prediction beside the gold"), key="review_show_prediction"):
-            return
-        comparisons = compare_prediction(record)
-        if not comparisons:
-            st.caption(_("This record has no gold to compare the prediction with."))
-            st.code(json.dumps(record.prediction.infos, ensure_ascii=False, indent=2), language="json")
-            return
-        wrong = sum(c.wrong for c in comparisons)
-        named = escape_markdown(wrong_fields_line(comparisons))
-        st.markdown(ngettext("**Prediction** ({model}): {n} wrong field", "**Prediction** ({model}): {n} wrong fields",
-                             wrong).format(model=escape_markdown(record.prediction.model), n=wrong)
-                    + (f": {named}" if wrong else ""))
-        table = pd.DataFrame(comparison_rows(comparisons))
-        st.dataframe(table.style.apply(lambda row: [WRONG_STYLE if row["wrong"] else ""] * len(row), axis=1),
-                     hide_index=True, width="stretch", column_config=column_labels())
-
     actions = st.container(horizontal=True, vertical_alignment="center")  # one block, not five columns
     editable = editor.may_edit()
     sets_status = editor.may_set_status()  # an annotator's Accept only marks their labels done
@@ -209,10 +253,7 @@ def record_view(listing: RecordFilter) -> None:
         st.info(_("This record is not assigned to you: you can read it, not edit it."))
     chat_column, edit_column = st.columns([1.1, 1])
     with chat_column:
-        st.caption(_("Chat: {n:,} characters; gold values are highlighted").format(n=len(record.chat_text)))
-        with st.container(height=640, key=f"review_chat_{record.id}"):  # a new box: the next chat opens at its top
-            st.html(chat_html(record.chat_text, (v.value for v in gold_values(record.gold))))
-
+        chat_pane(record)
     with edit_column:
         if record.summary is None:
             st.info(_("No summary yet: run the Summarize page for this split."))
@@ -248,28 +289,7 @@ def record_view(listing: RecordFilter) -> None:
                          "them; an edit or Accept marks them current."))
         customers_editor(record.gold, gold_key, lambda customers: editor.save(FormValues(gold=customers)),
                          source=editor.gold_source, read_only_for=str(record.id), locked=not editor.may_edit_gold())
-
-    full_history = store.history_of(record.id)
-    history = editor.visible_history(full_history)  # an annotator never reads a teammate's labels here
-
-    def history_toggled() -> None:
-        # The label counts the edits, and a new label is a new expander: the reviewer's choice is kept apart.
-        st.session_state["review_history_open"] = st.session_state.get("review_history", False)
-
-    # Drawn only while open (Streamlit's lazy expander): a table redrawn on every "Next" cost the
-    # browser as much as the chat; the label's count comes from the same small query.
-    with st.expander(ngettext("History ({n} edit)", "History ({n} edits)", len(history)).format(n=len(history)),
-                     expanded=st.session_state.get("review_history_open", False), key="review_history",
-                     on_change=history_toggled) as history_box:
-        if history_box.open:
-            if history:
-                st.dataframe(pd.DataFrame(history_rows(history)), hide_index=True, width="stretch",
-                             column_config=column_labels())
-            undoable = next_undo(full_history)
-            if undoable is not None and editor.may_undo(undoable):
-                st.button(_("Undo #{id}, the {target} edit of {time:%H:%M:%S}").format(
-                    id=undoable.id, target=undoable.target, time=undoable.at),
-                          on_click=save_in_callback, args=(undo,))
+    history_pane(editor, record, undo)
 
 
 listed = RecordFilter(split, tuple(statuses), text, warnings_only)
