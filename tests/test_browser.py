@@ -86,7 +86,7 @@ def test_the_whole_workflow_in_a_browser(app_url: str, page: Page, tmp_path: Pat
     page.get_by_role("button", name="Accept").click()
     page.wait_for_function(IDLE)
     shoot(page, "3-review")
-    until(lambda: page.url.endswith("/review?split=train&record=2"))  # Accept moved on to the next record
+    page.wait_for_url(lambda url: url.endswith("/review?split=train&record=2"))  # Accept moved on to the next record
     page.reload()
     page.wait_for_function(IDLE, timeout=30_000)
     expect(page.get_by_role("combobox", name="Record")).to_have_value("train 2 · 周军9 · pending")  # the URL kept it
@@ -146,7 +146,12 @@ def test_a_bookmark_to_a_page_opens_it_inside_the_app(browser: Browser, tmp_path
 
 
 def until(check: Callable[[], bool], seconds: float = 20) -> None:
-    """Wait for the app to have written what `check` looks for: a key press may take two runs."""
+    """Wait for the app to have written what `check` looks for: a key press may take two runs.
+
+    It sleeps, and Playwright's sync API takes in the browser's events only inside its own
+    calls: a check of `page.url` alone would never see the address change (`page.wait_for_url`
+    does); checks that ask the page (`record_box`) or the store are fine.
+    """
     deadline = time.monotonic() + seconds
     while not check():
         assert time.monotonic() < deadline, "the app did not save in time"
@@ -222,7 +227,8 @@ def test_records_have_addresses_and_evaluate_opens_them(browser: Browser, tmp_pa
         page.get_by_role("option", name="test").click()
         page.wait_for_function(IDLE)
         until(lambda: "test 1" in record_box(page))  # never "train 3" under the test split
-        assert "train" not in record_box(page) and page.url.endswith("split=test&record=1")
+        page.wait_for_url(lambda url: url.endswith("split=test&record=1"))  # the address follows the box
+        assert "train" not in record_box(page)
 
         visit(page, f"{url}/evaluate")
         labels = page.locator('[data-testid="stVegaLiteChart"] svg text')
@@ -241,7 +247,7 @@ def test_records_have_addresses_and_evaluate_opens_them(browser: Browser, tmp_pa
             return "/review" in page.url
 
         until(click_first_mistake)
-        until(lambda: page.url.endswith("split=train&record=1"))  # from test 1
+        page.wait_for_url(lambda url: url.endswith("split=train&record=1"))  # from test 1
         until(lambda: record_box(page).startswith("train 1 "))
         page.wait_for_function(IDLE, timeout=30_000)
         expect(page.get_by_text("Show the prediction beside the gold")).to_be_visible()
