@@ -35,7 +35,6 @@ from roleext.jobs import Job, JobSpec  # noqa: E402
 from roleext.matching import chat_hash, dumps  # noqa: E402
 from roleext.project import ReviewStatus  # noqa: E402
 from roleext.sample import SAMPLE_TRAIN  # noqa: E402
-from roleext.search import catch_up  # noqa: E402
 from roleext.store import ProjectStore  # noqa: E402
 
 SMALL = 29
@@ -89,7 +88,7 @@ def large_project(db: Path, source: Path, count: int) -> None:
                 for rid, (row, text) in zip(ids, batch, strict=True)])
     # The search index caught up, as `roleext import` does before it exits and the app's background
     # indexer does after an upload: the page is measured at rest, not beside 100,000 chats being indexed.
-    for _ in catch_up(store.write):
+    for _ in store.index_for_search():
         pass
     store.close()
 

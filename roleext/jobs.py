@@ -404,7 +404,8 @@ class Job:
         """The planned records, read BATCH at a time and handed to `concurrency` threads (at most
         the backend's `parallel_calls`), with at most two records a thread waiting: memory stays
         flat whatever the split's size."""
-        workers = max(1, min(self.spec.concurrency, self.backend.parallel_calls or self.spec.concurrency))
+        cap = self.backend.parallel_calls
+        workers = max(1, self.spec.concurrency if cap is None else min(self.spec.concurrency, cap))
         room = threading.BoundedSemaphore(2 * workers)
 
         def done(_future: Future[None]) -> None:

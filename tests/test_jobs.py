@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -218,7 +219,6 @@ def test_record_task_rows_say_per_record_what_the_last_job_did(project: ProjectS
 def test_a_backend_caps_how_many_calls_a_job_makes_at_once(tmp_path: Path, sample_train: Path) -> None:
     """The offline rules are CPU work, so one thread makes them however many a job asks for;
     a backend without a cap gets the concurrency asked for."""
-    import threading
 
     def busiest(cap: int | None) -> int:
         active = peak = 0
