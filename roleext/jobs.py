@@ -2,7 +2,8 @@
 
 Bounded concurrency, a client-side rate limit, retries with exponential backoff and jitter
 on retryable errors, a deadline per call, and a cache, so a re-run calls nothing it already
-has. Each record's result is written to the store as it arrives; after a crash a new run
+has. Each record's result is written to the store as it arrives (those that arrive together, in one
+transaction); after a crash a new run
 does only what is missing. Progress is readable from another thread while the job runs.
 """
 
@@ -11,10 +12,10 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
@@ -24,19 +25,22 @@ from roleext.budget import max_input_chars
 from roleext.cleaning import ChatProfile, learn_profile
 from roleext.errors import BackendError, RoleextError, UnusableAnswerError
 from roleext.fewshot import ExamplePool
+from roleext.group_writer import GroupWriter
 from roleext.i18n import _, carry, ngettext
 from roleext.io import Split
 from roleext.ledger import HEARTBEAT, ClaimedJob, Ledger, TaskKind, cache_key
 from roleext.progress import Progress
-from roleext.project import InputSource, Record
+from roleext.project import InputSource, Record, RecordOutputs
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT, InferencePrompt, inference_prompt, prompt_hash
 from roleext.ratelimit import shared_limiter
 from roleext.redaction import get_logger, redact
 from roleext.runs import Run, RunBook
-from roleext.store import ProjectStore
-from roleext.tasks import CallKind, Outcome, TaskOptions, infer_record, record_prompt, summarize_record
+from roleext.store import JobOutput, OutputKind, ProjectStore, prediction_output, summary_output
+from roleext.tasks import CallKind, TaskOptions, infer_record, record_prompt, summarize_record
 
 log = get_logger("roleext.jobs")
+
+R = TypeVar("R", Record, RecordOutputs)
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,20 @@ class OutputState:
     """The version the job planned on: an edit saved after it is never overwritten."""
     unusable: bool = False
     """A model answer kept to be looked at, not a result (no JSON, no customer)."""
+
+
+@dataclass(frozen=True)
+class _Finished:
+    """A record whose model call ended, its output waiting for the job's writer."""
+
+    record: Record
+    output: JobOutput
+    detail: str
+    attempts: int
+    keys: list[str]
+    """Its calls' cache keys: an unusable answer leaves the cache."""
+    unusable: str | None
+    """Why the answer is no result (stored to be looked at, and the record failed)."""
 
 
 RUN_ONLY_OPTIONS = ("concurrency", "qps", "timeout", "retries")
@@ -135,6 +153,7 @@ class Job:
         self._planned: dict[int, int | None] = {}
         """Record id -> the version of its output this job planned on, for the records it does."""
         self._released = False
+        self._writer: GroupWriter[_Finished] | None = None
         if spec.kind == "summarize":
             fill_template(spec.template, "")  # a template without {content}: refuse before any call
 
@@ -220,12 +239,17 @@ class Job:
         return self.run_id if self.run_id is not None else self._resumed_run().id if self.resuming else None
 
     def _batches(self) -> Iterator[list[Record]]:
-        """The split's records, BATCH at a time, each with its output as this job sees it: for
-        inference, the prediction in the run it writes to (none in a run not made yet)."""
+        """The split's records, BATCH at a time, each with its output as this job sees it."""
+        return self._read(self.store.records_after)
+
+    def _read(self, read: Callable[[Split, int, int, int | None], list[R]]) -> Iterator[list[R]]:
+        """The split's records (or their outputs alone), BATCH at a time, each with its output as
+        this job sees it: for inference, the prediction in the run it writes to (none in a run
+        not made yet)."""
         run = self._run_seen()
         after = 0
         while True:
-            batch = self.store.records_after(self.spec.split, after, BATCH, run=run)
+            batch = read(self.spec.split, after, BATCH, run)
             if not batch:
                 return
             after = batch[-1].index
@@ -235,7 +259,7 @@ class Job:
 
     # --- selection ----------------------------------------------------------------------
 
-    def output_of(self, record: Record) -> OutputState:
+    def output_of(self, record: Record | RecordOutputs) -> OutputState:
         """What this job's kind of output looks like on a record now."""
         output = record.summary if self.spec.kind == "summarize" else record.prediction
         if output is None:
@@ -244,7 +268,7 @@ class Job:
         return OutputState(missing=False, edited=output.edited, stale=output.stale, version=output.version,
                            unusable=self.spec.kind == "infer" and unusable)
 
-    def _pending(self, records: list[Record], run: int | None) -> tuple[list[Record], int]:
+    def _pending(self, records: list[R], run: int | None) -> tuple[list[R], int]:
         """Records to do now, and how many are left alone because a person edited their output.
 
         A summary is redone when it was never done, failed, was done with other settings, or
@@ -332,7 +356,9 @@ class Job:
         planned: dict[int, int | None] = {}
         seen = kept = 0
         beat = time.monotonic()
-        for batch, pending, left in self.scan():
+        run = self._run_seen()
+        for batch in self._read(self.store.outputs_after):  # no chat read: the pool waits for this plan
+            pending, left = self._pending(batch, run)
             planned.update((record.id, self.output_of(record).version) for record in pending)
             seen += len(batch)
             kept += left
@@ -403,7 +429,8 @@ class Job:
     def _run_planned(self) -> None:
         """The planned records, read BATCH at a time and handed to `concurrency` threads (at most
         the backend's `parallel_calls`), with at most two records a thread waiting: memory stays
-        flat whatever the split's size."""
+        flat whatever the split's size. Their outputs are written by one writer, a group of
+        records a transaction (roleext.group_writer)."""
         cap = self.backend.parallel_calls
         workers = max(1, self.spec.concurrency if cap is None else min(self.spec.concurrency, cap))
         room = threading.BoundedSemaphore(2 * workers)
@@ -411,16 +438,21 @@ class Job:
         def done(_future: Future[None]) -> None:
             room.release()
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for batch in self._batches():
-                todo = [record for record in batch if record.id in self._planned]
-                self.backend.foresee(self.spec.kind, [record.chat_text for record in todo])
-                for record in todo:
-                    room.acquire()
-                    if self._cancel.is_set():
-                        room.release()
-                        return
-                    pool.submit(carry(self._one), record).add_done_callback(done)
+        self._writer = GroupWriter(self._save, name=f"roleext-{self.spec.kind}-writer")
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for batch in self._batches():
+                    todo = [record for record in batch if record.id in self._planned]
+                    self.backend.foresee(self.spec.kind, [record.chat_text for record in todo])
+                    for record in todo:
+                        room.acquire()
+                        if self._cancel.is_set():
+                            room.release()
+                            return
+                        pool.submit(carry(self._one), record).add_done_callback(done)
+        finally:  # after the pool's last record: what they finished is written before the job ends
+            self._writer.close()
+            self._writer = None
 
     def _heartbeat(self, job_id: int, stop: threading.Event) -> None:
         """Touch the job row so other processes see its lease is live, with the counters.
@@ -481,6 +513,7 @@ class Job:
         return completion, attempts, key
 
     def _one(self, record: Record) -> None:
+        """Call the model for one record and hand its output to the job's writer (`_save`)."""
         if self._cancel.is_set():
             return
         attempts = 0
@@ -495,53 +528,71 @@ class Job:
 
         made_from = record.chat_hash
         planned = self._planned[record.id] if record.id in self._planned else self.output_of(record).version
-        overwrite = self.spec.overwrite_edits
-        outcome: Outcome | None = None
-
-        def mark_done(conn: Connection) -> None:  # in the transaction that saves the output
-            assert outcome is not None
-            self.ledger.mark_in(conn, record.id, self.spec.kind, "done", self.config, attempts,
-                                detail=outcome.detail, run=self.run_id)
-
         try:
             if self.spec.kind == "summarize":
                 outcome = summarize_record(call, record, self.options, self.profile)
                 if not outcome.text.strip():
                     raise UnusableAnswerError(_("the model answered an empty summary"))
-                saved = self.store.save_summary(
-                    record.id, outcome.text, self.backend.name, self.backend.model,
-                    prompt_hash(self.spec.template), made_from, overwrite_edits=overwrite, base_version=planned,
-                    then=mark_done)
+                output = summary_output(record.id, outcome.text, self.backend.name, self.backend.model,
+                                        prompt_hash(self.spec.template), made_from, planned)
+                unusable = None
             else:
                 outcome = infer_record(call, record, self.options, self.profile, self.examples)
                 unusable = outcome.parse_error or (_("the answer holds no customer") if not outcome.customers else None)
                 if unusable and record.prediction is not None:  # never a bad answer over a usable one
                     raise UnusableAnswerError(_("{reason}; the answer began {text!r}").format(
                         reason=unusable, text=outcome.text[:160]))
-                assert self.run_id is not None, "open() makes or chooses the run"
-                saved = self.store.save_prediction(
-                    record.id, outcome.text, outcome.customers, self.backend.name, self.backend.model,
-                    unusable, outcome.changes, made_from, run=self.run_id, overwrite_edits=overwrite,
-                    base_version=planned, then=None if unusable else mark_done)
-                if unusable:  # stored above to be looked at: the record had no prediction yet
-                    raise UnusableAnswerError(unusable)
+                # an unusable answer is stored too, to be looked at: the record had no prediction yet
+                output = prediction_output(record.id, outcome.text, outcome.customers, self.backend.name,
+                                           self.backend.model, unusable, outcome.changes, made_from, planned)
         except Exception as exc:  # a worker's error must end as this record's failure, never vanish
-            if isinstance(exc, UnusableAnswerError):
-                for key in filter(None, keys):  # so that --retry-failed asks the model again
-                    self.ledger.forget(key)
-            self._fail(record, exc, attempts)
+            self._fail(record, exc, attempts, keys)
             return
-        if not saved:  # a person edited the output while the job ran: theirs stays
-            with self._lock:
-                self._progress.kept += 1
-            return
-        log.info("%s record %s of %s done: %s", self.spec.kind, record.index, record.split, outcome.detail)
-        with self._lock:
-            self._progress.done += 1
-            self._progress.errors.pop(record.index, None)
-            self._streak = ("", 0)
+        assert self._writer is not None, "_run_planned starts the writer"
+        self._writer.put(_Finished(record, output, outcome.detail, attempts, keys, unusable))
 
-    def _fail(self, record: Record, exc: Exception, attempts: int) -> None:
+    def _save(self, group: list[_Finished]) -> None:
+        """Write a group of finished records in one transaction with their task marks; a group
+        that fails is written a record at a time, so only the record at fault fails."""
+        kind: OutputKind = "summary" if self.spec.kind == "summarize" else "prediction"
+        usable = {item.record.id for item in group if item.unusable is None}
+
+        def mark_done(conn: Connection, written: list[JobOutput]) -> None:  # in the saving transaction
+            details = {item.record.id: item for item in group}
+            self.ledger.mark_done_in(conn, self.spec.kind, self.config, [
+                (output.record_id, details[output.record_id].attempts, details[output.record_id].detail)
+                for output in written if output.record_id in usable], run=self.run_id)
+
+        try:
+            saved = self.store.save_outputs(kind, [item.output for item in group], run=self.run_id,
+                                            overwrite_edits=self.spec.overwrite_edits, then=mark_done)
+        except Exception as exc:
+            if len(group) > 1:
+                for item in group:
+                    self._save([item])
+            else:
+                self._fail(group[0].record, exc, group[0].attempts, group[0].keys)
+            return
+        for item, written in zip(group, saved, strict=True):
+            if item.unusable is not None:  # stored to be looked at, and failed
+                self._fail(item.record, UnusableAnswerError(item.unusable), item.attempts, item.keys)
+            elif not written:  # a person edited the output while the job ran: theirs stays
+                with self._lock:
+                    self._progress.kept += 1
+            else:
+                log.info("%s record %s of %s done: %s", self.spec.kind, item.record.index, item.record.split,
+                         item.detail)
+                with self._lock:
+                    self._progress.done += 1
+                    self._progress.errors.pop(item.record.index, None)
+                    self._streak = ("", 0)
+
+    def _fail(self, record: Record, exc: Exception, attempts: int, keys: Sequence[str] = ()) -> None:
+        """The record failed; an unusable answer leaves the cache (its `keys`), so that
+        --retry-failed asks the model again."""
+        if isinstance(exc, UnusableAnswerError):
+            for key in filter(None, keys):
+                self.ledger.forget(key)
         if isinstance(exc, RoleextError):
             message = redact(str(exc))
             log.warning("%s record %s of %s failed: %s", self.spec.kind, record.index, record.split, message)

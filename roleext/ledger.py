@@ -136,16 +136,20 @@ class Ledger:
              attempts: int, error: str | None = None, sid: str | None = None, detail: str | None = None,
              run: int | None = None) -> None:
         with self.write() as conn:
-            self.mark_in(conn, record_id, kind, status, config, attempts, error, sid, detail, run)
+            conn.execute(self._mark, {"record_id": record_id, "kind": kind, "status": status, "config": config,
+                                      "error": error, "sid": sid, "attempts": attempts, "detail": detail,
+                                      "run_id": run, "updated_at": _now()})
 
-    def mark_in(self, conn: Connection, record_id: int, kind: TaskKind, status: Literal["done", "failed"],
-                config: str, attempts: int, error: str | None = None, sid: str | None = None,
-                detail: str | None = None, run: int | None = None) -> None:
-        """`mark` inside the caller's write transaction: the store saves an output and its task
-        state together (`ProjectStore.save_summary(then=...)`), so a kill leaves both or neither."""
-        conn.execute(self._mark, {"record_id": record_id, "kind": kind, "status": status, "config": config,
-                                  "error": error, "sid": sid, "attempts": attempts, "detail": detail,
-                                  "run_id": run, "updated_at": _now()})
+    def mark_done_in(self, conn: Connection, kind: TaskKind, config: str, done: list[tuple[int, int, str | None]],
+                     run: int | None = None) -> None:
+        """Mark tasks done, (record id, attempts, detail) each, inside the caller's write
+        transaction: the store saves a group of outputs and their task states together
+        (`ProjectStore.save_outputs(then=...)`), so a kill leaves both or neither."""
+        now = _now()
+        if done:
+            conn.execute(self._mark, [{"record_id": record_id, "kind": kind, "status": "done", "config": config,
+                                       "error": None, "sid": None, "attempts": attempts, "detail": detail,
+                                       "run_id": run, "updated_at": now} for record_id, attempts, detail in done])
 
     def failed_in_run(self, run_id: int) -> int:
         """Records whose last attempt was made in this inference run, and failed."""

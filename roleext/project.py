@@ -79,6 +79,17 @@ class Prediction:
 
 
 @dataclass(frozen=True)
+class RecordOutputs:
+    """A record's summary and prediction without its chat and gold: what a job plans on, read
+    for a whole split before it starts (`ProjectStore.outputs_after`)."""
+
+    id: int
+    index: int
+    summary: Summary | None
+    prediction: Prediction | None
+
+
+@dataclass(frozen=True)
 class Record:
     """One chat of the project with everything known about it.
 

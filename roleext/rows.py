@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, Table, and_, exists, false, literal, select
 
-from roleext.project import HistoryEntry, Prediction, Record, ReviewStatus, Summary
+from roleext.project import HistoryEntry, Prediction, Record, RecordOutputs, ReviewStatus, Summary
 
 
 def shown_run(runs: Table, p: Table, split: ColumnElement[Any] | str) -> ColumnElement[Any]:
@@ -26,13 +26,14 @@ def shown_run(runs: Table, p: Table, split: ColumnElement[Any] | str) -> ColumnE
             .order_by(run.c.chosen.desc(), run.c.id.desc()).limit(1).scalar_subquery())
 
 
-def record_query(r: Table, s: Table, p: Table, run: int | None) -> Select[Any]:
+def record_query(r: Table, s: Table, p: Table, run: int | None, *, outputs_only: bool = False) -> Select[Any]:
     """Records joined with their summary and their prediction in `run` (None: no prediction),
-    columns prefixed s_ and p_."""
+    columns prefixed s_ and p_; `outputs_only`: of the record, only what `outputs_from_row` reads
+    (no chat, no gold: what a job plans on)."""
     in_run = p.c.run_id == literal(run) if run is not None else false()
     return (
         select(
-            r,
+            *((r.c.id, r.c.idx, r.c.chat_hash) if outputs_only else (r,)),
             s.c.text.label("s_text"), s.c.edited_text.label("s_edited"),
             s.c.backend.label("s_backend"), s.c.model.label("s_model"),
             s.c.prompt_hash.label("s_prompt"), s.c.version.label("s_version"),
@@ -52,8 +53,8 @@ def stale(made_from: str | None, chat: str) -> bool:
     return made_from is not None and made_from != chat
 
 
-def record_from_row(row: Row[Any]) -> Record:
-    """A row of `record_query` as a Record, its outputs marked stale where the chat changed."""
+def outputs_from_row(row: Row[Any]) -> RecordOutputs:
+    """A row of `record_query` as a record's outputs, marked stale where the chat changed."""
     summary = None
     if row.s_version is not None:
         summary = Summary(row.s_text, row.s_edited, row.s_backend, row.s_model,
@@ -67,11 +68,17 @@ def record_from_row(row: Row[Any]) -> Record:
             tuple(json.loads(row.p_changes)) if row.p_changes else (),
             stale(row.p_chat, row.chat_hash), row.p_run,
         )
+    return RecordOutputs(row.id, row.idx, summary, prediction)
+
+
+def record_from_row(row: Row[Any]) -> Record:
+    """A row of `record_query` as a Record, its outputs marked stale where the chat changed."""
+    outputs = outputs_from_row(row)
     return Record(
         id=row.id, split=row.split, index=row.idx, chat_text=row.chat_text,
         gold=json.loads(row.gold), gold_imported=json.loads(row.gold_imported),
         status=ReviewStatus(row.status), version=row.version, chat_hash=row.chat_hash,
-        summary=summary, prediction=prediction,
+        summary=outputs.summary, prediction=outputs.prediction,
     )
 
 

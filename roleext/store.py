@@ -11,10 +11,10 @@ import dataclasses
 import getpass
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
@@ -42,9 +42,10 @@ from roleext.project import (
     ImportReport,
     Record,
     RecordInfo,
+    RecordOutputs,
     ReviewStatus,
 )
-from roleext.rows import history_entry, record_from_row, record_query, shown_run, stale
+from roleext.rows import history_entry, outputs_from_row, record_from_row, record_query, shown_run, stale
 from roleext.schema import NAME_FIELD, Customer
 from roleext.search import catch_up, search_ids, waiting
 
@@ -53,7 +54,8 @@ INSERT_BATCH = 1_000
 DISABLED_RULES_SETTING = "disabled_rules"
 """Setting key: the names of the offline rules a project switched off, as a JSON list."""
 
-__all__ = ["DISABLED_RULES_SETTING", "ProjectStore", "chat_hash", "database_url", "default_author"]
+__all__ = ["DISABLED_RULES_SETTING", "JobOutput", "OutputKind", "ProjectStore", "chat_hash", "database_url",
+           "default_author", "prediction_output", "summary_output"]
 
 
 def default_author() -> str:
@@ -75,6 +77,37 @@ def _unshared(text: str) -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+OutputKind = Literal["summary", "prediction"]
+
+
+@dataclasses.dataclass(frozen=True)
+class JobOutput:
+    """One record's output of a job, as `ProjectStore.save_outputs` writes it."""
+
+    record_id: int
+    values: dict[str, Any]
+    """The output row's columns (chat_hash None: the record's chat now)."""
+    after: Any
+    """What history shows as the new value when the output replaces a person's edit."""
+    base_version: int | None = None
+    """The output's version the job planned on (None: whatever is there)."""
+
+
+def summary_output(record_id: int, text: str, backend: str, model: str, prompt_hash: str,
+                   chat_hash: str | None = None, base_version: int | None = None) -> JobOutput:
+    return JobOutput(record_id, {"text": text, "edited_text": None, "backend": backend, "model": model,
+                                 "prompt_hash": prompt_hash, "chat_hash": chat_hash}, text, base_version)
+
+
+def prediction_output(record_id: int, raw_output: str, parsed: list[Customer], backend: str, model: str,
+                      error: str | None = None, changes: list[str] | None = None, chat_hash: str | None = None,
+                      base_version: int | None = None) -> JobOutput:
+    """`error` marks an unusable answer, kept to be looked at."""
+    return JobOutput(record_id, {"raw_output": raw_output, "parsed": dumps(parsed), "corrected": None,
+                                 "backend": backend, "model": model, "error": error,
+                                 "changes": dumps(changes or []), "chat_hash": chat_hash}, parsed, base_version)
 
 
 # For each table with a reviewer's edit: its column, its history target, how to read it.
@@ -198,12 +231,12 @@ class ProjectStore:
 
     # --- reading ----------------------------------------------------------------------
 
-    def _joined(self, conn: Connection, split: Split, run: int | None) -> Any:
+    def _joined(self, conn: Connection, split: Split, run: int | None, *, outputs_only: bool = False) -> Any:
         """Records with their summary and their prediction in `run`, else in the split's shown run
         (looked up once, in the caller's transaction: one snapshot)."""
         if run is None:
             run = conn.execute(self._shown_run, {"shown_split": split}).scalar()
-        return record_query(self.records, self.summaries, self.predictions, run)
+        return record_query(self.records, self.summaries, self.predictions, run, outputs_only=outputs_only)
 
     def get_record(self, split: Split, index: int, run: int | None = None) -> Record:
         """The record at a 1-based position of a split, with its summary and its prediction in
@@ -338,73 +371,101 @@ class ProjectStore:
             raise NotFoundError(_("no record with id {id}").format(id=record_id))
         return value
 
-    def _save_generated(self, table: Table, record_id: int, values: dict[str, Any], after: Any,
-                        overwrite_edits: bool, base_version: int | None, run: int | None = None,
-                        then: Callable[[Connection], None] | None = None) -> bool:
-        """Insert or overwrite a job's output row (a prediction: its row in `run`); False
-        (nothing written) where a person's edit is there and `overwrite_edits` is off, or the
-        edit is newer than `base_version` (the version the job planned on: an edit saved while
-        it ran was never confirmed away). An edit that is replaced goes to history.
+    def save_outputs(self, kind: OutputKind, outputs: Sequence[JobOutput], *, run: int | None = None,
+                     overwrite_edits: bool = False,
+                     then: Callable[[Connection, list[JobOutput]], None] | None = None) -> list[bool]:
+        """Insert or overwrite job outputs (predictions: their rows in `run`), all in one
+        transaction; per output, False (nothing written) where a person's edit is there and
+        `overwrite_edits` is off, or the edit is newer than the output's `base_version` (the
+        version the job planned on: an edit saved while it ran was never confirmed away). An
+        edit that is replaced goes to history.
 
-        `then` runs in the same transaction once the row is written (a job marks the record's
-        task done there): a kill can never leave a saved output with an unmarked task."""
+        One transaction and one statement a kind of row for the whole group: a job of the
+        offline backend finishes hundreds of records a second, and a transaction each held its
+        writer at about a millisecond a record (benchmarks/offline_jobs.py).
+
+        `then` runs in the same transaction with the outputs written (a job marks their tasks
+        done there): a kill can never leave a saved output with an unmarked task."""
+        table = self.summaries if kind == "summary" else self.predictions
         column, target, decode = _EDITABLE[table.name]
+        assert len({output.record_id for output in outputs}) == len(outputs), "one output a record"
         now = _now()
-        row_of = self._row_of(table, record_id, run)
-        keys = {"record_id": record_id, **({"run_id": run} if table is self.predictions else {})}
+        keys = {"run_id": run} if table is self.predictions else {}
+        ids = [output.record_id for output in outputs]
+        saved: list[bool] = []
         with self.write() as conn:
-            if values["chat_hash"] is None:
-                values = {**values, "chat_hash": self._record_value(conn, record_id, "chat_hash")}
-            old = conn.execute(select(table.c[column], table.c.version).where(row_of)).first()
-            if old is None:
-                conn.execute(insert(table), {**keys, "version": 1, "created_at": now, "updated_at": now, **values})
-            else:
-                edited = old[0] is not None
-                if edited and (not overwrite_edits or (base_version is not None and old.version != base_version)):
-                    return False
-                conn.execute(update(table).where(row_of).values(version=table.c.version + 1, updated_at=now,
-                                                                **values))
+            theirs = table.c.record_id.in_(ids) if table is self.summaries else and_(
+                table.c.record_id.in_(ids), table.c.run_id == run)
+            olds = {row.record_id: row for row in conn.execute(
+                select(table.c.record_id, table.c[column].label("edit"), table.c.version).where(theirs))}
+            inserts: list[dict[str, Any]] = []
+            replaced: list[dict[str, Any]] = []
+            for output in outputs:
+                values = output.values
+                if values["chat_hash"] is None:
+                    values = {**values, "chat_hash": self._record_value(conn, output.record_id, "chat_hash")}
+                old = olds.get(output.record_id)
+                if old is None:
+                    inserts.append({"record_id": output.record_id, **keys, "version": 1, "created_at": now,
+                                    "updated_at": now, **values})
+                    saved.append(True)
+                    continue
+                edited = old.edit is not None
+                if edited and (not overwrite_edits or (output.base_version is not None
+                                                       and old.version != output.base_version)):
+                    saved.append(False)
+                    continue
+                conn.execute(update(table).where(self._row_of(table, output.record_id, run))
+                             .values(version=table.c.version + 1, updated_at=now, **values))
                 if edited:  # an edit replaced by a job's output stays traceable
-                    conn.execute(insert(self.history), self._history_row(
-                        record_id, target, "generated", now, decode(old[0]), after, run))
+                    replaced.append(self._history_row(output.record_id, target, "generated", now,
+                                                      decode(old.edit), output.after, run))
+                saved.append(True)
+            if inserts:
+                conn.execute(insert(table), inserts)
+            if replaced:
+                conn.execute(insert(self.history), replaced)
             if then is not None:
-                then(conn)
-        return True
+                then(conn, [output for output, ok in zip(outputs, saved, strict=True) if ok])
+        return saved
 
     def save_summary(self, record_id: int, text: str, backend: str, model: str, prompt_hash: str,
                      chat_hash: str | None = None, *, overwrite_edits: bool = False,
-                     base_version: int | None = None, then: Callable[[Connection], None] | None = None) -> bool:
+                     base_version: int | None = None) -> bool:
         """Store a generated summary of the chat with `chat_hash` (default: the record's now);
-        False if a person's edit was kept. `then` writes in the same transaction (the task mark)."""
-        return self._save_generated(self.summaries, record_id, {
-            "text": text, "edited_text": None, "backend": backend, "model": model,
-            "prompt_hash": prompt_hash, "chat_hash": chat_hash},
-            after=text, overwrite_edits=overwrite_edits, base_version=base_version, then=then)
+        False if a person's edit was kept (`save_outputs`)."""
+        output = summary_output(record_id, text, backend, model, prompt_hash, chat_hash, base_version)
+        return self.save_outputs("summary", [output], overwrite_edits=overwrite_edits)[0]
 
     def save_prediction(self, record_id: int, raw_output: str, parsed: list[Customer],
                         backend: str, model: str, error: str | None = None,
                         changes: list[str] | None = None, chat_hash: str | None = None, *, run: int,
-                        overwrite_edits: bool = False, base_version: int | None = None,
-                        then: Callable[[Connection], None] | None = None) -> bool:
+                        overwrite_edits: bool = False, base_version: int | None = None) -> bool:
         """Store a model's answer for a record in `run` (`roleext.runs.create_run`); other runs'
         predictions are never touched. False if a person's correction in this run was kept.
-        `error` marks an unusable answer, kept to be looked at: it never counts as done. `then`
-        writes in the same transaction (the task mark)."""
-        return self._save_generated(self.predictions, record_id, {
-            "raw_output": raw_output, "parsed": dumps(parsed), "corrected": None, "backend": backend,
-            "model": model, "error": error, "changes": dumps(changes or []), "chat_hash": chat_hash},
-            after=parsed, overwrite_edits=overwrite_edits, base_version=base_version, run=run, then=then)
+        `error` marks an unusable answer, kept to be looked at: it never counts as done."""
+        output = prediction_output(record_id, raw_output, parsed, backend, model, error, changes, chat_hash,
+                                   base_version)
+        return self.save_outputs("prediction", [output], run=run, overwrite_edits=overwrite_edits)[0]
 
     def records_after(self, split: Split, after: int, limit: int, run: int | None = None) -> list[Record]:
         """Up to `limit` positioned records of a split after position `after`, in file order, with
         their prediction in `run`: one short read, so a job over 100,000 records holds a batch at
         a time and keeps no read transaction open while it writes (`iter_records` holds one)."""
+        return [record_from_row(row) for row in self._rows_after(split, after, limit, run, outputs_only=False)]
+
+    def outputs_after(self, split: Split, after: int, limit: int, run: int | None = None) -> list[RecordOutputs]:
+        """As `records_after`, the records' outputs alone: a job plans on them, and reading every
+        chat of the split for that was a tenth of an offline job's time, before its pool starts."""
+        return [outputs_from_row(row) for row in self._rows_after(split, after, limit, run, outputs_only=True)]
+
+    def _rows_after(self, split: Split, after: int, limit: int, run: int | None, *,
+                    outputs_only: bool) -> list[Row[Any]]:
         r = self.records
         with self.engine.connect() as conn:
-            rows = conn.execute(self._joined(conn, split, run)
-                                .where(r.c.split == split, r.c.idx.is_not(None), r.c.idx > after)
-                                .order_by(r.c.idx).limit(limit)).all()
-        return [record_from_row(row) for row in rows]
+            return list(conn.execute(self._joined(conn, split, run, outputs_only=outputs_only)
+                                     .where(r.c.split == split, r.c.idx.is_not(None), r.c.idx > after)
+                                     .order_by(r.c.idx).limit(limit)).all())
 
     def _edit(self, table: Table, record_id: int, expected_version: int, target: str, what: str,
               values: Callable[[Row[Any]], dict[str, Any]], before: Callable[[Row[Any]], Any], after: Any,

@@ -246,3 +246,20 @@ def test_a_backend_caps_how_many_calls_a_job_makes_at_once(tmp_path: Path, sampl
 
     assert OfflineBackend.parallel_calls == 1 and busiest(1) == 1
     assert busiest(None) > 1
+
+
+def test_a_record_the_database_refuses_fails_alone_and_the_others_are_saved(tmp_path: Path,
+                                                                            sample_train: Path) -> None:
+    """Outputs are written a group a transaction: a refused row must not take its group with it."""
+    store = ProjectStore(tmp_path / "refuses.db")
+    store.import_chat_file(load_chat_file(sample_train))
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TRIGGER refuse BEFORE INSERT ON summaries WHEN NEW.record_id = "
+                             "(SELECT id FROM records WHERE split = 'train' AND idx = 3) "
+                             "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    progress = Job(store, OfflineBackend(), JobSpec("summarize", "train")).run()
+    assert (progress.done, progress.failed) == (9, 1)
+    assert progress.errors[3] == "unexpected error (IntegrityError); see the log"
+    summarized = [record.index for record in store.iter_records("train") if record.summary is not None]
+    assert summarized == [1, 2, 4, 5, 6, 7, 8, 9, 10]
+    store.close()
