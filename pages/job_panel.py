@@ -23,7 +23,7 @@ from roleext.backends.choice import BackendChoice
 from roleext.errors import RoleextError
 from roleext.io import Split
 from roleext.jobs import Estimate, Job, estimate
-from roleext.ledger import Ledger, TaskKind, record_task_rows
+from roleext.ledger import HEARTBEAT, Ledger, TaskKind, record_task_rows
 from roleext.markup import escape_markdown
 from roleext.progress import task_name
 from roleext.store import ProjectStore
@@ -60,7 +60,7 @@ def jobs_panel(page_key: str) -> None:
                 st.button(_("Cancel"), key=f"{key}_cancel", on_click=job.cancel)
         for row in registry.elsewhere(store):
             running_ids.add(row["id"])
-            _show_lease(row)
+            _show_lease(row, store)
         for row in Ledger(store).queued_jobs():
             running_ids.add(row["id"])
             _show_queued(row, store)
@@ -163,8 +163,8 @@ def _show_queued(row: dict[str, Any], store: ProjectStore) -> None:
     st.button(_("Take off the queue"), key=f"queued_{row['id']}_cancel", on_click=take_off)
 
 
-def _show_lease(row: dict[str, Any]) -> None:
-    """A job of another process, as its job row tells it."""
+def _show_lease(row: dict[str, Any], store: ProjectStore) -> None:
+    """A job of another process, as its job row tells it, with Cancel (asked through its row)."""
     handled = (row["done"] or 0) + (row["failed"] or 0)
     total = row["total"] or 0
     started = row["created_at"]
@@ -175,6 +175,15 @@ def _show_lease(row: dict[str, Any]) -> None:
              "({owner})").format(kind=task_name(row["kind"]), split=row["split"], done=row["done"], total=total,
                                  failed=row["failed"], seconds=elapsed, owner=row["owner"])
     st.progress(min(1.0, handled / total) if total else 0.0, text=text)  # our words, a host name and numbers
+    if row["cancel_requested"]:
+        st.caption(_("Cancel asked for: the job starts no more records within {seconds:.0f} s; the calls under way "
+                     "finish.").format(seconds=HEARTBEAT.total_seconds()))
+        return
+
+    def cancel() -> None:
+        Ledger(store).request_cancel(row["id"])  # False when it ended meanwhile: its outcome shows
+
+    st.button(_("Cancel"), key=f"lease_{row['id']}_cancel", on_click=cancel)
 
 
 def _show_outcome(row: dict[str, Any]) -> None:

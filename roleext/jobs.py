@@ -92,9 +92,11 @@ class OutputState:
 
 @dataclass(frozen=True)
 class _Finished:
-    """A record whose model call ended, its output waiting for the job's writer."""
+    """A record whose model call ended, its output waiting for the job's writer (its id and
+    position only: a queue of whole records would hold their chats too)."""
 
-    record: Record
+    record_id: int
+    index: int
     output: JobOutput
     detail: str
     attempts: int
@@ -457,17 +459,21 @@ class Job:
     def _heartbeat(self, job_id: int, stop: threading.Event) -> None:
         """Touch the job row so other processes see its lease is live, with the counters.
 
-        A lease found taken (the row was marked interrupted while this process stalled)
-        cancels the job: another job may own the split now."""
+        A cancel asked for on the row (from the app, for a job of another process) cancels the
+        job as its Cancel button would. A lease found taken (the row was marked interrupted
+        while this process stalled) cancels it too: another job may own the split now."""
         while not stop.wait(HEARTBEAT.total_seconds()):
             progress = self.snapshot()
             try:
-                held = self.ledger.beat(job_id, done=progress.done, failed=progress.failed,
-                                        tokens=progress.tokens)
+                lease = self.ledger.beat(job_id, done=progress.done, failed=progress.failed, tokens=progress.tokens)
             except Exception:  # a missed beat is retried at the next; the job goes on
                 log.warning("job %s: heartbeat failed", job_id, exc_info=True)
                 continue
-            if not held:
+            if lease == "cancel" and not self._cancel.is_set():
+                log.info("job %s: cancelled from its row", job_id)
+                self._released = False  # cancelled, not handed back to the queue by a stopping worker
+                self._cancel.set()
+            elif lease == "lost":
                 with self._lock:
                     self._progress.stopped = self._progress.stopped or _(
                         "this job lost its lease (it stalled, and was marked interrupted); records finished so far "
@@ -546,19 +552,19 @@ class Job:
                 output = prediction_output(record.id, outcome.text, outcome.customers, self.backend.name,
                                            self.backend.model, unusable, outcome.changes, made_from, planned)
         except Exception as exc:  # a worker's error must end as this record's failure, never vanish
-            self._fail(record, exc, attempts, keys)
+            self._fail(record.id, record.index, exc, attempts, keys)
             return
         assert self._writer is not None, "_run_planned starts the writer"
-        self._writer.put(_Finished(record, output, outcome.detail, attempts, keys, unusable))
+        self._writer.put(_Finished(record.id, record.index, output, outcome.detail, attempts, keys, unusable))
 
     def _save(self, group: list[_Finished]) -> None:
         """Write a group of finished records in one transaction with their task marks; a group
         that fails is written a record at a time, so only the record at fault fails."""
         kind: OutputKind = "summary" if self.spec.kind == "summarize" else "prediction"
-        usable = {item.record.id for item in group if item.unusable is None}
+        usable = {item.record_id for item in group if item.unusable is None}
 
         def mark_done(conn: Connection, written: list[JobOutput]) -> None:  # in the saving transaction
-            details = {item.record.id: item for item in group}
+            details = {item.record_id: item for item in group}
             self.ledger.mark_done_in(conn, self.spec.kind, self.config, [
                 (output.record_id, details[output.record_id].attempts, details[output.record_id].detail)
                 for output in written if output.record_id in usable], run=self.run_id)
@@ -571,23 +577,22 @@ class Job:
                 for item in group:
                     self._save([item])
             else:
-                self._fail(group[0].record, exc, group[0].attempts, group[0].keys)
+                self._fail(group[0].record_id, group[0].index, exc, group[0].attempts, group[0].keys)
             return
         for item, written in zip(group, saved, strict=True):
             if item.unusable is not None:  # stored to be looked at, and failed
-                self._fail(item.record, UnusableAnswerError(item.unusable), item.attempts, item.keys)
+                self._fail(item.record_id, item.index, UnusableAnswerError(item.unusable), item.attempts, item.keys)
             elif not written:  # a person edited the output while the job ran: theirs stays
                 with self._lock:
                     self._progress.kept += 1
             else:
-                log.info("%s record %s of %s done: %s", self.spec.kind, item.record.index, item.record.split,
-                         item.detail)
+                log.info("%s record %s of %s done: %s", self.spec.kind, item.index, self.spec.split, item.detail)
                 with self._lock:
                     self._progress.done += 1
-                    self._progress.errors.pop(item.record.index, None)
+                    self._progress.errors.pop(item.index, None)
                     self._streak = ("", 0)
 
-    def _fail(self, record: Record, exc: Exception, attempts: int, keys: Sequence[str] = ()) -> None:
+    def _fail(self, record_id: int, index: int, exc: Exception, attempts: int, keys: Sequence[str] = ()) -> None:
         """The record failed; an unusable answer leaves the cache (its `keys`), so that
         --retry-failed asks the model again."""
         if isinstance(exc, UnusableAnswerError):
@@ -595,15 +600,15 @@ class Job:
                 self.ledger.forget(key)
         if isinstance(exc, RoleextError):
             message = redact(str(exc))
-            log.warning("%s record %s of %s failed: %s", self.spec.kind, record.index, record.split, message)
+            log.warning("%s record %s of %s failed: %s", self.spec.kind, index, self.spec.split, message)
         else:
             message = _("unexpected error ({name}); see the log").format(name=type(exc).__name__)
-            log.exception("%s record %s of %s failed", self.spec.kind, record.index, record.split)
+            log.exception("%s record %s of %s failed", self.spec.kind, index, self.spec.split)
         sid = exc.sid if isinstance(exc, BackendError) else None
-        self.ledger.mark(record.id, self.spec.kind, "failed", self.config, attempts, message, sid, run=self.run_id)
+        self.ledger.mark(record_id, self.spec.kind, "failed", self.config, attempts, message, sid, run=self.run_id)
         with self._lock:
             self._progress.failed += 1
-            self._progress.errors[record.index] = message
+            self._progress.errors[index] = message
             stop = self._stop_reason(exc, message)
             if stop and self._progress.stopped is None:
                 self._progress.stopped = stop
@@ -682,6 +687,7 @@ class JobRegistry:
 
     def elsewhere(self, store: ProjectStore) -> list[dict[str, Any]]:
         """Running jobs of the project that this registry does not hold: another server, the
-        command line. Their rows are their leases, so they are shown, never cancelled from here."""
+        command line, a worker. Their rows are their leases: they are shown from them, and
+        cancelled through them (`Ledger.request_cancel`)."""
         mine = {job.job_id for job in self.jobs().values()}
         return [row for row in Ledger(store).running_jobs() if row["id"] not in mine]

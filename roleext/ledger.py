@@ -29,6 +29,8 @@ from roleext.progress import task_name
 from roleext.store import ProjectStore
 
 TaskKind = Literal["summarize", "infer"]
+Lease = Literal["held", "cancel", "lost"]
+"""What a running job's heartbeat finds on its row (`Ledger.beat`)."""
 HEARTBEAT = timedelta(seconds=5)
 """How often a running job touches its row; the row is its lease on (kind, split)."""
 STALE_AFTER = timedelta(seconds=30)
@@ -282,13 +284,27 @@ class Ledger:
                                   .values(**values, updated_at=_now()))
         return result.rowcount == 1
 
-    def beat(self, job_id: int, **values: Any) -> bool:
-        """A running job's heartbeat; False when its row is no longer running here (lease lost)."""
+    def beat(self, job_id: int, **values: Any) -> Lease:
+        """A running job's heartbeat, with its counters: "held"; "cancel" once someone asked to
+        cancel it (`request_cancel`); "lost" when its row is no longer running here (it stalled
+        and was marked interrupted)."""
         j = self.jobs
         with self.write() as conn:
             result = conn.execute(update(j).where(j.c.id == job_id, j.c.status == "running",
                                                   j.c.owner == process_owner())
                                   .values(**values, updated_at=_now()))
+            if result.rowcount != 1:
+                return "lost"
+            asked = conn.execute(select(j.c.cancel_requested).where(j.c.id == job_id)).scalar_one()
+        return "cancel" if asked else "held"
+
+    def request_cancel(self, job_id: int) -> bool:
+        """Ask a job running in any process to stop: it starts no more records after its next
+        heartbeat (HEARTBEAT), and the calls under way finish. False if it is not running."""
+        j = self.jobs
+        with self.write() as conn:
+            result = conn.execute(update(j).where(j.c.id == job_id, j.c.status == "running")
+                                  .values(cancel_requested=True))
         return result.rowcount == 1
 
     def running_jobs(self) -> list[dict[str, Any]]:

@@ -500,6 +500,13 @@ END $$ LANGUAGE plpgsql"""))
                       "EXECUTE FUNCTION roleext_records_search_update()"))
 
 
+@migration
+def m016_job_cancel_requests(conn: Connection) -> None:
+    """A job running in another process (a worker, the command line, another app server) can be
+    cancelled: the app sets `cancel_requested` on its row, and the job's next heartbeat reads it."""
+    conn.execute(text("ALTER TABLE jobs ADD COLUMN cancel_requested BOOLEAN NOT NULL DEFAULT FALSE"))
+
+
 MIGRATION_LOCK = 7_301_220
 """PostgreSQL advisory lock key serialising migrations; SQLite serialises on BEGIN IMMEDIATE."""
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from pages.language import LANGUAGE_KEY
@@ -119,6 +120,19 @@ def test_a_job_of_another_process_shows_on_both_job_pages_whatever_the_split(pro
         assert not at.exception
         assert any(t.startswith("infer test: 0/5 done") and "in another process" in t
                    for t in progress_texts(at)), name
+
+
+def test_a_job_of_another_process_is_cancelled_from_the_page(project_db: Path) -> None:
+    """Cancel asks through the job's row (the worker's heartbeat reads it) and says so."""
+    store = loaded(project_db, summarize=False)
+    job_id = Ledger(store).open_job("summarize", "train", "summarize train with offline", 10)  # say, a worker
+    at = page("summarize").run()
+    next(b for b in at.button if b.key == f"lease_{job_id}_cancel").click().run()
+    assert not at.exception
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT cancel_requested FROM jobs WHERE id = :id"), {"id": job_id}).scalar_one()
+    assert any("Cancel asked for" in c.value for c in at.caption)
+    assert not [b for b in at.button if b.key == f"lease_{job_id}_cancel"]  # asked once
 
 
 def test_a_running_job_shows_on_every_split_and_cancel_leaves_a_label(project_db: Path,

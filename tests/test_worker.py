@@ -149,6 +149,27 @@ def test_a_stopped_worker_gives_its_job_back_and_another_finishes_it(db_url: str
     store.close()
 
 
+def test_a_workers_job_is_cancelled_from_its_row_and_keeps_what_it_did(db_url: str, sample_train: Path,
+                                                                       spark: FakeSpark) -> None:
+    """The app's Cancel on a job of another process: the worker's next heartbeat reads the
+    request; the job ends cancelled (not back in the queue), its finished records kept."""
+    store = ProjectStore(db_url)
+    store.import_chat_file(load_chat_file(sample_train))
+    job_id = enqueue(store, JobSpec("summarize", "train", concurrency=1), spark_choice(spark))
+    spark.delay = 1.0  # ten records outlast the heartbeat (5 s) that reads the request
+    worker = worker_process(db_url, "--once", env=SPARK_ENV)
+    wait_for(lambda: sum(r.has_summary for r in store.list_records()) >= 1)
+    assert Ledger(store).request_cancel(job_id)
+    _out, err = worker.communicate(timeout=60)  # --once: it exits when the job has ended
+    assert worker.returncode == 0, err
+    row = job_row(store, job_id)
+    summarized = sum(r.has_summary for r in store.list_records())
+    assert (row["status"], row["done"]) == ("cancelled", summarized)
+    assert 1 <= summarized < 10
+    assert not Ledger(store).request_cancel(job_id)  # an ended job: nothing to ask
+    store.close()
+
+
 def test_the_key_never_reaches_the_jobs_table_and_a_worker_without_one_says_which(
         project: ProjectStore, spark: FakeSpark) -> None:
     typed = spark_choice(spark, app_id=fake_spark.APP_ID, api_key=fake_spark.API_KEY,
@@ -188,7 +209,7 @@ def test_a_worker_that_lost_its_job_to_another_writes_nothing_over_it(project: P
     assert claimed is not None and claimed.id == job_id
     with project.write() as conn:  # what B's claim leaves: the row running under B
         conn.execute(text("UPDATE jobs SET owner = 'other-host:4242', done = 3 WHERE id = :id"), {"id": job_id})
-    assert not ledger.beat(job_id, done=7)
+    assert ledger.beat(job_id, done=7) == "lost"
     assert not ledger.report(job_id, status="done", done=10)
     ledger.release(job_id)
     row = job_row(project, job_id)
