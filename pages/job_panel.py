@@ -38,7 +38,8 @@ IDLE_REFRESH = 5.0
 def jobs_panel(page_key: str) -> None:
     """Every running job of the project, then this page's last job (`kind:split`) once it ended.
 
-    In-process jobs have a Cancel button; other processes' jobs are shown from their leases.
+    Every running job has a Cancel button: this process's jobs stop at once, other processes'
+    jobs are shown from their rows and asked to stop through them (`Ledger.request_cancel`).
     """
     registry = job_registry()
     store = project_store()
@@ -176,12 +177,14 @@ def _show_lease(row: dict[str, Any], store: ProjectStore) -> None:
                                  failed=row["failed"], seconds=elapsed, owner=row["owner"])
     st.progress(min(1.0, handled / total) if total else 0.0, text=text)  # our words, a host name and numbers
     if row["cancel_requested"]:
-        st.caption(_("Cancel asked for: the job starts no more records within {seconds:.0f} s; the calls under way "
+        st.caption(_("Cancelling: within {seconds:.0f} s the job stops taking new records; calls already under way "
                      "finish.").format(seconds=HEARTBEAT.total_seconds()))
         return
 
     def cancel() -> None:
-        Ledger(store).request_cancel(row["id"])  # False when it ended meanwhile: its outcome shows
+        ledger = Ledger(store)
+        if not ledger.request_cancel(row["id"]):  # no longer running: back in the queue, or ended (its outcome shows)
+            ledger.cancel_queued(row["id"])
 
     st.button(_("Cancel"), key=f"lease_{row['id']}_cancel", on_click=cancel)
 

@@ -21,28 +21,40 @@ log = get_logger("roleext.group_writer")
 
 T = TypeVar("T")
 
+
 class GroupWriter(Generic[T]):
     """Calls `write` on a thread of its own with every item put since its last call, at most
-    `most` at a time; `put` waits while `2 * most` items wait, so memory stays bounded."""
+    `max_group` at a time; `put` waits while `2 * max_group` items wait, so memory stays bounded.
 
-    def __init__(self, write: Callable[[list[T]], None], *, most: int = 200, name: str = "roleext-writer") -> None:
+    `write` is expected to deal with its own errors; one that escapes is logged, the writer
+    goes on with the next group, and `close` raises it: the work must not end as if all of it
+    had been written."""
+
+    def __init__(self, write: Callable[[list[T]], None], *, max_group: int = 200,
+                 name: str = "roleext-writer") -> None:
         self._write = write
-        self._most = most
-        self._queue: queue.Queue[tuple[T] | None] = queue.Queue(maxsize=2 * most)
-        """Each item in a 1-tuple; None closes."""
+        self._max_group = max_group
+        self._queue: queue.Queue[tuple[T] | None] = queue.Queue(maxsize=2 * max_group)
+        """Each item in a 1-tuple (an item may be None itself); None closes."""
+        self._error: Exception | None = None
         # carry: lines the writes log are in the language of whoever started the work
         self._thread = threading.Thread(target=carry(self._drain), name=name, daemon=True)
         self._thread.start()
 
     def put(self, item: T) -> None:
+        """Hand over an item to be written; waits while the writer is that far behind."""
         self._queue.put((item,))
 
     def close(self) -> None:
-        """Write what is still waiting, then stop; returns once it is written. Put nothing after."""
+        """Write what is still waiting, then stop; returns once it is written, raising the first
+        error a write let escape. Put nothing after."""
         self._queue.put(None)
         self._thread.join()
+        if self._error is not None:
+            raise self._error
 
     def _drain(self) -> None:
+        """Until closed: wait for an item, take whatever else is waiting (up to `max_group`), write."""
         closing = False
         while not closing:
             group: list[T] = []
@@ -52,7 +64,7 @@ class GroupWriter(Generic[T]):
                     closing = True
                     break
                 group.append(item[0])
-                if len(group) >= self._most:
+                if len(group) >= self._max_group:
                     break
                 try:
                     item = self._queue.get_nowait()
@@ -61,5 +73,6 @@ class GroupWriter(Generic[T]):
             if group:
                 try:
                     self._write(group)
-                except Exception:  # the writer must outlive a bad group, or every put() would wait forever
+                except Exception as exc:  # the writer must outlive a bad group, or every put() would wait
                     log.exception("a group of %d writes failed", len(group))
+                    self._error = self._error or exc

@@ -2,9 +2,9 @@
 
 Bounded concurrency, a client-side rate limit, retries with exponential backoff and jitter
 on retryable errors, a deadline per call, and a cache, so a re-run calls nothing it already
-has. Each record's result is written to the store as it arrives (those that arrive together, in one
-transaction); after a crash a new run
-does only what is missing. Progress is readable from another thread while the job runs.
+has. Each record's result is written to the store as it arrives (those that arrive together,
+in one transaction); after a crash a new run does only what is missing. Progress is readable
+from another thread while the job runs.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DataError, IntegrityError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from roleext.backends.base import Backend, Completion, fill_template
@@ -155,6 +156,7 @@ class Job:
         self._planned: dict[int, int | None] = {}
         """Record id -> the version of its output this job planned on, for the records it does."""
         self._released = False
+        self._cancelled_from_row = False
         self._writer: GroupWriter[_Finished] | None = None
         if spec.kind == "summarize":
             fill_template(spec.template, "")  # a template without {content}: refuse before any call
@@ -321,7 +323,7 @@ class Job:
     def plan(self) -> tuple[list[Record], int, int]:
         """The records this job would do, how many are already done, and how many it keeps
         because a person edited their output (all pending records at once: for small splits
-        and tests; a job itself streams them, `scan`)."""
+        and tests; a job itself plans on their outputs alone, a batch at a time, `open`)."""
         pending: list[Record] = []
         seen = kept = 0
         for batch, todo, left in self.scan():
@@ -365,7 +367,8 @@ class Job:
             seen += len(batch)
             kept += left
             if time.monotonic() - beat > HEARTBEAT.total_seconds():  # a long plan keeps its lease
-                self.ledger.beat(self.job_id, total=len(planned))
+                if self.ledger.beat(self.job_id, total=len(planned)) == "cancel":
+                    self._cancel_from_row(self.job_id)
                 beat = time.monotonic()
         skipped = seen - len(planned) - kept
         with self._lock:
@@ -407,7 +410,7 @@ class Job:
             final = self.snapshot()
             status = "stopped" if final.stopped else "cancelled" if final.cancelled else "done"
             error = final.stopped
-            if self._released and not final.stopped:
+            if self._released and not final.stopped and not self._cancelled_from_row:
                 status, error = "queued", None
         except Exception:
             log.exception("%s %s job %s failed", self.spec.kind, self.spec.split, job_id)
@@ -469,10 +472,8 @@ class Job:
             except Exception:  # a missed beat is retried at the next; the job goes on
                 log.warning("job %s: heartbeat failed", job_id, exc_info=True)
                 continue
-            if lease == "cancel" and not self._cancel.is_set():
-                log.info("job %s: cancelled from its row", job_id)
-                self._released = False  # cancelled, not handed back to the queue by a stopping worker
-                self._cancel.set()
+            if lease == "cancel":
+                self._cancel_from_row(job_id)
             elif lease == "lost":
                 with self._lock:
                     self._progress.stopped = self._progress.stopped or _(
@@ -480,6 +481,14 @@ class Job:
                         "are kept")
                 self._cancel.set()
                 return
+
+    def _cancel_from_row(self, job_id: int) -> None:
+        """Someone asked, on the job's row, to cancel it: it ends cancelled, even if its worker
+        is stopping too (the ledger never hands a job so asked back to the queue)."""
+        if not self._cancel.is_set():
+            log.info("job %s: cancel asked for on its row", job_id)
+        self._cancelled_from_row = True
+        self._cancel.set()
 
     def _complete(self, kind: CallKind, prompt: str, content: str, chat: str) -> tuple[Completion, int, str]:
         """One call through the cache, the rate limiter and the retries; (answer, attempts made, cache key)."""
@@ -552,60 +561,72 @@ class Job:
                 output = prediction_output(record.id, outcome.text, outcome.customers, self.backend.name,
                                            self.backend.model, unusable, outcome.changes, made_from, planned)
         except Exception as exc:  # a worker's error must end as this record's failure, never vanish
-            self._fail(record.id, record.index, exc, attempts, keys)
+            self._fail(record.id, record.index, exc, attempts, keys if isinstance(exc, UnusableAnswerError) else ())
             return
         assert self._writer is not None, "_run_planned starts the writer"
         self._writer.put(_Finished(record.id, record.index, output, outcome.detail, attempts, keys, unusable))
 
     def _save(self, group: list[_Finished]) -> None:
-        """Write a group of finished records in one transaction with their task marks; a group
-        that fails is written a record at a time, so only the record at fault fails."""
+        """Write a group of finished records in one transaction with their task marks.
+
+        A group the database refuses (a constraint, a value it cannot store) is written again a
+        record at a time, so only the record at fault fails; any other error (a lock held too
+        long, a lost connection) fails the group's records, which a resume does again."""
         kind: OutputKind = "summary" if self.spec.kind == "summarize" else "prediction"
-        usable = {item.record_id for item in group if item.unusable is None}
+        finished = {item.record_id: item for item in group}
 
         def mark_done(conn: Connection, written: list[JobOutput]) -> None:  # in the saving transaction
-            details = {item.record_id: item for item in group}
             self.ledger.mark_done_in(conn, self.spec.kind, self.config, [
-                (output.record_id, details[output.record_id].attempts, details[output.record_id].detail)
-                for output in written if output.record_id in usable], run=self.run_id)
+                (output.record_id, finished[output.record_id].attempts, finished[output.record_id].detail)
+                for output in written if finished[output.record_id].unusable is None], run=self.run_id)
 
         try:
             saved = self.store.save_outputs(kind, [item.output for item in group], run=self.run_id,
                                             overwrite_edits=self.spec.overwrite_edits, then=mark_done)
-        except Exception as exc:
-            if len(group) > 1:
+        except (IntegrityError, DataError) as exc:
+            if len(group) == 1:
+                self._give_up(group[0], exc)
+            else:
                 for item in group:
                     self._save([item])
-            else:
-                self._fail(group[0].record_id, group[0].index, exc, group[0].attempts, group[0].keys)
+            return
+        except Exception as exc:
+            for item in group:
+                self._give_up(item, exc)
             return
         for item, written in zip(group, saved, strict=True):
-            if item.unusable is not None:  # stored to be looked at, and failed
-                self._fail(item.record_id, item.index, UnusableAnswerError(item.unusable), item.attempts, item.keys)
-            elif not written:  # a person edited the output while the job ran: theirs stays
-                with self._lock:
-                    self._progress.kept += 1
-            else:
-                log.info("%s record %s of %s done: %s", self.spec.kind, item.index, self.spec.split, item.detail)
-                with self._lock:
-                    self._progress.done += 1
-                    self._progress.errors.pop(item.index, None)
-                    self._streak = ("", 0)
+            self._count(item, written)
 
-    def _fail(self, record_id: int, index: int, exc: Exception, attempts: int, keys: Sequence[str] = ()) -> None:
-        """The record failed; an unusable answer leaves the cache (its `keys`), so that
-        --retry-failed asks the model again."""
-        if isinstance(exc, UnusableAnswerError):
-            for key in filter(None, keys):
-                self.ledger.forget(key)
+    def _count(self, item: _Finished, written: bool) -> None:
+        """A finished record as its write left it: done, kept (a person's edit), or failed."""
+        if item.unusable is not None:  # stored to be looked at, and failed
+            self._give_up(item, UnusableAnswerError(item.unusable))
+        elif not written:  # a person edited the output while the job ran: theirs stays
+            with self._lock:
+                self._progress.kept += 1
+        else:
+            log.info("%s record %s of %s done: %s", self.spec.kind, item.index, self.spec.split, item.detail)
+            with self._lock:
+                self._progress.done += 1
+                self._progress.errors.pop(item.index, None)
+                self._streak = ("", 0)
+
+    def _give_up(self, item: _Finished, exc: Exception) -> None:
+        """A finished record failed; an unusable answer leaves the cache whatever failed."""
+        self._fail(item.record_id, item.index, exc, item.attempts, item.keys if item.unusable else ())
+
+    def _fail(self, record_id: int, index: int, exc: Exception, attempts: int,
+              forget: Sequence[str] = ()) -> None:
+        """The record failed: counted first, then marked in the ledger, and the cache keys in
+        `forget` dropped (an unusable answer: --retry-failed asks the model again). A mark the
+        database refuses leaves the record as not done, for a resume; the job goes on."""
         if isinstance(exc, RoleextError):
             message = redact(str(exc))
             log.warning("%s record %s of %s failed: %s", self.spec.kind, index, self.spec.split, message)
         else:
             message = _("unexpected error ({name}); see the log").format(name=type(exc).__name__)
-            log.exception("%s record %s of %s failed", self.spec.kind, index, self.spec.split)
-        sid = exc.sid if isinstance(exc, BackendError) else None
-        self.ledger.mark(record_id, self.spec.kind, "failed", self.config, attempts, message, sid, run=self.run_id)
+            log.error("%s record %s of %s failed", self.spec.kind, index, self.spec.split,
+                      exc_info=(type(exc), exc, exc.__traceback__))
         with self._lock:
             self._progress.failed += 1
             self._progress.errors[index] = message
@@ -613,6 +634,15 @@ class Job:
             if stop and self._progress.stopped is None:
                 self._progress.stopped = stop
                 self._cancel.set()
+        sid = exc.sid if isinstance(exc, BackendError) else None
+        try:
+            for key in filter(None, forget):
+                self.ledger.forget(key)
+            self.ledger.mark(record_id, self.spec.kind, "failed", self.config, attempts, message, sid,
+                             run=self.run_id)
+        except Exception:
+            log.warning("%s record %s of %s: its failure could not be marked", self.spec.kind, index,
+                        self.spec.split, exc_info=True)
 
     def _stop_reason(self, exc: Exception, message: str) -> str | None:
         """Why the whole job should stop after this failure, if it should (caller holds the lock)."""

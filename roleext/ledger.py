@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, MetaData, Table, exists, func, insert, select, update
+from sqlalchemy import Connection, MetaData, Table, case, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from roleext.database import upsert
@@ -202,7 +202,12 @@ class Ledger:
         conn.execute(update(j).where(j.c.id.in_(expired), j.c.request.is_(None))
                      .values(status="interrupted", updated_at=now))
         conn.execute(update(j).where(j.c.id.in_(expired), j.c.request.is_not(None))
-                     .values(status="queued", owner=None, updated_at=now))
+                     .values(status=self._requeued(), owner=None, updated_at=now))
+
+    def _requeued(self) -> Any:
+        """The status of a job given back to the queue: "cancelled" if someone asked to cancel it
+        (`request_cancel`), so that no worker claims and runs it again."""
+        return case((self.jobs.c.cancel_requested, "cancelled"), else_="queued")
 
     # --- the queue ----------------------------------------------------------------------
 
@@ -257,7 +262,7 @@ class Ledger:
         j = self.jobs
         with self.write() as conn:
             conn.execute(update(j).where(j.c.id == job_id, j.c.status == "running", j.c.owner == process_owner())
-                         .values(status="queued", owner=None, updated_at=_now()))
+                         .values(status=self._requeued(), owner=None, updated_at=_now()))
 
     def cancel_queued(self, job_id: int) -> bool:
         """Take a job off the queue before a worker claimed it; False if one already did."""
@@ -279,10 +284,17 @@ class Ledger:
         (nothing written) when another process holds it now: a worker that stalled past its
         lease while another took the job over must not write over that one's row."""
         j = self.jobs
+        if values.get("status") == "queued":  # handed back: unless a cancel was asked for meanwhile
+            values = {**values, "status": self._requeued()}
         with self.write() as conn:
             result = conn.execute(update(j).where(j.c.id == job_id, j.c.owner == process_owner())
                                   .values(**values, updated_at=_now()))
         return result.rowcount == 1
+
+    def status_of(self, job_id: int) -> str | None:
+        """A job row's status now (None: no such job)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(self.jobs.c.status).where(self.jobs.c.id == job_id)).scalar()
 
     def beat(self, job_id: int, **values: Any) -> Lease:
         """A running job's heartbeat, with its counters: "held"; "cancel" once someone asked to

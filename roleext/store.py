@@ -97,6 +97,7 @@ class JobOutput:
 
 def summary_output(record_id: int, text: str, backend: str, model: str, prompt_hash: str,
                    chat_hash: str | None = None, base_version: int | None = None) -> JobOutput:
+    """A generated summary of the chat with `chat_hash` (None: the record's chat now)."""
     return JobOutput(record_id, {"text": text, "edited_text": None, "backend": backend, "model": model,
                                  "prompt_hash": prompt_hash, "chat_hash": chat_hash}, text, base_version)
 
@@ -380,15 +381,18 @@ class ProjectStore:
         version the job planned on: an edit saved while it ran was never confirmed away). An
         edit that is replaced goes to history.
 
-        One transaction and one statement a kind of row for the whole group: a job of the
-        offline backend finishes hundreds of records a second, and a transaction each held its
-        writer at about a millisecond a record (benchmarks/offline_jobs.py).
+        One transaction for the whole group, its new rows in one insert: a job of the offline
+        backend finishes hundreds of records a second, and a transaction each held its writer
+        at about a millisecond a record (benchmarks/offline_jobs.py).
 
         `then` runs in the same transaction with the outputs written (a job marks their tasks
         done there): a kill can never leave a saved output with an unmarked task."""
         table = self.summaries if kind == "summary" else self.predictions
         column, target, decode = _EDITABLE[table.name]
-        assert len({output.record_id for output in outputs}) == len(outputs), "one output a record"
+        if len({output.record_id for output in outputs}) != len(outputs):
+            raise ValueError("save_outputs takes one output a record")
+        if table is self.predictions and run is None:
+            raise ValueError("a prediction belongs to a run (roleext.runs)")
         now = _now()
         keys = {"run_id": run} if table is self.predictions else {}
         ids = [output.record_id for output in outputs]

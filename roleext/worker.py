@@ -158,7 +158,8 @@ class Worker:
             self.ledger.report(claimed.id, status="failed", error=_("unexpected error ({name}); see the log")
                                .format(name=type(exc).__name__))
             raise
-        state = "released" if self.stopping.is_set() and not progress.stopped else progress.state
+        state = ("released" if self.stopping.is_set() and not progress.stopped
+                 and self.ledger.status_of(claimed.id) == "queued" else progress.state)
         self.say(_("job {id} {state} after {seconds:.1f} s: {line}").format(
             id=claimed.id, state=state, seconds=time.monotonic() - started,
             line=progress.line(claimed.kind, claimed.split)))

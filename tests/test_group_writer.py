@@ -20,7 +20,7 @@ def test_what_arrives_during_a_write_is_written_together_at_most_so_many_at_once
             writing.set()
             assert go_on.wait(5)
 
-    writer = GroupWriter(write, most=3)
+    writer = GroupWriter(write, max_group=3)
     writer.put(1)
     assert writing.wait(5)
     for item in range(2, 7):
@@ -30,7 +30,7 @@ def test_what_arrives_during_a_write_is_written_together_at_most_so_many_at_once
     assert groups == [[1], [2, 3, 4], [5, 6]]
 
 
-def test_a_failed_write_is_logged_and_the_writer_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failed_write_is_logged_the_writer_goes_on_and_close_says_so(caplog: pytest.LogCaptureFixture) -> None:
     written: list[str] = []
 
     def write(group: list[str]) -> None:
@@ -38,10 +38,11 @@ def test_a_failed_write_is_logged_and_the_writer_goes_on(caplog: pytest.LogCaptu
             raise RuntimeError("disk full")
         written.extend(group)
 
-    writer = GroupWriter(write, most=1)
+    writer = GroupWriter(write, max_group=1)
     with caplog.at_level(logging.ERROR):
         for item in ("a", "bad", "b"):
             writer.put(item)
-        writer.close()  # returns: the writer outlived the failure
-    assert written == ["a", "b"]
+        with pytest.raises(RuntimeError, match="disk full"):  # the work did not all get written
+            writer.close()
+    assert written == ["a", "b"]  # the writer outlived the failure
     assert "a group of 1 writes failed" in caplog.text

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import types
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -168,6 +169,24 @@ def test_a_workers_job_is_cancelled_from_its_row_and_keeps_what_it_did(db_url: s
     assert 1 <= summarized < 10
     assert not Ledger(store).request_cancel(job_id)  # an ended job: nothing to ask
     store.close()
+
+
+def test_a_job_asked_to_cancel_never_goes_back_to_the_queue(project: ProjectStore) -> None:
+    """A cancel asked for while the job's worker stops (release, or its final report) or dies
+    (its lease expires) ends the job: no other worker claims it and runs it again."""
+    ledger = Ledger(project)
+
+    def died(job_id: int) -> None:  # no heartbeat for long: the next claim expires its lease
+        with project.write() as conn:
+            conn.execute(text("UPDATE jobs SET updated_at = :then WHERE id = :id"),
+                         {"then": datetime(2000, 1, 1, tzinfo=UTC), "id": job_id})
+
+    for end in (ledger.release, lambda job_id: ledger.report(job_id, status="queued", owner=None), died):
+        job_id = enqueue(project, JobSpec("summarize", "train"), BackendChoice())
+        assert ledger.claim() is not None and ledger.request_cancel(job_id)
+        end(job_id)
+        assert ledger.claim() is None
+        assert job_row(project, job_id)["status"] == "cancelled"
 
 
 def test_the_key_never_reaches_the_jobs_table_and_a_worker_without_one_says_which(
