@@ -51,6 +51,8 @@ from roleext.search import catch_up, search_ids, waiting
 
 INSERT_BATCH = 1_000
 """New records written per statement by an import (one transaction for all)."""
+STREAM_BATCH = 500
+"""Rows a streamed read holds at a time."""
 DISABLED_RULES_SETTING = "disabled_rules"
 """Setting key: the names of the offline rules a project switched off, as a JSON list."""
 
@@ -272,10 +274,13 @@ class ProjectStore:
                 last = rows[-1].idx
 
     def iter_all_chats(self) -> Iterator[str]:
-        """Every chat of the project (both splits): what staff and boilerplate are learnt from."""
+        """Every chat of the project (both splits): what staff and boilerplate are learnt from.
+
+        Streamed (`yield_per`: a server-side cursor on PostgreSQL, whose driver otherwise reads
+        the whole result first: 200 MB for a job's profile at 20,000 chats)."""
         with self.engine.connect() as conn:
-            yield from conn.execute(select(self.records.c.chat_text)
-                                    .where(self.records.c.idx.is_not(None))).scalars()
+            yield from conn.execution_options(yield_per=STREAM_BATCH).execute(
+                select(self.records.c.chat_text).where(self.records.c.idx.is_not(None))).scalars()
 
     def list_records(self, split: Split | None = None) -> list[RecordInfo]:
         """A line per positioned record (no chat text), in split and file order."""
