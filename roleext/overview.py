@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 
 from roleext.exports import MAX_ROW_CHARS
@@ -26,9 +27,9 @@ def split_overviews(infos: list[RecordInfo], limit: int = MAX_ROW_CHARS) -> list
         rows = [i for i in infos if i.split == split]
         if not rows:
             continue
-        lengths = sorted(i.chat_chars for i in rows)
+        lengths = [i.chat_chars for i in rows]
         out.append(SplitOverview(split, len(rows), sum(i.customers for i in rows),
-                                 sum(n > limit for n in lengths), lengths[len(lengths) // 2]))
+                                 sum(n > limit for n in lengths), round(statistics.median(lengths))))
     return out
 
 
