@@ -93,8 +93,10 @@ def start_button(job: Job, key: str, label: str, records: int, choice: BackendCh
         st.error(escape_markdown(str(exc)))
         return
     running = job_registry().get(key)
-    busy = running is not None and not running.snapshot().finished
-    if st.button(label, type="primary", disabled=records == 0 or busy):
+    busy = (running is not None and not running.snapshot().finished) or Ledger(job.store).busy(job.spec.kind,
+                                                                                                job.spec.split)
+    if st.button(label, type="primary", disabled=records == 0 or busy,
+                 help=_("A job on this split is running or queued: see above") if busy else None):
         try:
             if external:
                 enqueue(job.store, job.spec, choice)
@@ -191,11 +193,18 @@ def _show_lease(row: dict[str, Any], store: ProjectStore) -> None:
 
 def _show_outcome(row: dict[str, Any]) -> None:
     """How a job another process ran ended, from its row: a worker's job leaves its result in view."""
-    status = {"done": _("done"), "failed": _("failed"), "cancelled": _("cancelled"),
+    if row["status"] == "cancelled" and row["owner"] is None and not (row["done"] or row["failed"]):
+        st.info(_("{kind} {split}: job {id} was taken off the queue before it ran").format(
+            kind=task_name(row["kind"]), split=row["split"], id=row["id"]))
+        return
+    # a row still "running" here lost its lease: its process was killed or stopped answering
+    status = {"done": _("done"), "failed": _("failed"), "cancelled": _("cancelled"), "running": _("interrupted"),
               "interrupted": _("interrupted"), "queued": _("back in the queue")}.get(row["status"], row["status"])
     text = _("{kind} {split}: job {id} {status} in another process: {done}/{total} done, {failed} failed").format(
         kind=task_name(row["kind"]), split=row["split"], id=row["id"], status=status, done=row["done"] or 0,
         total=row["total"] or 0, failed=row["failed"] or 0)
-    (st.error if row["status"] in ("failed", "interrupted") else st.success)(escape_markdown(text))
+    show = (st.error if row["status"] in ("failed", "interrupted", "running")
+            else st.success if row["status"] == "done" else st.info)
+    show(escape_markdown(text))
     if row.get("error"):
         st.caption(escape_markdown(str(row["error"])))

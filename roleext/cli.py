@@ -49,6 +49,7 @@ from roleext.formats.importing import load_import
 from roleext.i18n import _, environment_language, using
 from roleext.io import Split, guess_kind, load_chat_file, load_submission, parse_items, read_source, summarize_file
 from roleext.jobs import Job, JobSpec
+from roleext.progress import Progress
 from roleext.prompts import DEFAULT_SUMMARY_PROMPT, describe_prompt
 from roleext.redaction import RedactingFilter
 from roleext.rule_report import rule_report_lines, store_rule_report
@@ -333,14 +334,14 @@ def cmd_job(args: argparse.Namespace) -> int:
         if job.prompt is not None:
             print(_("prompt: {what}").format(what=describe_prompt(job.prompt, spec.few_shot)), file=sys.stderr)
         job.start()
-        last = 0.0
-        while True:
-            progress = job.wait(0.5)
-            if progress.finished:
-                break
-            if time.monotonic() - last >= 1.0:
-                print(progress.line(spec.kind, spec.split), file=sys.stderr, flush=True)
-                last = time.monotonic()
+        try:
+            progress = _follow(job)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the job ends cancelled, its row saying so
+            print(_("interrupted: finishing the calls under way (Ctrl-C again to quit at once)"), file=sys.stderr,
+                  flush=True)
+            job.cancel()
+            job.wait()
+            raise
     for index, error in sorted(progress.errors.items()):
         print(_("record {index}: {error}").format(index=index, error=error), file=sys.stderr)
     ran = _(" · run {run}").format(run=job.run_id) if job.run_id is not None else ""
@@ -348,7 +349,22 @@ def cmd_job(args: argparse.Namespace) -> int:
     if progress.stopped:
         print(_("error: stopped: {reason}").format(reason=progress.stopped), file=sys.stderr)
         return EXIT_ERROR
+    if progress.cancelled:  # asked for on the job's row, from the app: not a finished run
+        print(_("error: the job was cancelled (from the app); records finished so far are kept"), file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_ERROR if progress.failed else 0
+
+
+def _follow(job: Job) -> Progress:
+    """Wait for a started job, printing its progress line every second; its final progress."""
+    last = 0.0
+    while True:
+        progress = job.wait(0.5)
+        if progress.finished:
+            return progress
+        if time.monotonic() - last >= 1.0:
+            print(progress.line(job.spec.kind, job.spec.split), file=sys.stderr, flush=True)
+            last = time.monotonic()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

@@ -150,6 +150,8 @@ class Job:
         self._limiter = shared_limiter(backend.provider)
         self._streak: tuple[str, int] = ("", 0)
         self._thread: threading.Thread | None = None
+        self._ended = threading.Event()
+        """Set once the job's row says how it ended (`wait`)."""
         self.job_id: int | None = None
         self.run_id: int | None = None
         """The inference run this job writes to, once `open()` chose or made it."""
@@ -185,8 +187,13 @@ class Job:
         self._cancel.set()
 
     def wait(self, timeout: float | None = None) -> Progress:
+        """The progress once the job ended (its row written), or after `timeout` seconds.
+
+        Waits on an event, not on `Thread.join`: on Python 3.11 and 3.12 a join interrupted by
+        Ctrl-C or SIGTERM marks the thread as ended while it still runs, so the command line's
+        wait for a cancelled job to write its row returned at once and left it "running"."""
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._ended.wait(timeout)
         return self.snapshot()
 
     # --- runs ---------------------------------------------------------------------------
@@ -388,6 +395,12 @@ class Job:
         return self._execute()
 
     def _execute(self) -> Progress:
+        try:
+            return self._execute_to_end()
+        finally:
+            self._ended.set()
+
+    def _execute_to_end(self) -> Progress:
         assert self.job_id is not None, "open() first"
         job_id = self.job_id
         self._limiter.join(job_id, self.spec.qps)

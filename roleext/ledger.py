@@ -320,12 +320,18 @@ class Ledger:
         return result.rowcount == 1
 
     def running_jobs(self) -> list[dict[str, Any]]:
-        """Jobs of every process whose lease is live, newest first."""
+        """Jobs of every process whose lease is live, newest first: not a job whose process of
+        this machine is gone (killed), though its row still waits for the next claim to expire it."""
         j = self.jobs
         with self.engine.connect() as conn:
             rows = conn.execute(select(j).where(j.c.status == "running", j.c.updated_at >= _now() - STALE_AFTER)
                                 .order_by(j.c.id.desc())).all()
-        return [dict(row._mapping) for row in rows]
+        return [dict(row._mapping) for row in rows if not owner_is_dead(row.owner)]
+
+    def busy(self, kind: TaskKind, split: str) -> bool:
+        """Whether a job on (kind, split) is queued or runs live anywhere: a new one would be refused."""
+        return any(row["kind"] == kind and row["split"] == split
+                   for row in [*self.running_jobs(), *self.queued_jobs()])
 
     def latest_jobs(self, limit: int = 10) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

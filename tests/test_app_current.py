@@ -12,8 +12,11 @@ from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from pages.language import LANGUAGE_KEY
+from roleext.backends.choice import BackendChoice
+from roleext.jobs import JobSpec
 from roleext.ledger import Ledger
 from roleext.store import ProjectStore
+from roleext.worker import enqueue
 from tests import fake_openai
 from tests.fake_openai import FakeOpenAI
 from tests.test_app import ROOT, loaded, page
@@ -127,12 +130,25 @@ def test_a_job_of_another_process_is_cancelled_from_the_page(project_db: Path) -
     store = loaded(project_db, summarize=False)
     job_id = Ledger(store).open_job("summarize", "train", "summarize train with offline", 10)  # say, a worker
     at = page("summarize").run()
+    assert next(b for b in at.button if b.label == "Start").disabled  # it would only be refused
     next(b for b in at.button if b.key == f"lease_{job_id}_cancel").click().run()
     assert not at.exception
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT cancel_requested FROM jobs WHERE id = :id"), {"id": job_id}).scalar_one()
     assert any(c.value.startswith("Cancelling: within 5 s") for c in at.caption)
     assert not [b for b in at.button if b.key == f"lease_{job_id}_cancel"]  # asked once
+
+
+def test_a_job_taken_off_the_queue_says_so_not_that_it_ran_elsewhere(project_db: Path) -> None:
+    store = loaded(project_db, summarize=False)
+    job_id = enqueue(store, JobSpec("summarize", "train"), BackendChoice())
+    at = page("summarize").run()
+    assert next(b for b in at.button if b.label == "Start").disabled
+    next(b for b in at.button if b.key == f"queued_{job_id}_cancel").click().run()
+    assert not at.exception
+    assert [i.value for i in at.info if "queue" in i.value] == [
+        f"summarize train: job {job_id} was taken off the queue before it ran"]
+    assert not next(b for b in at.button if b.label == "Start").disabled
 
 
 def test_a_running_job_shows_on_every_split_and_cancel_leaves_a_label(project_db: Path,

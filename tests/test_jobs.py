@@ -146,6 +146,31 @@ def test_killed_run_resumes_with_only_what_is_missing(db_url: str, sample_train:
     assert all(r.has_summary for r in store.list_records())
 
 
+def test_a_command_line_job_stopped_by_sigterm_ends_cancelled_with_its_true_counts(
+        db_url: str, sample_train: Path, spark: FakeSpark) -> None:
+    """Its row must not stay "running" (the app showed it as running, with a Cancel that could
+    never act, until its lease expired) and must count what was saved."""
+    ProjectStore(db_url).import_chat_file(load_chat_file(sample_train))
+    spark.delay = 0.3
+    env = {**os.environ, "SPARK_APP_ID": fake_spark.APP_ID, "SPARK_API_KEY": fake_spark.API_KEY,
+           "SPARK_API_SECRET": fake_spark.API_SECRET}
+    process = subprocess.Popen([sys.executable, "-m", "roleext", "--db", db_url, "summarize", "--backend", "spark",
+                                "--spark-url", spark.url, "--domain", "generalv3", "--concurrency", "1"],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    store = ProjectStore(db_url)
+    deadline = time.monotonic() + 20
+    while sum(r.has_summary for r in store.list_records()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM and "finishing the calls under way" in err
+    with store.engine.connect() as conn:
+        status, done = conn.execute(text("SELECT status, done FROM jobs")).one()
+    saved = sum(r.has_summary for r in store.list_records())
+    assert (status, done) == ("cancelled", saved) and 2 <= saved < 10
+    store.close()
+
+
 def test_facts_can_be_put_in_front_of_an_llm_summary(project: ProjectStore, spark: FakeSpark) -> None:
     Job(project, backend(spark), JobSpec("summarize", "train", prepend_facts=True)).run()
     summary = project.get_record("train", 1).summary

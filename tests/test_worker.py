@@ -160,6 +160,7 @@ def test_a_workers_job_is_cancelled_from_its_row_and_keeps_what_it_did(db_url: s
     spark.delay = 1.0  # ten records outlast the heartbeat (5 s) that reads the request
     worker = worker_process(db_url, "--once", env=SPARK_ENV)
     wait_for(lambda: sum(r.has_summary for r in store.list_records()) >= 1)
+    assert Ledger(store).busy("summarize", "train")  # the app's Start stays disabled meanwhile
     assert Ledger(store).request_cancel(job_id)
     _out, err = worker.communicate(timeout=60)  # --once: it exits when the job has ended
     assert worker.returncode == 0, err
