@@ -11,10 +11,11 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from pages.session_settings import kept
+from pages.session_settings import LANGUAGE_SWITCHED, kept
 from roleext.i18n import LANGUAGE_NAMES, LANGUAGES, Language, language_of, set_language_source, translator
 
 LANGUAGE_KEY = "language"
+_LANGUAGE_OF_LAST_RUN = "_language_of_last_run"
 
 
 def session_language() -> Language:
@@ -48,10 +49,16 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 def language_switch() -> None:
-    """The sidebar's 中文 / English switch, kept for the session; app.py draws it before any page."""
-    st.sidebar.segmented_control("语言 / Language", LANGUAGES, key=kept(LANGUAGE_KEY, session_language()),
-                                 format_func=LANGUAGE_NAMES.__getitem__, label_visibility="collapsed",
-                                 required=True)
+    """The sidebar's 中文 / English switch, kept for the session; app.py draws it before any page.
+
+    It notes whether this run is the one a switch started: the kept widgets are then handed
+    their values again (`pages.session_settings.kept`)."""
+    language = st.sidebar.segmented_control("语言 / Language", LANGUAGES, key=kept(LANGUAGE_KEY, session_language()),
+                                            format_func=LANGUAGE_NAMES.__getitem__, label_visibility="collapsed",
+                                            required=True)
+    last = st.session_state.get(_LANGUAGE_OF_LAST_RUN)
+    st.session_state[LANGUAGE_SWITCHED] = last is not None and last != language
+    st.session_state[_LANGUAGE_OF_LAST_RUN] = language
 
 
 def column_labels() -> dict[str, str | None]:

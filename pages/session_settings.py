@@ -16,6 +16,8 @@ import streamlit as st
 
 _KEPT = "_kept_settings"
 _SHOWN_TABS = "_shown_tab_labels"
+LANGUAGE_SWITCHED = "_language_switched_this_run"
+"""True in the run a language switch started (pages.language.language_switch)."""
 
 
 def _kept() -> dict[str, Any]:
@@ -39,6 +41,10 @@ def kept(key: str, default: Any) -> str:
     values = _kept()
     if key in st.session_state:
         values[key] = st.session_state[key]
+        if st.session_state.get(LANGUAGE_SWITCHED):
+            # Handed back: in the run a language switch starts, a radio or select box whose
+            # choices' labels changed showed none chosen (Streamlit 1.67) though it kept its value.
+            st.session_state[key] = values[key]
     else:
         st.session_state[key] = values.setdefault(key, default)
     return key
