@@ -50,7 +50,8 @@ class Progress:
     def line(self, kind: str, split: str) -> str:
         eta = _(", ETA {seconds:.0f} s").format(seconds=self.eta) if self.eta is not None and not self.finished else ""
         kept = _(", {n} kept (edited by a person)").format(n=self.kept) if self.kept else ""
-        ended = {"cancelled": _(" · cancelled"), "stopped": _(" · stopped")}.get(self.state, "")
+        ended = {"done": _(" · finished"), "cancelled": _(" · cancelled"), "stopped": _(" · stopped")}.get(
+            self.state, "")
         return _("{kind} {split}: {done}/{total} done, {failed} failed, {skipped} already done{kept}, {calls} calls, "
                  "{cached} from cache, {tokens} tokens, {seconds:.1f} s{eta}{ended}").format(
             kind=task_name(kind), split=split, done=self.done, total=self.total, failed=self.failed,

@@ -211,7 +211,7 @@ def test_an_ended_job_says_how_it_ended_and_its_clock_stops(project: ProjectStor
     time.sleep(0.3)
     assert job.snapshot().elapsed == ended.elapsed  # a 1.3 s job once read 84 s a minute later
     done = Job(project, backend(spark), JobSpec("summarize", "train")).run()
-    assert done.state == "done" and "cancelled" not in done.line("summarize", "train")
+    assert done.state == "done" and done.line("summarize", "train").endswith("· finished")
 
 
 def test_record_task_rows_say_per_record_what_the_last_job_did(project: ProjectStore) -> None:
