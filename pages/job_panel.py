@@ -10,6 +10,7 @@ ROLEEXT_WORKERS=external, Start queues the job for `roleext worker` processes in
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -25,18 +26,24 @@ from roleext.io import Split
 from roleext.jobs import Estimate, Job, estimate
 from roleext.ledger import HEARTBEAT, Ledger, TaskKind, record_task_rows
 from roleext.markup import escape_markdown
-from roleext.progress import task_name
+from roleext.progress import Progress, task_name
 from roleext.store import ProjectStore
 from roleext.worker import enqueue, workers_external
 
 _SEEN_RUNNING = "_jobs_seen_running"
+_WATCHED = "_jobs_this_session_watched"
+"""Ids of this process's jobs this session started or saw running: their outcome stays in view."""
+RECENT = 600.0
+"""Seconds a finished job's outcome shows to sessions that did not watch it (a refreshed
+browser): later, it no longer reads as the split's news."""
 _ENDED_ELSEWHERE = "_jobs_ended_elsewhere"
 IDLE_REFRESH = 5.0
 """Seconds between looks for a job started elsewhere (another tab, the command line)."""
 
 
 def jobs_panel(page_key: str) -> None:
-    """Every running job of the project, then this page's last job (`kind:split`) once it ended.
+    """Every running job of the project, then this page's last job (`kind:split`) once it ended,
+    if this session started it or saw it run, or it ended in the last RECENT seconds.
 
     Every running job has a Cancel button: this process's jobs stop at once, other processes'
     jobs are shown from their rows and asked to stop through them (`Ledger.request_cancel`).
@@ -50,12 +57,14 @@ def jobs_panel(page_key: str) -> None:
     @st.fragment(run_every=1.0 if running else IDLE_REFRESH)
     def live() -> None:
         running_ids = set()
+        watched: set[int | None] = st.session_state.setdefault(_WATCHED, set())
         for key, job in sorted(registry.jobs().items()):
             progress = job.snapshot()
-            if progress.finished and key != page_key:
+            if progress.finished and (key != page_key or not _news(job, progress, watched)):
                 continue
             if not progress.finished:
                 running_ids.add(job.job_id)
+                watched.add(job.job_id)
             show_progress(job)
             if not progress.finished:
                 st.button(_("Cancel"), key=f"{key}_cancel", on_click=job.cancel)
@@ -84,6 +93,12 @@ def jobs_panel(page_key: str) -> None:
     live()
 
 
+def _news(job: Job, progress: Progress, watched: set[int | None]) -> bool:
+    """Whether a finished job's outcome is still news to this session: it watched the job, or
+    the job ended in the last RECENT seconds (a refreshed browser still sees how it ended)."""
+    return job.job_id in watched or progress.ended is None or time.monotonic() - progress.ended <= RECENT
+
+
 def start_button(job: Job, key: str, label: str, records: int, choice: BackendChoice) -> None:
     """Start `job` in the server process under `key`, or queue it for a worker (made from
     `choice`) when workers run the jobs; a refusal (the split is busy) is one line."""
@@ -101,7 +116,8 @@ def start_button(job: Job, key: str, label: str, records: int, choice: BackendCh
             if external:
                 enqueue(job.store, job.spec, choice)
             else:
-                job_registry().start(key, job)
+                started = job_registry().start(key, job)
+                st.session_state.setdefault(_WATCHED, set()).add(started.job_id)
         except RoleextError as exc:
             st.error(escape_markdown(str(exc)))
         else:

@@ -370,6 +370,23 @@ def test_a_started_job_outlives_the_page_run(project_db: Path) -> None:
     assert any("summarize train: 10/10 done" in p.proto.text for p in fresh.get("progress"))
 
 
+def test_an_old_finished_job_shows_only_to_the_session_that_watched_it(project_db: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new session saw "summarize train: 100/100 done" from a run long gone beside newer work."""
+    import pages.job_panel
+
+    store = loaded(project_db, summarize=False)
+    at = page("summarize").run()
+    next(b for b in at.button if b.label == "Start").click().run()
+    deadline = time.monotonic() + 20
+    while sum(i.has_summary for i in store.list_records("train")) < 10 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)  # its row written
+    monkeypatch.setattr(pages.job_panel, "RECENT", 0.0)  # the job ended longer ago than that
+    assert not any("10/10 done" in p.proto.text for p in page("summarize").run().get("progress"))
+    assert any("10/10 done" in p.proto.text for p in at.run().get("progress"))  # the session that started it
+
+
 def test_export_page_escapes_formula_cells_when_ticked(project_db: Path) -> None:
     store = loaded(project_db)
     store.save_summary(store.get_record("test", 1).id, "=1+1", "offline", "digest", "p1")
