@@ -9,7 +9,7 @@ import streamlit as st
 
 from pages.language import _
 from pages.resources import app_secrets
-from pages.session_settings import kept
+from pages.session_settings import kept, kept_choice
 from roleext.backends import SPARK_MODELS
 from roleext.backends.choice import KEY_NAMES, BackendChoice, BackendKind, find_credentials, is_secret
 from roleext.markup import escape_markdown
@@ -28,7 +28,7 @@ def backend_form(prefix: str, default_model: str = "lite", ask_fine_tuned: bool 
     """Backend, model and keys. Typed keys stay in this session; found keys are named, not shown.
 
     With `ask_fine_tuned`, an OpenAI-compatible model can be marked fine-tuned on roleext's export."""
-    kind = st.selectbox(_("Backend"), BACKEND_KINDS, key=kept(f"{prefix}_kind", "offline"),
+    kind = st.selectbox(_("Backend"), BACKEND_KINDS, key=kept_choice(f"{prefix}_kind", "offline"),
                         format_func=backend_label)
     choice = BackendChoice(kind=kind)
     if kind == "offline":
@@ -39,7 +39,7 @@ def backend_form(prefix: str, default_model: str = "lite", ask_fine_tuned: bool 
             keys=", ".join(f"{name} ({where})" for name, (_value, where) in found.items())))
     if kind == "spark":
         models = list(SPARK_MODELS)
-        choice.model = st.selectbox(_("Model"), models, key=kept(f"{prefix}_model", default_model
+        choice.model = st.selectbox(_("Model"), models, key=kept_choice(f"{prefix}_model", default_model
                                                               if default_model in models else models[0]))
         choice.spark_url = st.text_input(_("URL (blank: from the model)"), key=kept(f"{prefix}_url", ""))
         choice.domain = st.text_input(_("Domain or service id (blank: from the model)"),

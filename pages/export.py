@@ -13,7 +13,7 @@ import streamlit as st
 
 from pages.language import _
 from pages.resources import project_store
-from pages.session_settings import kept, kept_tabs
+from pages.session_settings import kept, kept_choice, kept_tabs
 from roleext.chunk_rows import CHUNK_CHARS, CHUNK_OVERLAP, ChunkOptions
 from roleext.chunking import MIN_CHUNK_CHARS
 from roleext.errors import RoleextError
@@ -44,7 +44,7 @@ if not store.list_records():
     st.stop()
 
 READS: dict[InputSource, str] = {"summary": _("the reviewed summary"), "chat": _("the raw chat")}
-source = st.radio(_("The model reads"), tuple(READS), horizontal=True, key=kept("export_source", "summary"),
+source = st.radio(_("The model reads"), tuple(READS), horizontal=True, key=kept_choice("export_source", "summary"),
                   format_func=READS.__getitem__)
 instruction = st.text_area(_("Fine-tuning instruction"), height=90, key=kept("export_instruction", DEFAULT_INSTRUCTION))
 
@@ -139,7 +139,7 @@ SCOPE_LABELS: dict[Scope, str] = {"not-rejected": _("all but the rejected"), "ac
 
 
 def scope_choice(key: str) -> Scope:
-    scope: Scope = st.radio(_("Records"), SCOPES, horizontal=True, key=kept(key, "not-rejected"),
+    scope: Scope = st.radio(_("Records"), SCOPES, horizontal=True, key=kept_choice(key, "not-rejected"),
                             format_func=SCOPE_LABELS.__getitem__)
     return scope
 
@@ -152,7 +152,7 @@ def long_rows_choice() -> bool:
 if tabs["dataset"].open:
     with tabs["dataset"]:
         st.caption(_("The split in the competition's own format, every correction applied."))
-        split = st.radio(_("Split"), SPLITS, horizontal=True, key=kept("export_dataset_split", "train"))
+        split = st.radio(_("Split"), SPLITS, horizontal=True, key=kept_choice("export_dataset_split", "train"))
         scope = scope_choice("export_dataset_scope")
         with_review = st.checkbox(_("Add each record's review (status, reviewer, last edit) for roleext to read "
                                     "back; other tools ignore it"), key=kept("export_dataset_review", False))

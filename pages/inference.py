@@ -15,7 +15,7 @@ from pages.pager import pager
 from pages.prompt_form import prompt_form, record_prompt_preview
 from pages.resources import project_store
 from pages.run_picker import run_picker
-from pages.session_settings import kept
+from pages.session_settings import kept, kept_choice
 from pages.unsaved_edits import show_unsaved
 from roleext.errors import RoleextError
 from roleext.exports import EMPTY_TEMPLATE, Preview, export_submission, file_builder
@@ -33,7 +33,7 @@ st.title(_("Inference"))
 show_unsaved()
 
 RUN_OVER: dict[Split, str] = {"test": _("the test split"), "train": _("the train split (to score it)")}
-split = st.radio(_("Run over"), tuple(RUN_OVER), horizontal=True, key=kept("infer_split", "test"),
+split = st.radio(_("Run over"), tuple(RUN_OVER), horizontal=True, key=kept_choice("infer_split", "test"),
                  format_func=RUN_OVER.__getitem__)
 jobs_panel(f"infer:{split}")
 if not store.count(split):
@@ -49,7 +49,7 @@ with st.sidebar:
     fitting = fit_options("infer", choice)
     collapse = st.checkbox(_("Merge the customers of a chunked record into one"), key=kept("infer_collapse", False))
 READS: dict[InputSource, str] = {"summary": _("the record's summary"), "chat": _("the raw chat")}
-source = st.radio(_("The model reads"), tuple(READS), horizontal=True, key=kept("infer_source", "summary"),
+source = st.radio(_("The model reads"), tuple(READS), horizontal=True, key=kept_choice("infer_source", "summary"),
                   format_func=READS.__getitem__)
 try:
     backend = choice.build()

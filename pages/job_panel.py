@@ -96,7 +96,8 @@ def jobs_panel(page_key: str) -> None:
 def _news(job: Job, progress: Progress, watched: set[int | None]) -> bool:
     """Whether a finished job's outcome is still news to this session: it watched the job, or
     the job ended in the last RECENT seconds (a refreshed browser still sees how it ended)."""
-    return job.job_id in watched or progress.ended is None or time.monotonic() - progress.ended <= RECENT
+    ended = progress.ended if progress.ended is not None else time.monotonic()  # set with `finished`
+    return job.job_id in watched or time.monotonic() - ended <= RECENT
 
 
 def start_button(job: Job, key: str, label: str, records: int, choice: BackendChoice) -> None:
@@ -107,16 +108,18 @@ def start_button(job: Job, key: str, label: str, records: int, choice: BackendCh
     except RoleextError as exc:
         st.error(escape_markdown(str(exc)))
         return
-    running = job_registry().get(key)
-    busy = (running is not None and not running.snapshot().finished) or Ledger(job.store).busy(job.spec.kind,
-                                                                                                job.spec.split)
+    registry = job_registry()
+    running = registry.get(key)
+    mine = {held.job_id for held in registry.jobs().values()}  # their rows may say running a moment after they end
+    busy = ((running is not None and not running.snapshot().finished)
+            or Ledger(job.store).busy(job.spec.kind, job.spec.split, besides=mine))
     if st.button(label, type="primary", disabled=records == 0 or busy,
                  help=_("A job on this split is running or queued: see above") if busy else None):
         try:
             if external:
                 enqueue(job.store, job.spec, choice)
             else:
-                started = job_registry().start(key, job)
+                started = registry.start(key, job)
                 st.session_state.setdefault(_WATCHED, set()).add(started.job_id)
         except RoleextError as exc:
             st.error(escape_markdown(str(exc)))
@@ -209,7 +212,7 @@ def _show_lease(row: dict[str, Any], store: ProjectStore) -> None:
 
 def _show_outcome(row: dict[str, Any]) -> None:
     """How a job another process ran ended, from its row: a worker's job leaves its result in view."""
-    if row["status"] == "cancelled" and row["owner"] is None and not (row["done"] or row["failed"]):
+    if row["status"] == "cancelled" and row["owner"] is None and not (row["total"] or row["done"] or row["failed"]):
         st.info(_("{kind} {split}: job {id} was taken off the queue before it ran").format(
             kind=task_name(row["kind"]), split=row["split"], id=row["id"]))
         return

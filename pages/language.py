@@ -51,8 +51,8 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def language_switch() -> None:
     """The sidebar's 中文 / English switch, kept for the session; app.py draws it before any page.
 
-    It notes whether this run is the one a switch started: the kept widgets are then handed
-    their values again (`pages.session_settings.kept`)."""
+    It notes whether this run is the one a switch started: the kept choice widgets are then
+    handed their values again (`pages.session_settings.kept_choice`)."""
     language = st.sidebar.segmented_control("语言 / Language", LANGUAGES, key=kept(LANGUAGE_KEY, session_language()),
                                             format_func=LANGUAGE_NAMES.__getitem__, label_visibility="collapsed",
                                             required=True)

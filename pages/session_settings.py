@@ -41,12 +41,23 @@ def kept(key: str, default: Any) -> str:
     values = _kept()
     if key in st.session_state:
         values[key] = st.session_state[key]
-        if st.session_state.get(LANGUAGE_SWITCHED):
-            # Handed back: in the run a language switch starts, a radio or select box whose
-            # choices' labels changed showed none chosen (Streamlit 1.67) though it kept its value.
-            st.session_state[key] = values[key]
     else:
         st.session_state[key] = values.setdefault(key, default)
+    return key
+
+
+def kept_choice(key: str, default: Any) -> str:
+    """`kept`, for a radio, select box or segmented control whose choices are shown in the
+    session's language. In the run a language switch starts it is handed its value again:
+    Streamlit 1.67 keys these widgets by their key alone, and its browser side showed a radio
+    with none chosen, or a select box with its old label, until the next click (the value was
+    kept). Choices only: a text box handed its value would drop what was typed meanwhile.
+
+    The switch is noted by full runs (`pages.language.language_switch`); call this in a full
+    run, not in a fragment."""
+    kept(key, default)
+    if st.session_state.get(LANGUAGE_SWITCHED):
+        st.session_state[key] = st.session_state[key]
     return key
 
 

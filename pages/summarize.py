@@ -6,7 +6,7 @@ from pages.backend_form import backend_form, fit_options
 from pages.job_panel import estimate_with_overwrite, jobs_panel, show_record_tasks, start_button
 from pages.language import _
 from pages.resources import project_store
-from pages.session_settings import kept
+from pages.session_settings import kept, kept_choice
 from roleext.errors import RoleextError
 from roleext.io import SPLITS
 from roleext.jobs import Job, JobSpec
@@ -16,7 +16,7 @@ from roleext.prompts import DEFAULT_SUMMARY_PROMPT
 store = project_store()
 st.title(_("Summarize"))
 
-split = st.radio(_("Split"), SPLITS, horizontal=True, key=kept("summarize_split", "train"))
+split = st.radio(_("Split"), SPLITS, horizontal=True, key=kept_choice("summarize_split", "train"))
 jobs_panel(f"summarize:{split}")
 if not store.count(split):
     st.info(_("The {split} split is empty: import it on the Data page first.").format(split=split))

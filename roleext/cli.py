@@ -333,14 +333,18 @@ def cmd_job(args: argparse.Namespace) -> int:
         job = Job(store, backend, spec)
         if job.prompt is not None:
             print(_("prompt: {what}").format(what=describe_prompt(job.prompt, spec.few_shot)), file=sys.stderr)
-        job.start()
+        job.start()  # planning interrupted: its row ends cancelled (Job.open)
         try:
             progress = _follow(job)
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the job ends cancelled, its row saying so
+            job.cancel()
             print(_("interrupted: finishing the calls under way (Ctrl-C again to quit at once)"), file=sys.stderr,
                   flush=True)
-            job.cancel()
-            job.wait()
+            try:
+                job.wait()
+            except KeyboardInterrupt:  # at once: the job's threads are not waited for (its row expires)
+                print(_("error: interrupted"), file=sys.stderr, flush=True)
+                os._exit(EXIT_INTERRUPTED)
             raise
     for index, error in sorted(progress.errors.items()):
         print(_("record {index}: {error}").format(index=index, error=error), file=sys.stderr)

@@ -9,6 +9,7 @@ from another thread while the job runs.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -151,7 +152,8 @@ class Job:
         self._streak: tuple[str, int] = ("", 0)
         self._thread: threading.Thread | None = None
         self._ended = threading.Event()
-        """Set once the job's row says how it ended (`wait`)."""
+        """Set once the job has ended and tried to write how on its row (`wait`)."""
+        self._crashed = False
         self.job_id: int | None = None
         self.run_id: int | None = None
         """The inference run this job writes to, once `open()` chose or made it."""
@@ -176,9 +178,11 @@ class Job:
         the records on a background thread."""
         self.open()
         # carry: the job's lines are in the language of who started it, whatever thread writes them
-        self._thread = threading.Thread(target=carry(self._execute), name=f"roleext-{self.spec.kind}", daemon=True)
-        self._thread.start()
-        return self._thread
+        thread = threading.Thread(target=carry(self._execute_in_background), name=f"roleext-{self.spec.kind}",
+                                  daemon=True)
+        thread.start()
+        self._thread = thread  # once it runs: `wait` waits only for a job that will end
+        return thread
 
     def release(self) -> None:
         """Stop as `cancel` does, then give the job back to the queue rather than end it (a
@@ -364,6 +368,17 @@ class Job:
                 raise
             description += f", run {self.run_id}"
             self.ledger.report(self.job_id, run_id=self.run_id, description=description)
+        try:
+            return self._plan(description)
+        except BaseException as exc:  # Ctrl-C, SIGTERM or an error while planning: the row must not stay running
+            cancelled = isinstance(exc, KeyboardInterrupt)
+            self.ledger.report(self.job_id, status="cancelled" if cancelled else "failed",
+                               error=None if cancelled else redact(str(exc)))
+            raise
+
+    def _plan(self, description: str) -> int:
+        """Choose the records to do from their outputs, a batch at a time; how many."""
+        assert self.job_id is not None, "open() takes the lease first"
         planned: dict[int, int | None] = {}
         seen = kept = 0
         beat = time.monotonic()
@@ -394,10 +409,18 @@ class Job:
         self.open(claimed)
         return self._execute()
 
+    def _execute_in_background(self) -> None:
+        with contextlib.suppress(Exception):  # logged where it was raised; the progress says the job stopped
+            self._execute()
+
     def _execute(self) -> Progress:
         try:
             return self._execute_to_end()
         finally:
+            with self._lock:  # a job that crashed says so: its line must not read as ended well
+                if not self._progress.finished or self._crashed:
+                    self._progress.stopped = self._progress.stopped or _("the job stopped unexpectedly; see the log")
+                    self._progress.finished = True
             self._ended.set()
 
     def _execute_to_end(self) -> Progress:
@@ -427,6 +450,7 @@ class Job:
                 status, error = "queued", None
         except Exception:
             log.exception("%s %s job %s failed", self.spec.kind, self.spec.split, job_id)
+            self._crashed = True
             raise
         finally:
             beating.set()

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import socket
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -328,9 +329,10 @@ class Ledger:
                                 .order_by(j.c.id.desc())).all()
         return [dict(row._mapping) for row in rows if not owner_is_dead(row.owner)]
 
-    def busy(self, kind: TaskKind, split: str) -> bool:
-        """Whether a job on (kind, split) is queued or runs live anywhere: a new one would be refused."""
-        return any(row["kind"] == kind and row["split"] == split
+    def busy(self, kind: TaskKind, split: str, besides: Collection[int | None] = ()) -> bool:
+        """Whether a job on (kind, split) other than `besides` runs live anywhere or waits in the
+        queue: a new one would be refused, or (queued) only find the work done by the first."""
+        return any(row["kind"] == kind and row["split"] == split and row["id"] not in besides
                    for row in [*self.running_jobs(), *self.queued_jobs()])
 
     def latest_jobs(self, limit: int = 10) -> list[dict[str, Any]]:

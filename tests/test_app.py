@@ -15,6 +15,7 @@ from pages.language import LANGUAGE_KEY
 from roleext.backends import OfflineBackend
 from roleext.i18n import LANGUAGES, Language
 from roleext.jobs import Job, JobSpec
+from roleext.ledger import Ledger
 from roleext.project import ReviewStatus
 from roleext.sample import import_sample
 from roleext.store import ProjectStore
@@ -381,7 +382,8 @@ def test_an_old_finished_job_shows_only_to_the_session_that_watched_it(project_d
     deadline = time.monotonic() + 20
     while sum(i.has_summary for i in store.list_records("train")) < 10 and time.monotonic() < deadline:
         time.sleep(0.1)
-    time.sleep(0.5)  # its row written
+    while Ledger(store).latest_jobs(1)[0]["status"] != "done" and time.monotonic() < deadline:
+        time.sleep(0.05)  # its row written: it no longer runs for a new session either
     monkeypatch.setattr(pages.job_panel, "RECENT", 0.0)  # the job ended longer ago than that
     assert not any("10/10 done" in p.proto.text for p in page("summarize").run().get("progress"))
     assert any("10/10 done" in p.proto.text for p in at.run().get("progress"))  # the session that started it

@@ -8,12 +8,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from roleext.backends import Completion, OfflineBackend, SparkBackend, SparkSettings
+from roleext.cleaning import ChatProfile
 from roleext.errors import RoleextError
 from roleext.io import load_chat_file
 from roleext.jobs import Job, JobSpec
@@ -196,6 +198,19 @@ def test_an_unexpected_error_fails_its_record_instead_of_vanishing(project: Proj
     progress = Job(project, Broken(), JobSpec("summarize", "train")).run()
     assert (progress.done, progress.failed) == (9, 1)
     assert progress.errors[1] == "unexpected error (ValueError); see the log"
+
+
+def test_a_job_that_crashes_says_it_stopped_never_that_it_finished(project: ProjectStore) -> None:
+    class Crashing(OfflineBackend):
+        def learn_profile(self, chats: Iterable[str]) -> ChatProfile:
+            raise RuntimeError("a bug")
+
+    job = Job(project, Crashing(), JobSpec("summarize", "train"))
+    job.start()
+    ended = job.wait(10)
+    assert ended.state == "stopped" and not ended.line("summarize", "train").endswith("· finished")
+    with project.engine.connect() as conn:
+        assert conn.execute(text("SELECT status FROM jobs WHERE id = :id"), {"id": job.job_id}).scalar_one() == "failed"
 
 
 def test_an_ended_job_says_how_it_ended_and_its_clock_stops(project: ProjectStore, spark: FakeSpark) -> None:

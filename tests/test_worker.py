@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -234,6 +235,20 @@ def test_a_worker_that_lost_its_job_to_another_writes_nothing_over_it(project: P
     ledger.release(job_id)
     row = job_row(project, job_id)
     assert (row["status"], row["owner"], row["done"]) == ("running", "other-host:4242", 3)
+
+
+def test_a_job_whose_process_is_gone_no_longer_shows_as_running_or_busies_its_split(project: ProjectStore) -> None:
+    """A command-line job killed with SIGKILL leaves its row "running": the pages drop it at once
+    (its owner, a process of this machine, is gone) rather than after STALE_AFTER."""
+    ledger = Ledger(project)
+    job_id = ledger.open_job("summarize", "train", "summarize train with offline", 10)
+    assert ledger.busy("summarize", "train") and not ledger.busy("summarize", "train", besides={job_id})
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    with project.write() as conn:
+        conn.execute(text("UPDATE jobs SET owner = :owner WHERE id = :id"),
+                     {"owner": f"{socket.gethostname()}:{gone}", "id": job_id})
+    assert ledger.running_jobs() == [] and not ledger.busy("summarize", "train")
 
 
 def test_where_jobs_run_is_a_setting() -> None:
