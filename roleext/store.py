@@ -345,13 +345,12 @@ class ProjectStore:
                 "before": None if before is None else dumps(before),
                 "after": None if after is None else dumps(after), "run_id": run}
 
-    def _row_of(self, table: Table, record_id: int, run: int | None) -> ColumnElement[bool]:
-        """Where-clause of a record's row in `table`: a prediction is the one of its run."""
-        if table is self.records:
-            return table.c.id == record_id
-        if table is self.predictions:
-            return and_(table.c.record_id == record_id, table.c.run_id == run)
-        return table.c.record_id == record_id
+    def _row_of(self, table: Table, record_id: int | Sequence[int], run: int | None) -> ColumnElement[bool]:
+        """Where-clause of a record's row in `table` (of several records' rows, given their ids):
+        a prediction is the one of its run."""
+        key = table.c.id if table is self.records else table.c.record_id
+        match = key == record_id if isinstance(record_id, int) else key.in_(record_id)
+        return and_(match, table.c.run_id == run) if table is self.predictions else match
 
     def _guarded_update(self, conn: Connection, table: Table, row_of: ColumnElement[bool], record_id: int,
                         expected_version: int, what: str, values: dict[str, Any]) -> int:
@@ -403,10 +402,9 @@ class ProjectStore:
         ids = [output.record_id for output in outputs]
         saved: list[bool] = []
         with self.write() as conn:
-            theirs = table.c.record_id.in_(ids) if table is self.summaries else and_(
-                table.c.record_id.in_(ids), table.c.run_id == run)
             olds = {row.record_id: row for row in conn.execute(
-                select(table.c.record_id, table.c[column].label("edit"), table.c.version).where(theirs))}
+                select(table.c.record_id, table.c[column].label("edit"), table.c.version)
+                .where(self._row_of(table, ids, run)))}
             inserts: list[dict[str, Any]] = []
             replaced: list[dict[str, Any]] = []
             for output in outputs:
