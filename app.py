@@ -5,6 +5,7 @@ import streamlit as st
 from pages.identity import signed_in
 from pages.language import _, language_switch
 from pages.session_settings import keep_settings
+from roleext.heap import freeze_imports
 from roleext.roles import PageName, pages_for
 
 st.set_page_config(page_title="roleext", layout="wide")
@@ -29,3 +30,4 @@ page = st.navigation([st.Page(f"pages/{name}.py", title=PAGES[name][0], icon=PAG
                      position="sidebar" if person is not None else "hidden")
 if person is not None:
     page.run()
+freeze_imports()  # after the page, whose imports are the bulk of the heap (roleext.heap)

@@ -9,9 +9,10 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from pages.language import _
+from pages.record_panes import customer_table
 from pages.unsaved_edits import save_in_callback
 from roleext.markup import escape_markdown
-from roleext.review import customer_from_form, customer_html, options_for, to_form
+from roleext.review import customer_cells, customer_from_form, options_for, to_form
 from roleext.schema import FIELDS, NAME_FIELD, Field, empty_customer
 
 
@@ -100,11 +101,11 @@ def customers_editor(customers: list[dict[str, Any]], key: str,
         name = escape_markdown(str(customer.get(NAME_FIELD) or "")) or _("(no name)")
         with st.expander(_("Customer {n}: {name}").format(n=i + 1, name=name), expanded=len(customers) == 1):
             if locked:
-                st.html(customer_html(customer))
+                customer_table(customer_cells(customer), key=f"{key}_{i}_table")
                 continue
             if read_only_for is not None and not st.toggle(_("Edit"), key=edit_toggle_key(key, i, read_only_for),
                                                            on_change=opened, args=(i,)):
-                st.html(customer_html(customer))
+                customer_table(customer_cells(customer), key=f"{key}_{i}_table")
                 continue
             pair: list[DeltaGenerator] = []  # two fields a row; a list of choices takes a row of its own
             for spec in FIELDS:

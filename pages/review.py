@@ -10,11 +10,12 @@ from pages.customers_editor import customers_editor, customers_in_form
 from pages.identity import current_person
 from pages.language import _, column_labels, ngettext
 from pages.my_queue import my_queue, queue_start
+from pages.record_panes import chat_pane
 from pages.resources import project_store
 from pages.shortcuts import commit_typing_on_shortcuts
 from pages.unsaved_edits import save_in_callback, show_unsaved
 from roleext.assignments import has_assignments
-from roleext.chatview import chat_html
+from roleext.chatview import chat_view
 from roleext.evaluation import compare_prediction, comparison_rows, wrong_fields_line
 from roleext.exports import row_length
 from roleext.io import SPLITS
@@ -100,11 +101,10 @@ def show_prediction(record: Record) -> None:
                  hide_index=True, width="stretch", column_config=column_labels())
 
 
-def chat_pane(record: Record) -> None:
-    """The chat, gold values marked, in a box of its own height."""
+def show_chat(record: Record) -> None:
+    """The chat, gold values marked, in a box of its own height (pages.record_panes)."""
     st.caption(_("Chat: {n:,} characters; gold values are highlighted").format(n=len(record.chat_text)))
-    with st.container(height=640, key=f"review_chat_{record.id}"):  # a new box: the next chat opens at its top
-        st.html(chat_html(record.chat_text, (v.value for v in gold_values(record.gold))))
+    chat_pane(str(record.id), chat_view(record.chat_text, (v.value for v in gold_values(record.gold))))
 
 
 def record_picker(records: RecordList, listing: RecordFilter) -> int | None:
@@ -253,7 +253,7 @@ def record_view(listing: RecordFilter) -> None:
         st.info(_("This record is not assigned to you: you can read it, not edit it."))
     chat_column, edit_column = st.columns([1.1, 1])
     with chat_column:
-        chat_pane(record)
+        show_chat(record)
     with edit_column:
         if record.summary is None:
             st.info(_("No summary yet: run the Summarize page for this split."))

@@ -5,7 +5,6 @@ The Review page lays these out; everything it decides is decided here and tested
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Mapping
@@ -505,27 +504,10 @@ def from_form(spec: Field, value: Any) -> str | list[str]:
     return "" if value is None else str(value).strip()
 
 
-CUSTOMER_TABLE_STYLE = """<style>
-.roleext-customer {border-collapse: collapse; width: 100%; table-layout: fixed; font-size: .9rem;}
-.roleext-customer th, .roleext-customer td {border: 1px solid rgba(128, 128, 128, .3); padding: .25rem .4rem;
-  text-align: left; vertical-align: top; overflow-wrap: anywhere;}
-.roleext-customer th {font-weight: 600; width: 22%;}
-</style>"""
-"""Fixed columns, every cell wrapping anywhere: a long field name or an e-mail never pushes the
-table out of its box or squeezes the values to a character a line."""
-
-
-def customer_html(customer: Customer, empty: str = "—") -> str:
-    """A customer's 21 fields as one HTML table, two fields a row: the gold read at a glance.
-
-    One element instead of 21 widgets, so moving to the next record redraws little; HTML,
-    not a Markdown table, because the browser parsed that Markdown again on every "Next".
-    Names and values are data: escaped."""
-    cells = [(html.escape(spec.name), html.escape(value_text(customer.get(spec.name), empty)))
-             for spec in FIELDS]
-    rows = ["<tr>" + "".join(f"<th>{name}</th><td>{value}</td>" for name, value in cells[start:start + 2]) + "</tr>"
-            for start in range(0, len(cells), 2)]
-    return f'{CUSTOMER_TABLE_STYLE}<table class="roleext-customer">{"".join(rows)}</table>'
+def customer_cells(customer: Customer, empty: str = "—") -> list[tuple[str, str]]:
+    """A customer's 21 fields as (name, value) pairs in the schema's order, each value as text:
+    what the read-only table of a customer shows (pages.record_panes)."""
+    return [(spec.name, value_text(customer.get(spec.name), empty)) for spec in FIELDS]
 
 
 def customer_from_form(values: dict[str, Any]) -> Customer:

@@ -16,10 +16,11 @@ from jsonschema import Draft202012Validator
 from playwright.sync_api import Browser, Page, expect
 
 from roleext.backends import OfflineBackend
+from roleext.io import load_chat_file
 from roleext.jobs import Job, JobSpec
 from roleext.project import ReviewStatus
 from roleext.sample import SAMPLE_TEST, SAMPLE_TRAIN, import_sample
-from roleext.schema import FIELD_NAMES, SUBMISSION_SCHEMA
+from roleext.schema import FIELD_NAMES, SUBMISSION_SCHEMA, empty_customer
 from roleext.store import ProjectStore
 from tests.browser import IDLE, ROOT, skip_without_chromium, streamlit_server
 
@@ -421,5 +422,38 @@ def test_gold_choices_are_whole_and_the_boxes_follow_the_record(browser: Browser
         until(lambda: store.get_record("train", 2).gold[0]["基本信息-邮箱"] == "zhou@example.com")
         assert store.get_record("train", 2).gold[0]["基本信息-姓名"] == "周军9"  # nothing else changed
         assert store.get_record("train", 2).gold[0]["咨询类型"] == ["答疑"]
+        context.close()
+    store.close()
+
+
+def test_the_chat_and_the_gold_show_markup_as_text_and_the_next_chat_opens_at_its_top(browser: Browser,
+                                                                                      tmp_path: Path) -> None:
+    """A chat and a gold value holding markup show it as text and run nothing; gold values are
+    marked in the chat; the next record's chat opens scrolled to its top."""
+    hostile = '<img src=x onerror="window.roleextPwned=1"><b>粗体</b>'
+    long_chat = "\n".join(f"王勇7：第{i}条消息，电话13812345678" for i in range(200))
+    records = [{"chat_text": f"王勇7：你好 {hostile}\n李娜3：我是李娜3\n" + long_chat,
+                "infos": [dict(empty_customer(), **{"基本信息-姓名": "李娜3", "基本信息-地区": hostile})]},
+               {"chat_text": "赵强2：第二个对话\n" + long_chat, "infos": [dict(empty_customer(), **{"基本信息-姓名": "赵强2"})]}]
+    store = ProjectStore(tmp_path / "markup.db")
+    store.import_chat_file(load_chat_file(json.dumps(records, ensure_ascii=False).encode(), split="train"))
+    Job(store, OfflineBackend(), JobSpec("summarize", "train")).run()
+    with streamlit_server(tmp_path / "markup.db", tmp_path / "streamlit.log") as url:
+        context = browser.new_context(locale="en-US", viewport={"width": 1500, "height": 1000})
+        page = context.new_page()
+        visit(page, f"{url}/review?split=train&record=1")
+        chat = page.get_by_role("log")
+        expect(chat).to_contain_text(f"你好 {hostile}")  # the markup, as text
+        expect(chat.locator("mark").filter(has_text="李娜3").first).to_be_visible()  # the gold name, marked
+        expect(page.get_by_role("cell", name=hostile)).to_be_visible()  # in the customer's table too
+        assert page.locator("img[src=x], b").count() == 0
+        assert page.evaluate("() => window.roleextPwned") is None
+
+        chat.evaluate("(pane) => { pane.scrollTop = pane.scrollHeight; }")
+        until(lambda: chat.evaluate("(pane) => pane.scrollTop") > 0)
+        page.get_by_role("button", name="Next unreviewed").click()
+        until(lambda: "train 2" in record_box(page))
+        expect(chat).to_contain_text("第二个对话")
+        assert chat.evaluate("(pane) => pane.scrollTop") == 0
         context.close()
     store.close()
