@@ -1,39 +1,63 @@
 // The chat pane of Review (pages/record_panes.py): built from roleext.chatview's data with text
 // nodes only, so no text of a chat is ever parsed as markup. Streamlit calls this on every run
 // that draws the pane; the DOM is rebuilt only when what it shows changed (`shown`: another
-// record, chat or set of gold values), and scrolled to the top only for another record.
+// record, chat or set of gold values).
+//
+// Another record's chat opens at its top with its first messages only, more than the box
+// holds; the rest follows while the browser is idle, so a long chat does not hold up the
+// frame that shows the record. The same record's chat redrawn (a gold edit marks other
+// values) is drawn whole at once and keeps its scroll position.
+const FIRST = 60;
+const CHUNK = 250;
+
+function message(line) {
+  const row = document.createElement("div");
+  row.className = "msg";
+  if (line.who !== null) {
+    const who = document.createElement("span");
+    who.className = "who";
+    who.style.color = line.colour;
+    who.textContent = line.who;
+    row.append(who, "：");
+  }
+  for (const [kind, text] of line.parts) {
+    if (kind === "text") {
+      row.append(text);
+    } else {
+      const run = document.createElement(kind === "mark" ? "mark" : "span");
+      run.className = kind;
+      run.textContent = text;
+      row.append(run);
+    }
+  }
+  return row;
+}
+
+const later = window.requestIdleCallback
+  ? (work) => window.requestIdleCallback(work, { timeout: 300 })
+  : (work) => window.setTimeout(work, 0);
+
 export default function ({ parentElement, data }) {
   const pane = parentElement.querySelector(".roleext-chat");
   if (pane.dataset.shown === data.shown) {
     return;
   }
-  const lines = document.createDocumentFragment();
-  for (const line of data.lines) {
-    const message = document.createElement("div");
-    message.className = "msg";
-    if (line.who !== null) {
-      const who = document.createElement("span");
-      who.className = "who";
-      who.style.color = line.colour;
-      who.textContent = line.who;
-      message.append(who, "：");
-    }
-    for (const [kind, text] of line.parts) {
-      if (kind === "text") {
-        message.append(text);
-      } else {
-        const run = document.createElement(kind === "mark" ? "mark" : "span");
-        run.className = kind;
-        run.textContent = text;
-        message.append(run);
-      }
-    }
-    lines.append(message);
-  }
-  pane.replaceChildren(lines);
   pane.dataset.shown = data.shown;
-  if (pane.dataset.record !== data.record) {
+  const drawing = {}; // a newer chat stops the rest of this one
+  pane.roleextDrawing = drawing;
+  const another = pane.dataset.record !== data.record;
+  const first = another ? FIRST : data.lines.length;
+  pane.replaceChildren(...data.lines.slice(0, first).map(message));
+  if (another) {
     pane.dataset.record = data.record;
-    pane.scrollTop = 0; // the next record's chat opens at its top; an edit of this one keeps the place
+    pane.scrollTop = 0;
   }
+  const more = (from) => {
+    if (pane.roleextDrawing !== drawing || from >= data.lines.length) {
+      return;
+    }
+    pane.append(...data.lines.slice(from, from + CHUNK).map(message));
+    later(() => more(from + CHUNK));
+  };
+  later(() => more(first));
 }
