@@ -3,7 +3,7 @@
 Loads the 100 real records of ../shared/data/train.json (the sample where it is absent)
 plus 55 test-like records, summarizes them offline, then measures in Chromium. A record
 counts as shown when the Record box names it, its summary is in its box (not a placeholder),
-its first customer is named and the app is idle.
+its first customer is named above its table and the app is idle.
 Targets (issue 9): next record median ≤ 300 ms and p90 ≤ 500 ms; first Review render ≤ 1 s.
 
     .venv/bin/python benchmarks/review_latency.py [--clicks 30]
@@ -43,7 +43,7 @@ SUMMARY = "Summary (saved when you leave the box)"
 RECORD_BOX = "Record"  # the record picker above the record
 SHOWN = """([label, summary, name, summaryBox]) => {
   const box = (text) => document.querySelector(`[aria-label="${text}"]`);
-  const customers = [...document.querySelectorAll('[data-testid="stExpander"] summary')].map((s) => s.innerText);
+  const customers = [...document.querySelectorAll('.roleext-customers .title')].map((s) => s.innerText);
   const app = document.querySelector('[data-testid="stApp"]');
   return box("RECORD_BOX")?.value === label
     && box(summaryBox)?.value === summary

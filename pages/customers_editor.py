@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from pages.language import _
-from pages.record_panes import customer_table
+from pages.record_panes import customers_tables
 from pages.unsaved_edits import save_in_callback
 from roleext.markup import escape_markdown
 from roleext.review import customer_cells, customer_from_form, options_for, to_form
@@ -58,9 +58,14 @@ def _field(place: DeltaGenerator, spec: Field, key: str, value: Any, changed: Ca
         place.text_input(spec.name, key=key, on_change=changed)
 
 
-def edit_toggle_key(key: str, position: int, opened_for: str) -> str:
-    """The key of a customer's "Edit" switch: it names the record, so the next record opens read-only."""
-    return f"{key}_{position}_edit_{opened_for}"
+def edit_toggle_key(key: str, opened_for: str) -> str:
+    """The key of the "Edit" switch: it names the record, so the next record opens read-only."""
+    return f"{key}_edit_{opened_for}"
+
+
+def customer_title(position: int, customer: dict[str, Any]) -> str:
+    """"Customer 2: 王五", the name as it is (Markdown is for an expander's label to escape)."""
+    return _("Customer {n}: {name}").format(n=position + 1, name=str(customer.get(NAME_FIELD) or "") or _("(no name)"))
 
 
 def customers_editor(customers: list[dict[str, Any]], key: str,
@@ -74,10 +79,11 @@ def customers_editor(customers: list[dict[str, Any]], key: str,
     toast, a conflict keeps the text on screen (`pages.unsaved_edits`).
     Closed fields are pills, not (multi)selects: every choice is readable in full (a select
     cut its third tag) and they cost the browser far less to draw when the record changes.
-    With `read_only_for` (the record, say) each customer shows as one table with an "Edit"
-    switch that opens its widgets: 21 widgets a customer were half of what the browser
-    redrew on "Next", and most records are read and accepted, not edited. `locked` shows the
-    tables only, for someone who may not edit them (an annotator, on a record not theirs).
+    With `read_only_for` (the record, say) the customers show as tables, one element for
+    them all (`pages.record_panes`), under an "Edit" switch that opens their widgets: 21
+    widgets a customer were half of what the browser redrew on "Next", and most records are
+    read and accepted, not edited. `locked` shows the tables only, for someone who may not
+    edit them (an annotator, on a record not theirs).
     """
     _show(key, key if source is None else source, customers)
 
@@ -88,25 +94,22 @@ def customers_editor(customers: list[dict[str, Any]], key: str,
         current = customers_in_form(key, customers)
         save_in_callback(lambda: on_save(current[:position] + current[position + 1:]))
 
-    def opened(position: int) -> None:
+    def opened() -> None:
         # Boxes drawn again after a run without them: the browser may still hold what they showed
         # before (another record's values), and takes ours only when this run sets them.
-        if st.session_state.get(edit_toggle_key(key, position, str(read_only_for))):
-            st.session_state.update(_values(key, customers, position))
+        if st.session_state.get(edit_toggle_key(key, str(read_only_for))):
+            st.session_state.update(_values(key, customers))
 
     def add() -> None:
         save_in_callback(lambda: on_save([*customers_in_form(key, customers), empty_customer()]))
 
+    if locked or (read_only_for is not None and not st.toggle(
+            _("Edit"), key=edit_toggle_key(key, read_only_for), on_change=opened)):
+        customers_tables([(customer_title(i, c), customer_cells(c)) for i, c in enumerate(customers)],
+                         none=_("No customer."), key=f"{key}_tables")
+        return
     for i, customer in enumerate(customers):
-        name = escape_markdown(str(customer.get(NAME_FIELD) or "")) or _("(no name)")
-        with st.expander(_("Customer {n}: {name}").format(n=i + 1, name=name), expanded=len(customers) == 1):
-            if locked:
-                customer_table(customer_cells(customer), key=f"{key}_{i}_table")
-                continue
-            if read_only_for is not None and not st.toggle(_("Edit"), key=edit_toggle_key(key, i, read_only_for),
-                                                           on_change=opened, args=(i,)):
-                customer_table(customer_cells(customer), key=f"{key}_{i}_table")
-                continue
+        with st.expander(escape_markdown(customer_title(i, customer)), expanded=len(customers) == 1):
             pair: list[DeltaGenerator] = []  # two fields a row; a list of choices takes a row of its own
             for spec in FIELDS:
                 if spec.closed and spec.kind == "list":
@@ -116,5 +119,4 @@ def customers_editor(customers: list[dict[str, Any]], key: str,
                     place = pair.pop(0)
                 _field(place, spec, f"{key}_{i}_{spec.name}", customer.get(spec.name, spec.empty()), changed)
             st.button(_("Remove this customer"), key=f"{key}_{i}_remove", on_click=remove, args=(i,))
-    if not locked:
-        st.button(_("Add a customer"), key=f"{key}_add", on_click=add)
+    st.button(_("Add a customer"), key=f"{key}_add", on_click=add)

@@ -3,7 +3,9 @@
 Streamlit's own elements cost the browser more than they show here: `st.html` runs a
 sanitizer over the whole chat on every "Next", and each element is a React subtree redrawn on
 every run. A v2 component is one element, in the page itself (no iframe), that keeps its DOM
-between runs and is handed plain data.
+between runs and is handed plain data. Their styles are not isolated (no shadow root): every
+class they use starts with `roleext-`, and the page's tests and benchmarks read them as any
+other part of the page.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ _ASSETS = Path(__file__).with_name("panes")
 
 _chat = st.components.v2.component(
     "roleext_chat", html='<div class="roleext-chat" role="log"></div>',
-    css=(_ASSETS / "chat.css").read_text(encoding="utf-8"), js=(_ASSETS / "chat.js").read_text(encoding="utf-8"))
+    css=(_ASSETS / "chat.css").read_text(encoding="utf-8"), js=(_ASSETS / "chat.js").read_text(encoding="utf-8"),
+    isolate_styles=False)
 
 
 def chat_pane(record: str, lines: list[ChatLine]) -> None:
@@ -29,12 +32,15 @@ def chat_pane(record: str, lines: list[ChatLine]) -> None:
     _chat(data={"record": record, "shown": shown, "lines": lines}, key="review_chat_pane")
 
 
-_customer = st.components.v2.component(
-    "roleext_customer", html='<table class="roleext-customer"></table>',
-    css=(_ASSETS / "customer.css").read_text(encoding="utf-8"),
-    js=(_ASSETS / "customer.js").read_text(encoding="utf-8"))
+_customers = st.components.v2.component(
+    "roleext_customers", html='<div class="roleext-customers"></div>',
+    css=(_ASSETS / "customers.css").read_text(encoding="utf-8"),
+    js=(_ASSETS / "customers.js").read_text(encoding="utf-8"), isolate_styles=False)
 
 
-def customer_table(cells: list[tuple[str, str]], key: str) -> None:
-    """A customer's fields read at a glance, two a row: one element instead of 21 widgets."""
-    _customer(data={"cells": cells}, key=key)
+def customers_tables(customers: list[tuple[str, list[tuple[str, str]]]], none: str, key: str) -> None:
+    """Each customer's title and fields, two a row: one element for every customer of a record,
+    where expanders, switches and tables were three or more elements each. `none` is what
+    shows when there is no customer."""
+    _customers(data={"customers": [{"title": title, "cells": cells} for title, cells in customers], "none": none},
+               key=key)

@@ -51,9 +51,9 @@ def loaded(db: Path, summarize: bool = True, infer: bool = False) -> ProjectStor
     return store
 
 
-def edit_gold(at: AppTest, record_id: int, customer: int = 0) -> AppTest:
-    """Switch a gold customer from its read-only table to its boxes, as a reviewer who edits does."""
-    return at.toggle(key=edit_toggle_key("gold", customer, str(record_id))).set_value(True).run()
+def edit_gold(at: AppTest, record_id: int) -> AppTest:
+    """Switch the gold customers from their read-only tables to their boxes, as a reviewer who edits does."""
+    return at.toggle(key=edit_toggle_key("gold", str(record_id))).set_value(True).run()
 
 
 def test_app_opens_on_the_data_page() -> None:
@@ -213,7 +213,7 @@ def test_review_history_counts_and_undoes_one_edit_per_click(project_db: Path) -
     assert history["what"][0] == "summary edit" and history["after"][0] == "第一次改写"
     assert history["before"][0].startswith("【事实摘录】 发言人：李娜3")  # what it was, whitespace folded
     at.text_input(key="gold_0_基本信息-邮箱").set_value("a@example.com").run()
-    assert at.toggle(key=edit_toggle_key("gold", 0, str(record.id))).value  # a save keeps the boxes open
+    assert at.toggle(key=edit_toggle_key("gold", str(record.id))).value  # a save keeps the boxes open
     next(b for b in at.button if b.label.startswith("Undo")).click().run()
     assert store.get_record("train", 1).gold == record.gold
     assert any(t.value.startswith("undid the gold edit") for t in at.toast)

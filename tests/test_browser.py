@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from roleext.backends import OfflineBackend
 from roleext.io import load_chat_file
@@ -190,16 +190,17 @@ def test_a_shortcut_pressed_while_typing_saves_the_text_first(browser: Browser, 
     store.close()
 
 
-def edit_customer(page: Page, title: str) -> None:
-    """Switch a gold customer from its read-only table to its boxes."""
-    customer = page.locator('[data-testid="stExpander"]').filter(has_text=title)
-    expect(customer).to_be_visible(timeout=30_000)
+def edit_customer(page: Page, title: str) -> Locator:
+    """Switch the gold customers from their read-only tables to their boxes, and open one's (returned)."""
+    expect(page.locator(".roleext-customers").get_by_text(title, exact=True)).to_be_visible(timeout=30_000)
     page.wait_for_function(IDLE, timeout=30_000)
+    page.get_by_text("Edit", exact=True).click()
+    page.wait_for_function(IDLE, timeout=30_000)
+    customer = page.locator('[data-testid="stExpander"]').filter(has_text=title)
     if customer.locator("details").get_attribute("open") is None:  # several customers open folded
         customer.locator("summary").click()
-    customer.get_by_text("Edit", exact=True).click()
-    page.wait_for_function(IDLE, timeout=30_000)
     expect(customer.get_by_label("基本信息-姓名")).to_be_visible(timeout=30_000)
+    return customer
 
 
 def record_box(page: Page) -> str:
@@ -387,7 +388,7 @@ def test_gold_choices_are_whole_and_the_boxes_follow_the_record(browser: Browser
         page = context.new_page()
         visit(page, f"{url}/review?split=train&record=1")
         expect(page.get_by_text("Customer 1: 李娜3")).to_be_visible()
-        table = page.locator('[data-testid="stExpander"]').filter(has_text="Customer 1: 李娜3")
+        table = page.locator(".roleext-customers")
         long_value = "一个很长的自定义异议点：预算要等下季度审批"
         expect(table.get_by_role("cell", name=long_value, exact=False)).to_be_visible()  # read, whole
         expect(page.get_by_label("基本信息-姓名")).to_have_count(0)  # read-only until Edit
@@ -432,9 +433,10 @@ def test_the_chat_and_the_gold_show_markup_as_text_and_the_next_chat_opens_at_it
     marked in the chat; the next record's chat opens scrolled to its top."""
     hostile = '<img src=x onerror="window.roleextPwned=1"><b>粗体</b>'
     long_chat = "\n".join(f"王勇7：第{i}条消息，电话13812345678" for i in range(200))
-    records = [{"chat_text": f"王勇7：你好 {hostile}\n李娜3：我是李娜3\n" + long_chat,
-                "infos": [dict(empty_customer(), **{"基本信息-姓名": "李娜3", "基本信息-地区": hostile})]},
-               {"chat_text": "赵强2：第二个对话\n" + long_chat, "infos": [dict(empty_customer(), **{"基本信息-姓名": "赵强2"})]}]
+    first = dict(empty_customer(), **{"基本信息-姓名": "李娜3", "基本信息-地区": hostile})
+    second = dict(empty_customer(), **{"基本信息-姓名": "赵强2"})
+    records = [{"chat_text": f"王勇7：你好 {hostile}\n李娜3：我是李娜3\n" + long_chat, "infos": [first]},
+               {"chat_text": "赵强2：第二个对话\n" + long_chat, "infos": [second]}]
     store = ProjectStore(tmp_path / "markup.db")
     store.import_chat_file(load_chat_file(json.dumps(records, ensure_ascii=False).encode(), split="train"))
     Job(store, OfflineBackend(), JobSpec("summarize", "train")).run()

@@ -61,8 +61,7 @@ def test_an_annotator_signs_in_sees_their_pages_and_history_names_them(browser: 
         # The summary is shared by the record's annotators: ann edits her own labels only.
         expect(page.get_by_label("Summary (saved when you leave the box)")).to_be_disabled()
         expect(page.get_by_role("heading", name="Your labels")).to_be_visible()
-        edit_customer(page, "Customer 1: 钱芳6")
-        email = page.get_by_label("基本信息-邮箱")
+        email = edit_customer(page, "Customer 1: 钱芳6").get_by_label("基本信息-邮箱")
         email.fill("ann@example.com")
         email.press("Tab")
         record = store.get_record("train", 3)

@@ -77,7 +77,7 @@ def test_review_in_team_mode_edits_the_annotators_own_labels(project: ProjectSto
     at = page("review")
     at.query_params.update(split="train", record="1")
     at.run()
-    at.toggle(key=edit_toggle_key("gold", 0, str(record.id))).set_value(True).run()  # the customer's widgets
+    at.toggle(key=edit_toggle_key("gold", str(record.id))).set_value(True).run()  # the customers' widgets
     at.pills(key="gold_0_客户购买阶段").set_value("赢单").run()
     assert not at.exception
     assert project.get_record("train", 1).gold == record.gold
