@@ -299,6 +299,7 @@ def test_settings_stay_and_a_finished_job_refreshes_its_page(browser: Browser, t
         expect(page.get_by_role("button", name="Run inference")).to_be_enabled()  # a new run is always one click
         button = page.get_by_role("button", name="Download submit.json (5 predicted, 0 empty templates)")
         expect(button).to_be_visible()
+        expect(page.get_by_text("infer test: 5/5 done")).to_contain_text("· finished")  # the job's last word
         line = page.get_by_text("infer test: 5/5 done").inner_text()
         time.sleep(2.5)
         assert page.get_by_text("infer test: 5/5 done").inner_text() == line  # the clock stopped
