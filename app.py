@@ -28,6 +28,8 @@ shown = pages_for(person) if person is not None else list(PAGES)
 page = st.navigation([st.Page(f"pages/{name}.py", title=PAGES[name][0], icon=PAGES[name][1],
                               default=name == shown[0]) for name in shown],
                      position="sidebar" if person is not None else "hidden")
-if person is not None:
-    page.run()
-freeze_imports()  # after the page, whose imports are the bulk of the heap (roleext.heap)
+try:
+    if person is not None:
+        page.run()
+finally:
+    freeze_imports()  # after the page, whose imports are the bulk of the heap (roleext.heap); st.stop() too

@@ -107,6 +107,8 @@ def customers_editor(customers: list[dict[str, Any]], key: str,
             _("Edit"), key=edit_toggle_key(key, read_only_for), on_change=opened)):
         customers_tables([(customer_title(i, c), customer_cells(c)) for i, c in enumerate(customers)],
                          none=_("No customer."), key=f"{key}_tables")
+        if not customers and not locked:  # nothing to switch to Edit for: the first one is one click
+            st.button(_("Add a customer"), key=f"{key}_add", on_click=add)
         return
     for i, customer in enumerate(customers):
         with st.expander(escape_markdown(customer_title(i, customer)), expanded=len(customers) == 1):

@@ -21,15 +21,16 @@ from roleext.chatview import ChatLine
 _ASSETS = Path(__file__).with_name("panes")
 
 _chat = st.components.v2.component(
-    "roleext_chat", html='<div class="roleext-chat" role="log"></div>',
+    "roleext_chat", html='<div class="roleext-chat" role="region"></div>',
     css=(_ASSETS / "chat.css").read_text(encoding="utf-8"), js=(_ASSETS / "chat.js").read_text(encoding="utf-8"),
     isolate_styles=False)
 
 
-def chat_pane(record: str, lines: list[ChatLine]) -> None:
-    """The chat in a box 640 px high, scrolled to its top when `record` changes."""
+def chat_pane(record: str, lines: list[ChatLine], label: str) -> None:
+    """The chat in a box 640 px high, scrolled to its top when `record` changes; `label` names
+    the box for a screen reader (a region, not a live log read out on every Next)."""
     shown = hashlib.blake2b(json.dumps(lines, ensure_ascii=False).encode(), digest_size=12).hexdigest()
-    _chat(data={"record": record, "shown": shown, "lines": lines}, key="review_chat_pane")
+    _chat(data={"record": record, "shown": shown, "lines": lines, "label": label}, key="review_chat_pane")
 
 
 _customers = st.components.v2.component(

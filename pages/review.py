@@ -104,7 +104,7 @@ def show_prediction(record: Record) -> None:
 def show_chat(record: Record) -> None:
     """The chat, gold values marked, in a box of its own height (pages.record_panes)."""
     st.caption(_("Chat: {n:,} characters; gold values are highlighted").format(n=len(record.chat_text)))
-    chat_pane(str(record.id), chat_view(record.chat_text, (v.value for v in gold_values(record.gold))))
+    chat_pane(str(record.id), chat_view(record.chat_text, (v.value for v in gold_values(record.gold))), _("Chat"))
 
 
 def record_picker(records: RecordList, listing: RecordFilter) -> int | None:

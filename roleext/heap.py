@@ -22,8 +22,9 @@ def freeze_imports() -> bool:
     """Freeze the heap if modules were imported since the last freeze; True if it did.
 
     Garbage is collected first, so nothing unreachable is frozen. A module set grows a
-    bounded number of times (the first visit to each page), so what is frozen with them (a
-    session's objects of that moment) is bounded too.
+    bounded number of times (the first visit to each page, the first export or job), so what
+    is frozen with it is bounded too: the sessions' objects of those moments, which are never
+    collected if they later become garbage in a reference cycle.
     """
     global _frozen_modules
     if len(sys.modules) <= _frozen_modules:

@@ -144,6 +144,18 @@ def test_review_gold_edit_keeps_values_outside_the_known_set(project_db: Path) -
     assert gold["客户购买阶段"] == "赢单" and gold["咨询类型"] == ["答疑、吐槽"]
 
 
+def test_review_adds_a_first_customer_in_one_click_and_opens_its_boxes(project_db: Path) -> None:
+    store = loaded(project_db)
+    record = store.get_record("train", 1)
+    store.update_gold(record.id, [], record.version)
+    at = page("review").run()
+    next(b for b in at.button if b.label == "Add a customer").click().run()  # no Edit switch to find first
+    assert not at.exception
+    assert len(store.get_record("train", 1).gold) == 1
+    at = edit_gold(at, record.id)
+    assert at.text_input(key="gold_0_基本信息-姓名").value == ""
+
+
 def test_review_shows_a_conflict_instead_of_overwriting(project_db: Path) -> None:
     store = loaded(project_db)
     record = store.get_record("train", 1)

@@ -445,7 +445,7 @@ def test_the_chat_and_the_gold_show_markup_as_text_and_the_next_chat_opens_at_it
         context = browser.new_context(locale="en-US", viewport={"width": 1500, "height": 1000})
         page = context.new_page()
         visit(page, f"{url}/review?split=train&record=1")
-        chat = page.get_by_role("log")
+        chat = page.get_by_role("region", name="Chat")
         expect(chat).to_contain_text(f"你好 {hostile}")  # the markup, as text
         expect(chat.locator("mark").filter(has_text="李娜3").first).to_be_visible()  # the gold name, marked
         expect(page.get_by_role("cell", name=hostile)).to_be_visible()  # in the customer's table too

@@ -39,7 +39,8 @@ const later = window.requestIdleCallback
 
 export default function ({ parentElement, data }) {
   const pane = parentElement.querySelector(".roleext-chat");
-  if (pane.dataset.shown === data.shown) {
+  pane.setAttribute("aria-label", data.label);
+  if (pane.dataset.shown === data.shown && pane.dataset.record === data.record) {
     return;
   }
   pane.dataset.shown = data.shown;
