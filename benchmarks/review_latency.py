@@ -122,7 +122,7 @@ def verdict(value: float, target: float) -> str:
     return "ok" if value <= target else "MISSED"
 
 
-def measure(db: Path, work: Path, clicks: int, loads: int = 5) -> tuple[list[float], list[float], list[float]]:
+def measure(db: str | Path, work: Path, clicks: int, loads: int = 5) -> tuple[list[float], list[float], list[float]]:
     """Seconds of each first Review render, of each "Next unreviewed" to the next record shown as
     the harness times it, and the same in the page's clock (from the click event to the frame)."""
     store = ProjectStore(db)

@@ -5,9 +5,11 @@ large one each chat repeated with a line of its own so every record is distinct,
 gold and an offline summary. The 100,000 records are written in batches straight through
 the store's tables (an import of that size is measured elsewhere); what is measured is the
 page. Targets (issue 13): first render and next-record medians within 1.2x of each other,
-next record median ≤ 300 ms at 100,000.
+next record median ≤ 300 ms at 100,000. Same figures on PostgreSQL with --postgres, which
+names a server whose user may create databases (two are made and dropped after).
 
     .venv/bin/python benchmarks/review_scale.py [--records 100000] [--clicks 20] [--rounds 2]
+        [--postgres postgresql+psycopg://roleext@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -36,13 +39,14 @@ from roleext.matching import chat_hash, dumps  # noqa: E402
 from roleext.project import ReviewStatus  # noqa: E402
 from roleext.sample import SAMPLE_TRAIN  # noqa: E402
 from roleext.store import ProjectStore  # noqa: E402
+from tests.postgres import fresh_database  # noqa: E402
 
 SMALL = 29
 RATIO = 1.2
 BATCH = 2_000
 
 
-def small_project(db: Path, source: Path) -> None:
+def small_project(db: str | Path, source: Path) -> None:
     """The first 29 real records, imported and summarized as a user would."""
     records = json.loads(source.read_text("utf-8"))[:SMALL]
     store = ProjectStore(db)
@@ -62,7 +66,7 @@ def _rows(sources: list[ChatRecord], summaries: list[str], count: int) -> Iterat
                 "created_at": now, "updated_at": now}, summaries[(index - 1) % len(sources)])
 
 
-def large_project(db: Path, source: Path, count: int) -> None:
+def large_project(db: str | Path, source: Path, count: int) -> None:
     """`count` records: the real ones summarized offline, then copies written in batches with their summaries."""
     train = load_chat_file(source, split="train")
     store = ProjectStore(db)
@@ -93,18 +97,25 @@ def large_project(db: Path, source: Path, count: int) -> None:
     store.close()
 
 
-def run(work: Path, source: Path, args: argparse.Namespace) -> tuple[dict[int, list[float]], ...]:
-    """Set both projects up in `work` and measure them, alternately; seconds by project size: first
-    renders, next records as the harness times them, and in the page's clock."""
-    small, large = work / "small.db", work / "large.db"
+def run(work: Path, source: Path, args: argparse.Namespace, databases: ExitStack) -> tuple[dict[int, list[float]], ...]:
+    """Set both projects up (SQLite files in `work`, or databases on --postgres) and measure them,
+    alternately; seconds by project size: first renders, next records as the harness times them,
+    and in the page's clock."""
+    small: str | Path
+    large: str | Path
+    if args.postgres:
+        small = databases.enter_context(fresh_database(args.postgres, "roleext_review_small"))
+        large = databases.enter_context(fresh_database(args.postgres, "roleext_review_large"))
+    else:
+        small, large = work / "small.db", work / "large.db"
     start = time.perf_counter()
     small_project(small, source)
     large_project(large, source, args.records)
-    print(f"{source.name}: {SMALL} and {args.records:,} records set up in {time.perf_counter() - start:.0f} s "
-          f"({large.stat().st_size / 1e6:,.0f} MB)")
-    firsts: dict[Path, list[float]] = {small: [], large: []}
-    nexts: dict[Path, list[float]] = {small: [], large: []}
-    in_page: dict[Path, list[float]] = {small: [], large: []}
+    size = f" ({large.stat().st_size / 1e6:,.0f} MB)" if isinstance(large, Path) else " on PostgreSQL"
+    print(f"{source.name}: {SMALL} and {args.records:,} records set up in {time.perf_counter() - start:.0f} s{size}")
+    firsts: dict[str | Path, list[float]] = {small: [], large: []}
+    nexts: dict[str | Path, list[float]] = {small: [], large: []}
+    in_page: dict[str | Path, list[float]] = {small: [], large: []}
     for _ in range(args.rounds):  # alternated, so a busy machine weighs on both alike
         for db in (small, large):
             loads, clicks, clicks_in_page = measure(db, work, args.clicks)
@@ -121,10 +132,11 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--clicks", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2, help="measure small, large, small... this many times")
+    parser.add_argument("--postgres", help="a PostgreSQL server URL whose user may create databases")
     args = parser.parse_args()
     source = SHARED if SHARED.exists() else SAMPLE_TRAIN
-    with tempfile.TemporaryDirectory(prefix="roleext-scale-") as folder:  # 2.6 GB at 100,000: not kept
-        firsts, nexts, in_page = run(Path(folder), source, args)
+    with tempfile.TemporaryDirectory(prefix="roleext-scale-") as folder, ExitStack() as databases:
+        firsts, nexts, in_page = run(Path(folder), source, args, databases)  # 2.6 GB at 100,000: not kept
     rows = {}
     for size in (SMALL, args.records):
         first, _ = figures(firsts[size])

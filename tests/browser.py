@@ -43,7 +43,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(db: Path, log: Path) -> Iterator[str]:
+def streamlit_server(db: str | Path, log: Path) -> Iterator[str]:
     """The app on 127.0.0.1 with its own project database; yields its base URL."""
     port = free_port()
     env = {**os.environ, "ROLEEXT_DB": str(db)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -79,10 +80,16 @@ def assert_nothing_renders(at: AppTest) -> None:
         assert IMAGE not in text and TAG not in text and "](" not in text, text
 
 
+def component_data(at: AppTest, name: str) -> list[Any]:
+    """The data each of our components named `name` was handed (pages.record_panes): text it shows as text."""
+    return [json.loads(e.proto.json) for e in at.get("bidi_component") if e.proto.component_name == name]
+
+
 def test_review_shows_hostile_gold_as_text(hostile_db: ProjectStore) -> None:
     at = AppTest.from_file(str(ROOT / "pages" / "review.py"), default_timeout=30).run()
     assert_nothing_renders(at)
-    assert any(escape_markdown(IMAGE) in label for label in (e.label for e in at.expander))
+    [customers] = component_data(at, "roleext_customers")  # drawn with text nodes only (pages/panes/customers.js)
+    assert any(IMAGE in customer["title"] for customer in customers["customers"])
     assert any(escape_markdown(TAG) in m.value for m in at.markdown)  # the warning that it is not in the chat
 
 
