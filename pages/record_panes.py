@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -20,10 +22,15 @@ from roleext.chatview import ChatLine
 
 _ASSETS = Path(__file__).with_name("panes")
 
-_chat = st.components.v2.component(
-    "roleext_chat", html='<div class="roleext-chat" role="region"></div>',
-    css=(_ASSETS / "chat.css").read_text(encoding="utf-8"), js=(_ASSETS / "chat.js").read_text(encoding="utf-8"),
-    isolate_styles=False)
+
+def _component(name: str, html: str) -> Callable[..., Any]:
+    """The component `roleext_<name>`: `html` as its root, pages/panes/<name>.css and .js."""
+    return st.components.v2.component(
+        f"roleext_{name}", html=html, css=(_ASSETS / f"{name}.css").read_text(encoding="utf-8"),
+        js=(_ASSETS / f"{name}.js").read_text(encoding="utf-8"), isolate_styles=False)
+
+
+_chat = _component("chat", '<div class="roleext-chat" role="region"></div>')
 
 
 def chat_pane(record: str, lines: list[ChatLine], label: str) -> None:
@@ -33,10 +40,7 @@ def chat_pane(record: str, lines: list[ChatLine], label: str) -> None:
     _chat(data={"record": record, "shown": shown, "lines": lines, "label": label}, key="review_chat_pane")
 
 
-_customers = st.components.v2.component(
-    "roleext_customers", html='<div class="roleext-customers"></div>',
-    css=(_ASSETS / "customers.css").read_text(encoding="utf-8"),
-    js=(_ASSETS / "customers.js").read_text(encoding="utf-8"), isolate_styles=False)
+_customers = _component("customers", '<div class="roleext-customers"></div>')
 
 
 def customers_tables(customers: list[tuple[str, list[tuple[str, str]]]], none: str, key: str) -> None:
