@@ -15,11 +15,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/streamlit run app.py
+	$(BIN)/streamlit run serve.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy roleext app.py pages
+	$(BIN)/mypy roleext app.py serve.py pages
 
 test: lint
 	$(BIN)/pytest

@@ -37,6 +37,7 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E40
 SHARED = ROOT.parent / "shared" / "data" / "train.json"
 NEXT_MEDIAN_MS, NEXT_P90_MS, FIRST_MS = 300, 500, 1000
 AHEAD = 20
+SETTLE_S = 1.0
 """Records after the current one that the page is told to look for: every project here is
 summarized and unreviewed, so "Next unreviewed" opens the next."""
 SUMMARY = "Summary (saved when you leave the box)"
@@ -136,6 +137,9 @@ def measure(db: str | Path, work: Path, clicks: int, loads: int = 5) -> tuple[li
         wait_shown(page, records)
         firsts = []
         for _ in range(loads):
+            # From a page at rest, as a user opens one: loaded back to back, each load shared the
+            # machine with the last one's teardown (its session closing, the chat's idle drawing).
+            time.sleep(SETTLE_S)
             start = time.perf_counter()
             page.goto(f"{url}/review")
             wait_shown(page, records)

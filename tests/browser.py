@@ -1,4 +1,4 @@
-"""A real `streamlit run` on a free port and Debian's Chromium driven by Playwright.
+"""A real `streamlit run serve.py` on a free port and Debian's Chromium driven by Playwright.
 
 Shared by the browser tests and benchmarks/review_latency.py.
 """
@@ -43,17 +43,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(db: str | Path, log: Path) -> Iterator[str]:
-    """The app on 127.0.0.1 with its own project database; yields its base URL."""
+def streamlit_server(db: str | Path, log: Path, *, base_url_path: str = "") -> Iterator[str]:
+    """The app on 127.0.0.1 with its own project database, served as `make run` serves it (under
+    `base_url_path` if given); yields its base URL."""
     port = free_port()
     env = {**os.environ, "ROLEEXT_DB": str(db)}
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false"],
+             "--server.baseUrlPath", base_url_path, "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}" + (f"/{base_url_path.strip('/')}" if base_url_path.strip("/") else "")
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -124,13 +125,24 @@ def test_the_whole_workflow_in_a_browser(app_url: str, page: Page, tmp_path: Pat
     shoot(page, "6-evaluate")
 
 
+def asked(page: Page) -> list[str]:
+    """The paths the page asks the server for, from now on."""
+    paths: list[str] = []
+    page.on("request", lambda request: paths.append(urlsplit(request.url).path))
+    return paths
+
+
 def test_a_bookmark_to_a_page_opens_it_inside_the_app(browser: Browser, tmp_path: Path) -> None:
-    """On a fresh server the first request goes straight to /review, not through the root."""
+    """On a fresh server the first request goes straight to /review, not through the root,
+    and the page knows where the server is: it never looks for it at /review."""
     with streamlit_server(tmp_path / "fresh.db", tmp_path / "streamlit.log") as url:
         context = browser.new_context(locale="en-US", viewport={"width": 1500, "height": 1000})
         page = context.new_page()
+        paths = asked(page)
         visit(page, f"{url}/review")
         expect(page.get_by_role("heading", name="Review")).to_be_visible(timeout=30_000)
+        assert "/_stcore/health" in paths
+        assert not [path for path in paths if path.startswith("/review/")]
         navigation = page.locator('[data-testid="stSidebarNav"]')
         expect(navigation.get_by_text("Evaluate")).to_be_visible()
         links = navigation.get_by_role("link")  # each link's text is its icon's name, then its title
@@ -143,6 +155,24 @@ def test_a_bookmark_to_a_page_opens_it_inside_the_app(browser: Browser, tmp_path
         for module in modules:
             expect(navigation.get_by_text(module.replace("_", " "), exact=False)).to_have_count(0)
             expect(navigation.get_by_text(module, exact=False)).to_have_count(0)
+        context.close()
+
+
+def test_an_app_served_under_a_base_path_finds_its_server_at_once(browser: Browser, tmp_path: Path) -> None:
+    """`server.baseUrlPath` (or a proxy's prefix): a page's address is the base plus the page."""
+    with streamlit_server(tmp_path / "based.db", tmp_path / "streamlit.log", base_url_path="team/roleext") as url:
+        assert url.endswith("/team/roleext")
+        context = browser.new_context(locale="en-US", viewport={"width": 1500, "height": 1000})
+        page = context.new_page()
+        paths = asked(page)
+        visit(page, f"{url}/review?split=train")
+        expect(page.get_by_role("heading", name="Review")).to_be_visible(timeout=30_000)
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Data").click()
+        expect(page).to_have_url(f"{url}/")  # Data is the default page
+        page.get_by_role("button", name="Load sample data").click()  # the websocket works: it ran
+        expect(page.get_by_text("train: 10 added")).to_be_visible(timeout=30_000)
+        assert "/team/roleext/_stcore/health" in paths
+        assert not [path for path in paths if path.startswith("/team/roleext/review/")]
         context.close()
 
 
