@@ -8,7 +8,9 @@ from pages.session_settings import keep_settings
 from roleext.heap import freeze_imports
 from roleext.roles import PageName, pages_for
 
-st.set_page_config(page_title="roleext", layout="wide")
+# The tab's icon: an emoji is drawn in the page; a page's Material icon would be fetched from
+# fonts.gstatic.com, which an offline machine, or one in mainland China, cannot reach.
+st.set_page_config(page_title="roleext", page_icon="📝", layout="wide")
 keep_settings()  # before any page draws: what the user set on the page they left is kept
 language_switch()  # before the titles below, which are in the language it holds
 person = signed_in()  # None: team mode, and the sign-in is on screen

@@ -112,13 +112,16 @@ elif pending is not None:
 # The sample is for an empty project only (it refuses to replace data): offered only there.
 if not split_sizes(store) and st.button(_("Load sample data"),
                                         help=_("ten train chats with gold and five test chats written for roleext")):
+    st.session_state.pop("import_done", None)
     try:
-        for report in import_sample(store, current_user()):
-            st.success(report.line())
-        search_indexer().poke()
+        reports = import_sample(store, current_user())
     except RoleextError as exc:
         st.error(_("{reason}. The sample would replace this project's data: start a new project "
                    "(another ROLEEXT_DB) to try it.").format(reason=escape_markdown(str(exc))))
+    else:
+        search_indexer().poke()
+        st.session_state["import_done"] = ("  \n".join(report.line() for report in reports), [])
+        st.rerun()  # the page as it is now: the button gone, the project's figures shown
 
 sizes = split_sizes(store)
 if not sizes:

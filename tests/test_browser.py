@@ -126,10 +126,14 @@ def test_the_whole_workflow_in_a_browser(app_url: str, page: Page, tmp_path: Pat
 
 
 def asked(page: Page) -> list[str]:
-    """The paths the page asks the server for, from now on."""
-    paths: list[str] = []
-    page.on("request", lambda request: paths.append(urlsplit(request.url).path))
-    return paths
+    """The URLs the page asks for, from now on."""
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    return urls
+
+
+def paths(urls: list[str]) -> list[str]:
+    return [urlsplit(url).path for url in urls]
 
 
 def test_a_bookmark_to_a_page_opens_it_inside_the_app(browser: Browser, tmp_path: Path) -> None:
@@ -138,11 +142,14 @@ def test_a_bookmark_to_a_page_opens_it_inside_the_app(browser: Browser, tmp_path
     with streamlit_server(tmp_path / "fresh.db", tmp_path / "streamlit.log") as url:
         context = browser.new_context(locale="en-US", viewport={"width": 1500, "height": 1000})
         page = context.new_page()
-        paths = asked(page)
+        urls = asked(page)
         visit(page, f"{url}/review")
         expect(page.get_by_role("heading", name="Review")).to_be_visible(timeout=30_000)
-        assert "/_stcore/health" in paths
-        assert not [path for path in paths if path.startswith("/review/")]
+        assert "/_stcore/health" in paths(urls)
+        assert not [path for path in paths(urls) if path.startswith("/review/")]
+        # Nothing from another host (the tab's icon was a Material Symbol from fonts.gstatic.com,
+        # which an offline machine, or one in mainland China, cannot reach).
+        assert {urlsplit(u).hostname for u in urls if not u.startswith(("data:", "blob:"))} == {"127.0.0.1"}
         navigation = page.locator('[data-testid="stSidebarNav"]')
         expect(navigation.get_by_text("Evaluate")).to_be_visible()
         links = navigation.get_by_role("link")  # each link's text is its icon's name, then its title
@@ -164,15 +171,15 @@ def test_an_app_served_under_a_base_path_finds_its_server_at_once(browser: Brows
         assert url.endswith("/team/roleext")
         context = browser.new_context(locale="en-US", viewport={"width": 1500, "height": 1000})
         page = context.new_page()
-        paths = asked(page)
+        urls = asked(page)
         visit(page, f"{url}/review?split=train")
         expect(page.get_by_role("heading", name="Review")).to_be_visible(timeout=30_000)
         page.get_by_test_id("stSidebarNav").get_by_role("link", name="Data").click()
         expect(page).to_have_url(f"{url}/")  # Data is the default page
         page.get_by_role("button", name="Load sample data").click()  # the websocket works: it ran
         expect(page.get_by_text("train: 10 added")).to_be_visible(timeout=30_000)
-        assert "/team/roleext/_stcore/health" in paths
-        assert not [path for path in paths if path.startswith("/team/roleext/review/")]
+        assert "/team/roleext/_stcore/health" in paths(urls)
+        assert not [path for path in paths(urls) if path.startswith("/team/roleext/review/")]
         context.close()
 
 
