@@ -7,6 +7,7 @@ from pages.identity import current_user
 from pages.language import _, ngettext
 from pages.pager import pager
 from pages.resources import project_store, search_indexer
+from pages.session_settings import relabelled_on_switch
 from roleext.errors import ImportRefusedError, InvalidFileError, Problem, RoleextError
 from roleext.formats.importing import load_import
 from roleext.io import SPLITS, ChatFile, Split
@@ -28,7 +29,7 @@ uploaded = st.file_uploader(_("train.json, test_data.json, or fine-tuning rows r
                               "works too)"), type=["json", "jsonl"],
                             key=f"data_upload_{st.session_state.get('data_uploads', 0)}")
 SPLIT_CHOICES: tuple[Split | None, ...] = (None, *SPLITS)  # None: guessed from the content
-split_choice = st.radio(_("Split"), SPLIT_CHOICES, horizontal=True, key="data_split",
+split_choice = st.radio(_("Split"), SPLIT_CHOICES, horizontal=True, key=relabelled_on_switch("data_split"),
                         format_func=lambda split: split or _("guess from the content"))
 
 

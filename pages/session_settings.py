@@ -56,7 +56,14 @@ def kept_choice(key: str, default: Any) -> str:
     The switch is noted by full runs (`pages.language.language_switch`); call this in a full
     run, not in a fragment."""
     kept(key, default)
-    if st.session_state.get(LANGUAGE_SWITCHED):
+    return relabelled_on_switch(key)
+
+
+def relabelled_on_switch(key: str) -> str:
+    """The choice widget `key`, handed its value again in the run a language switch started (see
+    `kept_choice`), for a choice this module does not keep across pages. Only for a widget given
+    no index or default, which Streamlit would report as set twice."""
+    if st.session_state.get(LANGUAGE_SWITCHED) and key in st.session_state:
         st.session_state[key] = st.session_state[key]
     return key
 

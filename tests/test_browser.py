@@ -353,8 +353,9 @@ SWITCHED_CHOICES = """() => {
   const radios = [...document.querySelectorAll('[data-testid="stRadio"]')];
   const chosen = (name) => radios.find((r) => r.innerText.split('\\n')[0] === name)
     ?.querySelectorAll('input:checked').length === 1;
-  const backend = document.querySelector('[data-testid="stSelectbox"] input[aria-label="Backend"]');
-  return chosen('Run over') && chosen('The model reads') && backend?.value === 'Offline (built in, no key)';
+  const box = (label) => document.querySelector(`[data-testid="stSelectbox"] input[aria-label="${label}"]`)?.value;
+  return chosen('Run over') && chosen('The model reads') && box('Backend') === 'Offline (built in, no key)'
+    && /^run \\d+ · .* records$/.test(box('Run shown')) && /^test 1 · .* · pending$/.test(box('Inspect record'));
 }"""
 
 
