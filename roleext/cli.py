@@ -203,8 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "project switched off (repeatable; `roleext rules` lists them)")
         else:
             job.add_argument("--prompt-file", type=Path, help="summary prompt template with {content}")
-            job.add_argument("--prepend-facts", action="store_true",
-                             help="put the offline digest's facts block in front of each LLM summary")
+            job.add_argument("--prepend-facts", action=argparse.BooleanOptionalAction, default=True,
+                             help="put the offline digest's facts block in front of each LLM summary "
+                             "(on, as in the app: a run with the other setting redoes every summary)")
 
     rules = commands.add_parser("rules", parents=[db],
                                 help="list the offline extractor's rules, or switch them for the project")
@@ -316,7 +317,7 @@ def cmd_job(args: argparse.Namespace) -> int:
         max_attempts=max(1, args.retries), timeout=args.timeout, retry_failed=args.retry_failed,
         template=(_read_prompt(args.prompt_file) if getattr(args, "prompt_file", None)
                   else DEFAULT_SUMMARY_PROMPT),
-        prepend_facts=getattr(args, "prepend_facts", False),
+        prepend_facts=getattr(args, "prepend_facts", True),
         instruction=getattr(args, "instruction", None),
         input_source=getattr(args, "source", "summary"),
         drop_unverified=not getattr(args, "keep_unverified", False),

@@ -15,6 +15,7 @@ import pytest
 
 from roleext.schema import MAX_RECORD_SCORE
 from roleext.store import ProjectStore
+from tests.fake_openai import API_KEY, FakeOpenAI
 
 Cli = Callable[..., tuple[int, str, str]]
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,6 +104,26 @@ def test_python_dash_m_roleext_runs(tmp_path: Path, sample_train: Path) -> None:
         capture_output=True, text=True, cwd=ROOT, check=False,
     )
     assert result.returncode == 0 and result.stdout.startswith("train file: 10 records")
+
+
+def test_llm_summaries_carry_the_facts_block_as_in_the_app_unless_told_not_to(cli: Cli, sample_train: Path,
+                                                                            sample_test: Path, tmp_path: Path) -> None:
+    """The command line's default is the app's (its box is ticked): a command-line run after an
+    app run finds nothing to redo."""
+    server = FakeOpenAI(answer=lambda request: "客户问了价格。").start()
+    try:
+        options = ("--backend", "openai", "--base-url", server.base_url, "--model", "m", "--api-key", API_KEY)
+        cli("import", str(sample_train))
+        cli("import", str(sample_test))
+        assert cli("summarize", *options)[0] == 0
+        assert cli("summarize", "--split", "test", "--no-prepend-facts", *options)[0] == 0
+    finally:
+        server.stop()
+    store = ProjectStore(tmp_path / "cli.db")
+    train, test = store.get_record("train", 1).summary, store.get_record("test", 1).summary
+    assert train is not None and train.text.startswith("【事实摘录】") and train.text.endswith("客户问了价格。")
+    assert test is not None and test.text == "客户问了价格。"
+    store.close()
 
 
 def test_summarize_and_infer_offline_then_export_a_valid_submission(cli: Cli, sample_train: Path,
