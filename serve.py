@@ -5,6 +5,8 @@ page tells the browser where the server is, which saves about 150 ms of every fu
 `streamlit run app.py` still works; its pages just load that much slower.
 """
 
+from pathlib import Path
+
 import streamlit as st
 from starlette.middleware import Middleware
 
@@ -12,7 +14,8 @@ from roleext.serving import BaseUrlHint
 
 
 def base_url_path() -> str:
+    """`server.baseUrlPath` as configured when a page is asked for (flags and config.toml included)."""
     return str(st.get_option("server.baseUrlPath"))
 
 
-app = st.App("app.py", middleware=[Middleware(BaseUrlHint, base_url_path=base_url_path)])
+app = st.App(Path(__file__).with_name("app.py"), middleware=[Middleware(BaseUrlHint, base_url_path=base_url_path)])

@@ -37,9 +37,10 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E40
 SHARED = ROOT.parent / "shared" / "data" / "train.json"
 NEXT_MEDIAN_MS, NEXT_P90_MS, FIRST_MS = 300, 500, 1000
 AHEAD = 20
-SETTLE_S = 1.0
 """Records after the current one that the page is told to look for: every project here is
 summarized and unreviewed, so "Next unreviewed" opens the next."""
+SETTLE_S = 1.0
+"""Pause before each first render: a page is opened from rest, not beside the last one's teardown."""
 SUMMARY = "Summary (saved when you leave the box)"
 RECORD_BOX = "Record"  # the record picker above the record
 SHOWN = """([label, summary, name, summaryBox]) => {

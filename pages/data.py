@@ -1,5 +1,7 @@
 """Data: upload train/test files, load the sample, see what the project holds."""
 
+from typing import Literal
+
 import pandas as pd
 import streamlit as st
 
@@ -7,7 +9,7 @@ from pages.identity import current_user
 from pages.language import _, ngettext
 from pages.pager import pager
 from pages.resources import project_store, search_indexer
-from pages.session_settings import relabelled_on_switch
+from pages.session_settings import relabelled
 from roleext.errors import ImportRefusedError, InvalidFileError, Problem, RoleextError
 from roleext.formats.importing import load_import
 from roleext.io import SPLITS, ChatFile, Split
@@ -28,9 +30,12 @@ st.caption(_("Upload train.json (chats with gold infos) and test_data.json. A ba
 uploaded = st.file_uploader(_("train.json, test_data.json, or fine-tuning rows roleext exported (drag and drop "
                               "works too)"), type=["json", "jsonl"],
                             key=f"data_upload_{st.session_state.get('data_uploads', 0)}")
-SPLIT_CHOICES: tuple[Split | None, ...] = (None, *SPLITS)  # None: guessed from the content
-split_choice = st.radio(_("Split"), SPLIT_CHOICES, horizontal=True, key=relabelled_on_switch("data_split"),
-                        format_func=lambda split: split or _("guess from the content"))
+# "guess": from the content. A choice, not None: a radio handed None again shows nothing chosen.
+SPLIT_CHOICES: tuple[Split | Literal["guess"], ...] = ("guess", *SPLITS)
+GUESS = _("guess from the content")
+split_choice = st.radio(_("Split"), SPLIT_CHOICES, horizontal=True,
+                        key=relabelled("data_split", GUESS if st.session_state.get("data_split") == "guess" else None),
+                        format_func=lambda split: GUESS if split == "guess" else split)
 
 
 def show_notes(notes: list[Problem]) -> None:
@@ -68,7 +73,7 @@ if st.button(_("Import"), type="primary", disabled=uploaded is None):
     st.session_state.pop("import_done", None)
     try:
         with spooled_upload(uploaded, uploaded.name) as path:
-            chat_file = load_import(store, path, split=split_choice)
+            chat_file = load_import(store, path, split=None if split_choice == "guess" else split_choice)
     except InvalidFileError as exc:
         st.error(ngettext("{name} cannot be used: {n} problem. Nothing was imported.",
                           "{name} cannot be used: {n} problems. Nothing was imported.",

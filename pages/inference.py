@@ -15,7 +15,7 @@ from pages.pager import pager
 from pages.prompt_form import prompt_form, record_prompt_preview
 from pages.resources import project_store
 from pages.run_picker import run_picker
-from pages.session_settings import kept, kept_choice, relabelled_on_switch
+from pages.session_settings import kept, kept_choice, relabelled
 from pages.unsaved_edits import show_unsaved
 from roleext.errors import RoleextError
 from roleext.exports import EMPTY_TEMPLATE, Preview, export_submission, file_builder
@@ -119,7 +119,7 @@ with_prediction = [r for r in records if r.prediction is not None]
 if with_prediction:
     labels = {r.index: record_label(r) for r in with_prediction}
     inspected = st.selectbox(_("Inspect record"), list(labels), format_func=labels.__getitem__,
-                             key=relabelled_on_switch("infer_inspect"))
+                             key=relabelled("infer_inspect", labels.get(st.session_state.get("infer_inspect", -1))))
     record = next(r for r in with_prediction if r.index == inspected)
     prediction = record.prediction
     assert prediction is not None

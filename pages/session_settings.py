@@ -17,6 +17,7 @@ import streamlit as st
 _KEPT = "_kept_settings"
 _SHOWN_TABS = "_shown_tab_labels"
 LANGUAGE_SWITCHED = "_language_switched_this_run"
+_DRAWN_LABELS = "_choice_labels_drawn"
 """True in the run a language switch started (pages.language.language_switch)."""
 
 
@@ -56,15 +57,23 @@ def kept_choice(key: str, default: Any) -> str:
     The switch is noted by full runs (`pages.language.language_switch`); call this in a full
     run, not in a fragment."""
     kept(key, default)
-    return relabelled_on_switch(key)
-
-
-def relabelled_on_switch(key: str) -> str:
-    """The choice widget `key`, handed its value again in the run a language switch started (see
-    `kept_choice`), for a choice this module does not keep across pages. Only for a widget given
-    no index or default, which Streamlit would report as set twice."""
-    if st.session_state.get(LANGUAGE_SWITCHED) and key in st.session_state:
+    if st.session_state.get(LANGUAGE_SWITCHED):
         st.session_state[key] = st.session_state[key]
+    return key
+
+
+def relabelled(key: str, label: str | None) -> str:
+    """The choice widget `key`, handed its value again when that value's label (`label`) is not
+    the one the browser drew last: Streamlit 1.67 keys these widgets by their key alone, and
+    its browser side kept the label it drew after a language switch (as `kept_choice` says) or
+    while a run's record count grew. For a choice this module does not keep across pages.
+
+    Only for a widget given no index or default, which Streamlit would report as set twice,
+    and no None among its options: a radio handed None again shows none chosen."""
+    drawn: dict[str, str | None] = st.session_state.setdefault(_DRAWN_LABELS, {})
+    if key in st.session_state and drawn.get(key, label) != label:
+        st.session_state[key] = st.session_state[key]
+    drawn[key] = label
     return key
 
 

@@ -317,7 +317,7 @@ def cmd_job(args: argparse.Namespace) -> int:
         max_attempts=max(1, args.retries), timeout=args.timeout, retry_failed=args.retry_failed,
         template=(_read_prompt(args.prompt_file) if getattr(args, "prompt_file", None)
                   else DEFAULT_SUMMARY_PROMPT),
-        prepend_facts=getattr(args, "prepend_facts", True),
+        prepend_facts=getattr(args, "prepend_facts", False),  # summarize: on unless --no-prepend-facts
         instruction=getattr(args, "instruction", None),
         input_source=getattr(args, "source", "summary"),
         drop_unverified=not getattr(args, "keep_unverified", False),

@@ -14,55 +14,64 @@ left to Streamlit's own search.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+import re
+from collections.abc import Callable
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _HINT = """<script>(() => {
-  const served = SERVED, here = window.location.pathname.replace(/\\/+$/, "");
+  const served = SERVED;
+  let here;
+  try { here = decodeURI(window.location.pathname).replace(/\\/+$/, ""); } catch { return; }
   if (!here.endsWith(served)) return;
   const base = window.location.origin + here.slice(0, here.length - served.length) + "/";
   window.__streamlit = Object.assign({}, window.__streamlit, { BACKEND_BASE_URL: base });
 })();</script>"""
+_PAGE = re.compile(r"/[^/.]*")
+"""How the app's pages are addressed: `/` and `/review` (Streamlit's page paths are one segment).
+Files (`/favicon.png`) and Streamlit's own routes (`/media/...`, `/component/...`) are not pages."""
 
 
-def base_url_hint(page_path: str) -> bytes:
-    """The script that gives Streamlit's frontend its server's base URL, for a page the app
-    itself calls `page_path` (`/review`, or `/` for the default page)."""
-    served = page_path.rstrip("/")
-    return _HINT.replace("SERVED", json.dumps(served)).encode()
+def base_url_hint(page: str) -> bytes:
+    """The script that gives Streamlit's frontend its server's base URL, for the page the app
+    itself calls `page` (`/review`, or `/` for the default page). The path is the request's, so
+    it is written as a JavaScript string that no `</script>` or `<!--` can end."""
+    served = json.dumps(page.rstrip("/"))  # ASCII: U+2028 and the like come out escaped too
+    served = served.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return _HINT.replace("SERVED", served).encode()
 
 
-def page_path(path: str, base_url_path: str) -> str:
-    """The path of a request as the app names its pages: without `server.baseUrlPath`."""
-    base = "/" + base_url_path.strip("/")
-    if base != "/" and (path == base or path.startswith(base + "/")):
-        return path[len(base):] or "/"
+def page_path(path: str, base_url_path: str, root_path: str = "") -> str:
+    """The path of a request as the app names its pages: without the ASGI root path (where the
+    app is mounted) or `server.baseUrlPath`."""
+    for prefix in (root_path, base_url_path):
+        prefix = "/" + prefix.strip("/")
+        if prefix != "/" and (path == prefix or path.startswith(prefix + "/")):
+            path = path[len(prefix):] or "/"
     return path
 
 
 class BaseUrlHint:
     """ASGI middleware: puts `base_url_hint` at the top of the `<head>` of each page served.
 
-    Only a browser's request for a page is touched (GET, accepting HTML, outside Streamlit's
-    `_stcore` endpoints); it is answered whole and uncompressed (a few kilobytes). Every
-    other request, and any answer that is not an uncompressed HTML page, passes unchanged."""
+    Only a browser's request for a page is touched (GET, accepting HTML, at a page's path);
+    it is answered whole and uncompressed (a few kilobytes). Every other request, and any
+    answer that is not an uncompressed HTML page, passes unchanged."""
 
     def __init__(self, app: ASGIApp, base_url_path: Callable[[], str] = lambda: "") -> None:
         self.app = app
         self.base_url_path = base_url_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not _asks_for_page(scope):
+        page = page_path(scope["path"], self.base_url_path(), scope.get("root_path", "")) \
+            if scope["type"] == "http" else ""
+        if not (_PAGE.fullmatch(page) and _asks_for_page(scope)):
             await self.app(scope, receive, send)
             return
-        hint = base_url_hint(page_path(scope["path"], self.base_url_path()))
-        scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k.lower() not in _PAGE_REQUEST_HEADERS]}
+        hint = base_url_hint(page)
+        extensions = {k: v for k, v in (scope.get("extensions") or {}).items() if k != "http.response.pathsend"}
+        scope = {**scope, "extensions": extensions,  # the file itself, never its path to send: it is amended
+                 "headers": [(k, v) for k, v in scope["headers"] if k.lower() not in _PAGE_REQUEST_HEADERS]}
         start: Message | None = None
         body: list[bytes] = []
 
@@ -92,10 +101,8 @@ _PAGE_REQUEST_HEADERS = {b"accept-encoding", b"if-none-match", b"if-modified-sin
 
 
 def _asks_for_page(scope: Scope) -> bool:
-    if scope["type"] != "http" or scope["method"] != "GET" or "/_stcore/" in scope["path"]:
-        return False
-    accept = dict(scope["headers"]).get(b"accept", b"")
-    return b"text/html" in accept
+    """A browser's GET of a page (a download is a GET accepting HTML too, but not at a page path)."""
+    return scope["method"] == "GET" and b"text/html" in dict(scope["headers"]).get(b"accept", b"")
 
 
 def _is_plain_html(start: Message) -> bool:

@@ -390,6 +390,12 @@ def test_a_chinese_browser_gets_every_page_in_chinese_and_the_switch_keeps_engli
         expect(page.get_by_role("heading", name="Review", exact=True)).to_be_visible(timeout=30_000)
         page.get_by_text("中文", exact=True).click()
         expect(page.get_by_role("heading", name="审核", exact=True)).to_be_visible(timeout=30_000)
+        page.get_by_role("link", name="数据").click()
+        expect(page.get_by_role("heading", name="数据", exact=True)).to_be_visible(timeout=30_000)
+        page.get_by_text("English", exact=True).click()
+        expect(page.get_by_role("heading", name="Data", exact=True)).to_be_visible(timeout=30_000)
+        split = page.get_by_role("radiogroup", name="Split").first  # the upload's, on "guess from the content"
+        expect(split.get_by_role("radio", name="guess from the content")).to_be_checked()
         context.close()
 
 
