@@ -141,7 +141,8 @@ def test_killed_run_resumes_with_only_what_is_missing(db_url: str, sample_train:
     calls_before = len(spark.requests)
 
     spark.delay = 0.0
-    resumed = Job(store, backend(spark), JobSpec("summarize", "train")).run()
+    # The command line's settings (its facts block is on by default, as in the app).
+    resumed = Job(store, backend(spark), JobSpec("summarize", "train", prepend_facts=True)).run()
     # A summary and its task mark are saved in one transaction: every saved summary is skipped.
     assert resumed.skipped == done_before and resumed.done == 10 - done_before
     assert len(spark.requests) - calls_before == 10 - done_before
