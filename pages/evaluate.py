@@ -49,12 +49,21 @@ def compared(url: str, version: str, split: Split, one: int, two: int) -> RunCom
 version = project_version(store)
 result = scored(store.url, version, split, first)
 if result is None:
-    st.info(_("No record of the {split} split has gold: import a train file and run inference on it.").format(
-        split=split))
+    if split == "test" and store.count("train"):
+        st.info(_("The test split has no gold: the competition scores it. Choose train to score a run."))
+    else:
+        st.info(_("No record of the {split} split has gold: import a train file and run inference on it.").format(
+            split=split))
     st.stop()
 
 report = result.report
 columns = st.columns(3)
+if first is None:  # nothing to score yet: what doing nothing scores, and how to get a score
+    columns[1].metric(_("All-empty baseline"), f"{result.baselines['all-empty']:.4f}")
+    columns[2].metric(_("Prior baseline"), f"{result.baselines['prior']:.4f}")
+    st.info(_("No inference run on the {split} split yet: run one on the Inference page (Run over: {split}) "
+              "to score it.").format(split=split))
+    st.stop()
 # st.metric points the delta's arrow by its first character: every translation starts with the sign.
 columns[0].metric(_("Score"), f"{report.score:.4f}",
                   _("{delta:+.4f} vs prior").format(delta=report.score - result.baselines["prior"]))

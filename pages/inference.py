@@ -138,17 +138,23 @@ if with_prediction:
         customers_editor(prediction.infos, f"pred_{record.id}_{prediction.run}_{prediction.version}",
                          RecordEditor(store, record, current_user()).correct_prediction)
 
+# The competition's file is the test split's; the train split's, in its format, is named apart so
+# it is never uploaded by mistake.
+file_name = "submit.json" if split == "test" else f"submit-{split}.json"
 try:  # checked now, for the label; the file itself is built from the store when clicked
     report = export_submission(store, Preview(0), split, run_id)
 except RoleextError as exc:
-    st.download_button(_("Download submit.json"), b"", "submit.json", disabled=True)
-    st.error(_("submit.json does not validate: {reason}").format(reason=escape_markdown(str(exc))))
+    st.download_button(_("Download {file}").format(file=file_name), b"", file_name, disabled=True)
+    st.error(_("{file} does not validate: {reason}").format(file=file_name, reason=escape_markdown(str(exc))))
 else:
     empty = report.left_out[EMPTY_TEMPLATE]
-    st.download_button(_("Download submit.json ({predicted} predicted, {empty} empty templates)").format(
-                           predicted=report.rows - empty, empty=empty),
-                       file_builder(lambda out: export_submission(store, out, split, run_id)),
-                       "submit.json", "application/json", type="primary" if report.rows > empty else "secondary",
-                       on_click="ignore")
+    st.download_button(_("Download {file} ({predicted} predicted, {empty} empty templates)").format(
+                           file=file_name, predicted=report.rows - empty, empty=empty),
+                       file_builder(lambda out: export_submission(store, out, split, run_id)), file_name,
+                       "application/json", on_click="ignore",
+                       type="primary" if split == "test" and report.rows > empty else "secondary")
+    if split != "test":
+        st.caption(_("The competition scores the test split: this file holds the {split} split's predictions, "
+                     "in the same format.").format(split=split))
     source_line = _("from run {run}").format(run=run_id) if run_id is not None else _("no run yet")
     st.caption(" · ".join([source_line, *report.lines()]))

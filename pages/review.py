@@ -45,6 +45,9 @@ st.title(_("Review"))
 # session last wrote it; otherwise the widgets below decide and the URL follows them.
 last = st.session_state.get("review_address")
 wanted = record_address(st.query_params.to_dict())
+if wanted is None and {"split", "record"} & set(st.query_params):  # once: the page writes a valid one below
+    st.warning(_("This address names no record: it takes a split and a record number, such as "
+                 "?split=train&record=19."))
 if wanted is None and last is None:
     wanted = queue_start(store)  # an annotator's first visit opens their queue, not the split's first record
 if wanted is not None and wanted != last:

@@ -94,7 +94,8 @@ class ExportReport:
                 n=self.unresolved, remedy=remedy(app=_("resolve them on the Agreement page"),
                                                  cli=_("resolve them on the app's Agreement page"))))
         for reason, count in sorted(self.left_out.items()):
-            out.append(_("left out: {n} records ({reason})").format(n=count, reason=translate(reason)))
+            out.append(ngettext("left out: {n} record ({reason})", "left out: {n} records ({reason})", count).format(
+                n=count, reason=translate(reason)))
         if self.over_limit:
             shown = ", ".join(map(str, self.over_limit[:20]))
             more = _(" and {n} more").format(n=len(self.over_limit) - 20) if len(self.over_limit) > 20 else ""

@@ -296,6 +296,26 @@ def test_evaluate_shows_the_score_beside_the_baselines(project_db: Path) -> None
     assert labels == ["Score", "All-empty baseline", "Prior baseline"]
 
 
+def test_evaluate_before_any_run_says_how_to_get_a_score_not_an_empty_one(project_db: Path) -> None:
+    loaded(project_db)  # summarized, never inferred
+    at = page("evaluate").run()
+    assert [m.label for m in at.metric] == ["All-empty baseline", "Prior baseline"]
+    assert at.info[0].value.startswith("No inference run on the train split yet")
+    at.radio(key="evaluate_split").set_value("test").run()  # gold lives in train, and there is a train split
+    assert at.info[0].value.startswith("The test split has no gold") and not at.metric
+
+
+@pytest.mark.parametrize("query", [{"split": "train", "record": "abc"}, {"split": "foo", "record": "2"}])
+def test_an_address_that_names_no_record_says_so(project_db: Path, query: dict[str, str]) -> None:
+    loaded(project_db)
+    at = page("review")
+    at.query_params.update(query)
+    at.run()
+    assert any(w.value.startswith("This address names no record") for w in at.warning)
+    at.run()  # the page wrote the address of the record it opened
+    assert not at.warning
+
+
 def import_button(at: AppTest) -> object:
     return next(b for b in at.button if b.label == "Import")
 

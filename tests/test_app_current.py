@@ -196,6 +196,12 @@ def test_the_submit_json_button_says_what_it_holds(project_db: Path) -> None:
     assert button.proto.label == "Download submit.json (5 predicted, 0 empty templates)"
     assert button.proto.type == "primary"
 
+    # The train split's predictions, in the same format, are not the competition's file.
+    at.radio(key="infer_split").set_value("train").run()
+    button = at.get("download_button")[0]
+    assert button.proto.label == "Download submit-train.json (0 predicted, 10 empty templates)"
+    assert button.proto.type != "primary" and any("scores the test split" in c.value for c in at.caption)
+
 
 def test_the_export_page_runs_only_the_open_tabs_export(project_db: Path) -> None:
     loaded(project_db)
