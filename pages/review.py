@@ -31,6 +31,7 @@ from roleext.review import (
     next_undo,
     record_address,
     record_warnings,
+    target_name,
 )
 from roleext.support import gold_values
 
@@ -179,7 +180,7 @@ def history_pane(editor: RecordEditor, record: Record, undo: Callable[[], None])
             undoable = next_undo(full_history)
             if undoable is not None and editor.may_undo(undoable):
                 st.button(_("Undo #{id}, the {target} edit of {time:%H:%M:%S}").format(
-                    id=undoable.id, target=undoable.target, time=undoable.at),
+                    id=undoable.id, target=target_name(undoable.target, undoable.run), time=undoable.at),
                           on_click=save_in_callback, args=(undo,))
 
 

@@ -16,6 +16,7 @@ from roleext.chat import squash
 from roleext.errors import ConflictError, NotFoundError, Problem, RoleextError
 from roleext.i18n import _
 from roleext.io import Split
+from roleext.labels import status_name
 from roleext.lint import lint_customer
 from roleext.project import HistoryEntry, Record, ReviewStatus
 from roleext.roles import Person, may, may_edit_record, single_user
@@ -198,6 +199,14 @@ def _resolved_text(value: Any) -> str:
                                                      value=value_text(value.get("value")))
 
 
+def _status_text(value: Any) -> str:
+    """A review status in history as the rest of the page names it (待审核, not pending)."""
+    try:
+        return status_name(ReviewStatus(value))
+    except ValueError:
+        return value_text(value)
+
+
 def history_rows(history: list[HistoryEntry]) -> list[dict[str, str]]:
     """The record's history as a reader wants it: newest first, each edit's before and after."""
     by_id = {entry.id: entry for entry in history}
@@ -226,6 +235,8 @@ def history_rows(history: list[HistoryEntry]) -> list[dict[str, str]]:
             before, after = _resolved_text(entry.before), _resolved_text(entry.after)
         elif entry.target == "summary":
             before, after = _text_change(entry.before or "", entry.after or "")
+        elif entry.target == "status":
+            before, after = _status_text(entry.before), _status_text(entry.after)
         else:
             before, after = value_text(entry.before), value_text(entry.after)
         rows.append({"#": str(entry.id), "when": f"{entry.at:%Y-%m-%d %H:%M:%S}", "who": who, "what": what,

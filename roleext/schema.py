@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from roleext.i18n import _
+
 FieldKind = Literal["str", "list"]
 
 
@@ -99,8 +101,11 @@ VALUE_SEPARATOR = "、"
 """Items of a list value as a Chinese reader writes them: 价格、工时."""
 
 
-def value_text(value: object, empty: str = "(empty)") -> str:
-    """A field value as text a person reads: list items joined with 、, `empty` for nothing."""
+def value_text(value: object, empty: str | None = None) -> str:
+    """A field value as text a person reads: list items joined with 、, `empty` for nothing
+    ("(empty)" in the reader's language by default)."""
+    if empty is None:
+        empty = _("(empty)")
     if isinstance(value, list):
         return VALUE_SEPARATOR.join(str(v) for v in value) or empty
     return str(value) if value not in (None, "") else empty

@@ -9,6 +9,7 @@ import pytest
 from roleext.backends import OfflineBackend
 from roleext.backends.choice import BackendChoice, find_credentials
 from roleext.errors import NotFoundError, RoleextError
+from roleext.i18n import using
 from roleext.io import load_chat_file
 from roleext.jobs import Job, JobRegistry, JobSpec
 from roleext.project import ReviewStatus
@@ -168,6 +169,9 @@ def test_undo_walks_back_one_edit_per_click_newest_first(project: ProjectStore) 
         ("reviewer", "undo of #3 (status edit)")]
     assert (rows[3]["before"], rows[3]["after"]) == ("pending", "accepted")
     assert (rows[4]["before"], rows[4]["after"]) == ("customer 1 客户购买阶段: 报价", "customer 1 客户购买阶段: 赢单")
+    with using("zh"):  # statuses as the page names them, not the stored words
+        status_row = history_rows(project.history_of(record.id))[3]
+    assert (status_row["before"], status_row["after"]) == ("待审核", "已通过")
 
 
 def test_an_edit_after_an_undo_is_undone_first_then_the_walk_goes_on(project: ProjectStore) -> None:
