@@ -69,9 +69,15 @@ def repeat_choice() -> Repeat:
     """How often each row is written: to the platform's minimum, or a number of times."""
     auto = st.checkbox(_("Repeat to reach the platform's minimum of {n:,} rows").format(n=MIN_TRAIN_ROWS),
                        key=kept("export_auto", True))
-    times = st.number_input(_("Repeat each record this many times"), 1, 1000, key=kept("export_times", 1),
-                            disabled=auto)
-    return "auto" if auto else int(times)
+    if auto:  # how many times the report says; a greyed-out 1 read as the count
+        return "auto"
+    return int(st.number_input(_("Repeat each record this many times"), 1, 1000, key=kept("export_times", 1)))
+
+
+def long_rows_choice() -> bool:
+    """Whether rows the platform refuses are left out of the file rather than kept and listed."""
+    return st.checkbox(_("Leave out rows over 8,000 characters (by default they are kept and listed)"),
+                       key=kept("export_drop_long", False))
 
 
 def first_rows(preview: Preview) -> None:
@@ -88,9 +94,10 @@ tab_jsonl, tab_chunks, tab_alpaca, tab_csv = tabs["jsonl"], tabs["chunks"], tabs
 if tab_jsonl.open:
     with tab_jsonl:
         repeat = repeat_choice()
+        drop_long = long_rows_choice()
         preview = Preview()
         if export_tab(lambda out: export_train_jsonl(store, out, repeat=repeat, instruction=instruction,
-                                                     source=source), preview,
+                                                     source=source, drop_long=drop_long), preview,
                       _("Download train.jsonl"), "train.jsonl", "application/jsonl"):
             first_rows(preview)
 if tab_chunks.open:
@@ -142,11 +149,6 @@ def scope_choice(key: str) -> Scope:
     scope: Scope = st.radio(_("Records"), SCOPES, horizontal=True, key=kept_choice(key, "not-rejected"),
                             format_func=SCOPE_LABELS.__getitem__)
     return scope
-
-
-def long_rows_choice() -> bool:
-    return st.checkbox(_("Leave out rows over 8,000 characters (by default they are kept and listed)"),
-                       key=kept("export_drop_long", False))
 
 
 if tabs["dataset"].open:

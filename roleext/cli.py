@@ -484,7 +484,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     with closing(ProjectStore(args.db)) as store:
         if args.kind == "train-jsonl":
             report = _write_atomically(args.out, lambda f: export_train_jsonl(
-                store, f, repeat=args.repeat or "auto", **options))
+                store, f, repeat=args.repeat or "auto", drop_long=args.drop_long, **options))
         elif args.kind == "chunks":
             chunks = ChunkOptions(args.chunk_chars, args.chunk_overlap)
             report = _write_atomically(args.out, lambda f: export_train_jsonl(
@@ -519,7 +519,7 @@ def add_format_options(export: argparse.ArgumentParser) -> None:
                         help="dataset: add a roleext key per record (status, reviewer, last edit) "
                         "that roleext reads back on import and other tools ignore")
     export.add_argument("--drop-long", action="store_true",
-                        help=f"messages, sharegpt: leave out rows over {MAX_ROW_CHARS:,} characters "
+                        help=f"train-jsonl, messages, sharegpt: leave out rows over {MAX_ROW_CHARS:,} characters "
                         "(by default they are kept and listed)")
 
 

@@ -121,6 +121,10 @@ def row_chars(row: Mapping[str, str]) -> int:
     return sum(len(value) for value in row.values())
 
 
+TOO_LONG = N_("over the platform's row length")
+"""Why a row was left out when long rows are (`drop_long`): over `max_chars`, 8,000 by default."""
+
+
 def is_too_long(row: Mapping[str, str], max_chars: int = MAX_ROW_CHARS) -> bool:
     """True when the platform refuses this row for its length."""
     return row_chars(row) > max_chars
@@ -279,8 +283,9 @@ def resolve_repeat(repeat: Repeat, unique_rows: int, min_rows: int = MIN_TRAIN_R
 def export_train_jsonl(store: ProjectStore, out: BinaryIO, *, repeat: Repeat = "auto",
                        instruction: str = DEFAULT_INSTRUCTION, source: InputSource = "summary",
                        min_rows: int = MIN_TRAIN_ROWS, max_chars: int = MAX_ROW_CHARS,
-                       chunks: ChunkOptions | None = None) -> ExportReport:
-    """Write the fine-tuning JSONL, repeated to the platform's minimum row count.
+                       chunks: ChunkOptions | None = None, drop_long: bool = False) -> ExportReport:
+    """Write the fine-tuning JSONL, repeated to the platform's minimum row count; rows over
+    `max_chars` are kept and listed as a problem, or left out with `drop_long`.
 
     With `chunks`, the rows are chunks of the chats instead (`source` is then the chat), each
     target keeping only what its chunk supports, and the report says what each chunk kept.
@@ -292,6 +297,9 @@ def export_train_jsonl(store: ProjectStore, out: BinaryIO, *, repeat: Repeat = "
             else chunked_rows(store, chunks, instruction=instruction, max_chars=max_chars, report=report))
     lines = []
     for index, row in rows:
+        if drop_long and row_chars(row) > max_chars:
+            report.left_out[TOO_LONG] += 1
+            continue
         _flag_long(report, index, row, max_chars)
         lines.append(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
     _require_rows(len(lines), "train", source if chunks is None else "chat", report)

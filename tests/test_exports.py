@@ -202,6 +202,11 @@ def test_a_row_too_long_is_flagged_alike_in_the_jsonl_and_the_csv(project: Proje
     assert row_chars(train_row) == max(jsonl.row_chars) > MAX_ROW_CHARS
     assert row_length(project.get_record("train", 2), text).startswith(f"{row_chars(train_row):,} / 8,000")
     assert "too long" not in row_length(project.get_record("test", 2), text)
+    out = io.BytesIO()
+    dropped = export_train_jsonl(project, out, repeat=1, drop_long=True)  # as the other formats may
+    assert dropped.over_limit == [] and dropped.records == 9 and len(out.getvalue().splitlines()) == 9
+    assert "left out: 1 record (over the platform's row length)" in dropped.lines()
+    assert not any("exceed" in problem for problem in dropped.problems)
 
 
 def test_a_repeated_jsonl_reads_the_store_once(project: ProjectStore) -> None:

@@ -18,6 +18,7 @@ from roleext.errors import ExportError
 from roleext.exports import (
     MAX_ROW_CHARS,
     MIN_TRAIN_ROWS,
+    TOO_LONG,
     ExportReport,
     Repeat,
     finetune_rows,
@@ -30,8 +31,6 @@ from roleext.project import InputSource
 from roleext.prompts import DEFAULT_INSTRUCTION
 from roleext.store import ProjectStore
 
-TOO_LONG = N_("over the platform's row length")
-"""Why a row was left out when long rows are (`drop_long`): over `max_chars`, 8,000 by default."""
 SHAREGPT_DATASET = "roleext_sharegpt"
 """The name the ShareGPT export registers in LLaMA-Factory's dataset_info.json (alpaca's is roleext)."""
 
