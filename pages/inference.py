@@ -42,15 +42,16 @@ if not store.count(split):
 
 with st.sidebar:
     st.subheader(_("Model"))
-    st.caption(_("A fine-tuned Spark model: resource id as patch_id, service id as domain, URL from its card."))
     choice = backend_form("infer", default_model="pro", ask_fine_tuned=True)
+    if choice.kind == "spark":
+        st.caption(_("A fine-tuned Spark model: resource id as patch_id, service id as domain, URL from its card."))
     concurrency = st.number_input(_("Concurrent calls"), 1, 32, key=kept("infer_concurrency", 4))
     qps = st.number_input(_("Requests per second at most (0: no limit)"), 0.0, 100.0, key=kept("infer_qps", 0.0))
     fitting = fit_options("infer", choice)
     collapse = st.checkbox(_("Merge the customers of a chunked record into one"), key=kept("infer_collapse", False))
 READS: dict[InputSource, str] = {"summary": _("the record's summary"), "chat": _("the raw chat")}
 source = st.radio(_("The model reads"), tuple(READS), horizontal=True, key=kept_choice("infer_source", "summary"),
-                  format_func=READS.__getitem__)
+                  format_func=READS.__getitem__, disabled=choice.kind == "offline")  # its rules read the chat
 try:
     backend = choice.build()
 except RoleextError as exc:

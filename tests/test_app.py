@@ -305,6 +305,16 @@ def test_evaluate_before_any_run_says_how_to_get_a_score_not_an_empty_one(projec
     assert at.info[0].value.startswith("The test split has no gold") and not at.metric
 
 
+def test_inference_offers_the_offline_backend_only_what_applies_to_it(project_db: Path) -> None:
+    loaded(project_db)
+    at = page("inference").run()
+    assert at.radio(key="infer_source").disabled  # its rules read the chat, whatever is chosen
+    assert not any("patch_id" in c.value for c in at.sidebar.caption)  # a fine-tuned Spark model's words
+    at.selectbox(key="infer_kind").set_value("spark").run()
+    assert not at.radio(key="infer_source").disabled
+    assert any("patch_id" in c.value for c in at.sidebar.caption)
+
+
 @pytest.mark.parametrize("query", [{"split": "train", "record": "abc"}, {"split": "foo", "record": "2"}])
 def test_an_address_that_names_no_record_says_so(project_db: Path, query: dict[str, str]) -> None:
     loaded(project_db)
