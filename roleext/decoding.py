@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from roleext.errors import InvalidFileError, Problem
-from roleext.i18n import _
+from roleext.i18n import N_, _, translate
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -42,6 +42,25 @@ def parse_int(text: str) -> int | float:
 def loads(text: str) -> Any:
     """json.loads that names, rather than raises on, numbers too long to convert."""
     return json.loads(text, parse_int=parse_int)
+
+
+_JSON_REASONS = (
+    ("Expecting value", N_("a value was expected")),
+    ("Expecting ',' delimiter", N_("a comma was expected")),
+    ("Expecting ':' delimiter", N_("a colon was expected")),
+    ("Expecting property name enclosed in double quotes", N_("a key in double quotes was expected")),
+    ("Extra data", N_("there is more after the end of the JSON")),
+    ("Unterminated string", N_("a string is not closed")),
+    ("Invalid \\uXXXX escape", N_("an invalid \\u escape")),
+    ("Invalid \\escape", N_("an invalid backslash escape")),
+    ("Invalid control character", N_("a control character inside a string")),
+)
+"""What Python's JSON reader says (always in English), as a person reads it, in their language."""
+
+
+def json_reason(exc: json.JSONDecodeError) -> str:
+    """Why a text is not JSON, in the reader's language (the reader's own words where unknown)."""
+    return next((translate(reason) for start, reason in _JSON_REASONS if exc.msg.startswith(start)), exc.msg)
 
 
 def _too_deep(record: int | None = None) -> Problem:
@@ -82,7 +101,7 @@ def parse_items(data: bytes, name: str | None = None) -> list[Any]:
         except json.JSONDecodeError as exc:
             raise InvalidFileError(
                 [Problem(_("is not valid JSON: {reason} at line {line}, column {column}")
-                         .format(reason=exc.msg, line=exc.lineno, column=exc.colno))],
+                         .format(reason=json_reason(exc), line=exc.lineno, column=exc.colno))],
                 name,
             ) from exc
         except RecursionError:
@@ -124,10 +143,11 @@ def _parse_jsonl(text: str, name: str | None) -> list[Any]:
         except json.JSONDecodeError as exc:
             if number == 1 and len(lines) == 1:
                 problems.append(Problem(_("is not valid JSON: {reason} at column {column}; expected a JSON list or "
-                                          "one JSON object per line").format(reason=exc.msg, column=exc.colno)))
+                                          "one JSON object per line").format(reason=json_reason(exc),
+                                                                             column=exc.colno)))
             else:
                 problems.append(Problem(_("line is not valid JSON: {reason} at column {column}; expected a JSON "
-                                          "list or one JSON object per line").format(reason=exc.msg,
+                                          "list or one JSON object per line").format(reason=json_reason(exc),
                                                                                      column=exc.colno),
                                         record=number))
     if problems:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from roleext.errors import MAX_PROBLEMS_SHOWN, InvalidFileError
+from roleext.i18n import using
 from roleext.io import MAX_FILE_BYTES, load_chat_file, load_submission
 from roleext.schema import FIELD_NAMES
 
@@ -115,7 +116,14 @@ def test_empty_file(data: bytes) -> None:
 
 def test_not_json() -> None:
     (problem,) = problems_of(b'[{"chat_text": "a", "infos": [],}]')
-    assert problem.startswith("file: is not valid JSON") and "line 1" in problem
+    assert problem == "file: is not valid JSON: a key in double quotes was expected at line 1, column 33"
+
+
+def test_why_a_file_is_not_json_is_said_in_the_readers_language() -> None:
+    """Python's JSON reader speaks English only: its reason is translated, not quoted."""
+    with using("zh"):
+        (problem,) = problems_of(b'[{"chat_text": "a"')
+    assert "不是有效的 JSON（第 1 行第 19 列：此处应为逗号）" in problem and "Expecting" not in problem
 
 
 def test_jsonl_with_a_broken_line_names_the_record(sample_records: list[dict[str, Any]]) -> None:

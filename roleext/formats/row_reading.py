@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from roleext.decoding import json_reason
 from roleext.errors import Problem
 from roleext.i18n import _
 
@@ -83,7 +84,7 @@ def _customers(answer: str, position: int) -> Any:
         value = json.loads(answer)
     except json.JSONDecodeError as exc:
         return Problem(_("the answer is not JSON ({error} at column {column}); expected the list of customers "
-                         "with the 21 fields").format(error=exc.msg, column=exc.colno), position, "answer")
+                         "with the 21 fields").format(error=json_reason(exc), column=exc.colno), position, "answer")
     if isinstance(value, dict):
         return [value]  # one customer written bare: read as a list of one
     if not isinstance(value, list):
