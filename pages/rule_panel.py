@@ -41,4 +41,8 @@ def rule_panel(store: ProjectStore, split: Split) -> None:
                     on_change=_switch, args=(store, s.rule.name, key), help=translate(s.rule.why))
     # A static table: small, and it keeps the page's interactive grids (the wrong fields) its last.
     labels = column_labels()
-    st.table(pd.DataFrame(stats_rows(stats)).set_index("rule").rename(columns=lambda c: labels.get(c) or c))
+    table = pd.DataFrame(stats_rows(stats))
+    table["on"] = table["on"].map({True: _("on"), False: _("off")})  # st.table writes a bool as true / false
+    table = table.set_index("rule").rename(columns=lambda c: labels.get(c) or c)
+    table.index.name = labels["rule"]
+    st.table(table)

@@ -294,6 +294,8 @@ def test_evaluate_shows_the_score_beside_the_baselines(project_db: Path) -> None
     assert not at.exception
     labels = [m.label for m in at.metric]
     assert labels == ["Score", "All-empty baseline", "Prior baseline"]
+    rules = at.table[0].value  # the offline rules: words, not true / false
+    assert set(rules["on"]) == {"on"} and "rule" in (rules.index.name, *rules.columns)
 
 
 def test_evaluate_before_any_run_says_how_to_get_a_score_not_an_empty_one(project_db: Path) -> None:
