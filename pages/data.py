@@ -61,8 +61,8 @@ def do_import(chat_file: ChatFile, name: str, confirmed: ImportPlan | None = Non
     st.session_state.pop("pending_import", None)
     search_indexer().poke()  # the new records join the search index behind the person's back
     # The notes only: the records themselves must not stay in the session after the import.
-    st.session_state["import_done"] = (f"{escape_markdown(name)}: {report.line()}",
-                                       [*chat_file.warnings, *chat_file.lints])
+    done = _("{where}: {message}").format(where=escape_markdown(name), message=report.line())  # ：in Chinese
+    st.session_state["import_done"] = (done, [*chat_file.warnings, *chat_file.lints])
     st.session_state["data_uploads"] = st.session_state.get("data_uploads", 0) + 1
 
 
