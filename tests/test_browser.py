@@ -197,7 +197,8 @@ def until(check: Callable[[], bool], seconds: float = 20) -> None:
 
 
 def test_a_shortcut_pressed_while_typing_saves_the_text_first(browser: Browser, tmp_path: Path) -> None:
-    """Alt+A / Alt+F with the cursor still in a box: what was typed is saved, then the status."""
+    """Alt+A / Alt+F with the cursor still in a box: what was typed is saved, then the status.
+    A reload with text still in a box asks before it is lost."""
     store = ProjectStore(tmp_path / "typing.db")
     import_sample(store)
     Job(store, OfflineBackend(), JobSpec("summarize", "train")).run()
@@ -223,6 +224,20 @@ def test_a_shortcut_pressed_while_typing_saves_the_text_first(browser: Browser, 
         until(lambda: store.get_record("train", 2).status == ReviewStatus.NEEDS_FIX)
         assert store.get_record("train", 2).gold[0]["基本信息-邮箱"] == "typed@example.com"
         expect(page.get_by_text("needs-fix", exact=True)).to_be_visible()
+
+        # Typed but not yet sent (the cursor is still in the box): leaving the page asks first.
+        leaving: list[str] = []
+        page.on("dialog", lambda dialog: (leaving.append(dialog.type), dialog.accept()))
+        page.get_by_label("Summary (saved when you leave the box)").click()
+        page.keyboard.press("End")
+        page.keyboard.type("，还没有离开这个框")
+        expect(page.get_by_test_id("InputInstructions")).to_have_count(1)  # "Press Ctrl+Enter to apply"
+        page.reload()
+        assert leaving == ["beforeunload"]
+        page.wait_for_function(IDLE, timeout=30_000)
+        page.reload()  # nothing typed: no question
+        page.wait_for_function(IDLE, timeout=30_000)
+        assert leaving == ["beforeunload"]
         context.close()
     store.close()
 

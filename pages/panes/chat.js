@@ -10,6 +10,17 @@
 const FIRST = 60;
 const CHUNK = 250;
 
+// Text typed in a box reaches the server when the box is left (or on Ctrl+Enter): a reload or
+// a closed tab before that loses it. Streamlit shows "Press ... to apply" under a box holding
+// such text; while one shows, the browser asks before leaving the page. Once per page load,
+// from the first Review run on (this module is loaded once).
+window.addEventListener("beforeunload", (event) => {
+  if (document.querySelector('[data-testid="InputInstructions"]')) {
+    event.preventDefault();
+    event.returnValue = "";
+  }
+});
+
 function message(line) {
   const row = document.createElement("div");
   row.className = "msg";
