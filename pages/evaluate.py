@@ -5,7 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages.language import _, column_labels, ngettext, with_language
+from pages.language import _, column_labels, ngettext
 from pages.pager import pager
 from pages.resources import project_store
 from pages.rule_panel import rule_panel
@@ -120,7 +120,7 @@ if mistakes and (shown is None or first == shown.id):
     if picked.selection.rows:
         row = mistakes[picked.selection.rows[0]]
         st.session_state["review_show_prediction"] = True
-        st.switch_page("pages/review.py", query_params=with_language({"split": split, "record": str(row["record"])}))
+        st.switch_page("pages/review.py", query_params={"split": split, "record": str(row["record"])})
 elif mistakes:  # Review shows the submission's run: opening a record there would compare another run
     st.caption(_("Review shows the predictions of run {run}, the one for the submission: choose it above to "
                  "open these records there.").format(run=shown.id if shown else "-"))

@@ -15,25 +15,13 @@ from pages.session_settings import LANGUAGE_SWITCHED, kept
 from roleext.i18n import LANGUAGE_NAMES, LANGUAGES, Language, language_of, set_language_source, translator
 
 LANGUAGE_KEY = "language"
-LANGUAGE_PARAM = "lang"
-"""The address's record of a language chosen against the browser's (`?lang=en`): a reload or a
-new tab is a new Streamlit session, and it kept the switch only through the address."""
 _LANGUAGE_OF_LAST_RUN = "_language_of_last_run"
 
 
 def session_language() -> Language:
-    """The language chosen in this session, else the one the address names, else the browser's
-    (`st.context.locale`)."""
+    """The language chosen in this session, else the browser's (`st.context.locale`)."""
     chosen = st.session_state.get(LANGUAGE_KEY)
-    if chosen is None:  # the session's first run: the switch is not drawn yet
-        chosen = st.query_params.get(LANGUAGE_PARAM)
     return next((language for language in LANGUAGES if language == chosen), None) or language_of(st.context.locale)
-
-
-def with_language(query: dict[str, str]) -> dict[str, str]:
-    """A page's address (`query`) that keeps the session's language where it is not the browser's."""
-    language = session_language()
-    return {**query, LANGUAGE_PARAM: language} if language != language_of(st.context.locale) else query
 
 
 def _language_in_a_session() -> Language | None:
@@ -61,8 +49,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 def language_switch() -> None:
-    """The sidebar's 中文 / English switch, kept for the session and, where it differs from the
-    browser's language, in the address; app.py draws it before any page.
+    """The sidebar's 中文 / English switch, kept for the session; app.py draws it before any page.
 
     It notes whether this run is the one a switch started: the kept choice widgets are then
     handed their values again (`pages.session_settings.kept_choice`)."""
@@ -72,12 +59,6 @@ def language_switch() -> None:
     last = st.session_state.get(_LANGUAGE_OF_LAST_RUN)
     st.session_state[LANGUAGE_SWITCHED] = last is not None and last != language
     st.session_state[_LANGUAGE_OF_LAST_RUN] = language
-    named = with_language({}).get(LANGUAGE_PARAM)
-    if st.query_params.get(LANGUAGE_PARAM) != named:  # the address follows, so a reload keeps it
-        if named is None:
-            del st.query_params[LANGUAGE_PARAM]
-        else:
-            st.query_params[LANGUAGE_PARAM] = named
 
 
 def column_labels() -> dict[str, str | None]:

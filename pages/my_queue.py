@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.identity import current_person, current_user
-from pages.language import _, with_language
+from pages.language import _
 from roleext.assignments import has_assignments, next_in_queue, progress, queue
 from roleext.review import RecordAddress
 from roleext.roles import may
@@ -46,7 +46,7 @@ def my_queue(store: ProjectStore) -> None:
 
         def jump() -> None:
             if upcoming is not None:
-                st.query_params.from_dict(with_language(RecordAddress(upcoming.split, upcoming.index).query()))
+                st.query_params.from_dict(RecordAddress(upcoming.split, upcoming.index).query())
 
         st.button(_("Next in my queue") if upcoming else _("Every record in your queue is labelled"),
                   disabled=upcoming is None, on_click=jump, key="my_queue_next", width="stretch")

@@ -8,7 +8,7 @@ import streamlit as st
 
 from pages.customers_editor import customers_editor, customers_in_form
 from pages.identity import current_person
-from pages.language import _, column_labels, ngettext, with_language
+from pages.language import _, column_labels, ngettext
 from pages.my_queue import my_queue, queue_start
 from pages.record_panes import chat_pane
 from pages.resources import project_store
@@ -204,7 +204,7 @@ def record_view(listing: RecordFilter) -> None:
         return
     address = st.session_state["review_address"] = RecordAddress(split, index)
     if record_address(st.query_params.to_dict()) != address:
-        st.query_params.from_dict(with_language(address.query()))  # a new history entry: Back returns here
+        st.query_params.from_dict(address.query())  # a new browser history entry: Back returns here
 
     record = store.get_record(split, index)
     kept_editor = st.session_state.get("review_editor")

@@ -22,7 +22,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from streamlit.testing.v1 import AppTest
 
-from pages.language import LANGUAGE_KEY, LANGUAGE_PARAM
+from pages.language import LANGUAGE_KEY
 from roleext.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, language_of, translator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,26 +171,6 @@ def test_the_sidebar_switch_changes_the_language_and_keeps_what_was_set() -> Non
     at.run()
     assert at.title[0].value == "Data"
     assert at.radio(key="data_split").value == "test"
-
-
-def test_a_language_chosen_against_the_browsers_is_kept_in_the_address_for_a_reload() -> None:
-    """(AppTest runs the entry script, which draws the switch, on the first run only: each case
-    is a first run.)"""
-    def first_run(locale: str, chosen: str | None, address: dict[str, str]) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-        at.context["locale"] = locale
-        if chosen is not None:
-            at.session_state[LANGUAGE_KEY] = chosen  # what clicking the switch does
-        at.query_params.update(address)
-        return at.run()
-
-    switched = first_run("zh-CN", "en", {})  # English chosen in a Chinese browser
-    assert switched.title[0].value == "Data" and switched.query_params[LANGUAGE_PARAM] == "en"
-    reloaded = first_run("zh-CN", None, {LANGUAGE_PARAM: "en"})  # a new session at that address
-    assert reloaded.title[0].value == "Data"
-    back = first_run("zh-CN", "zh", {LANGUAGE_PARAM: "en"})  # back to the browser's: the address forgets it
-    assert back.title[0].value == "数据" and LANGUAGE_PARAM not in back.query_params
-    assert first_run("en-US", None, {LANGUAGE_PARAM: "fr"}).title[0].value == "Data"  # unknown: the browser's
 
 
 @pytest.mark.parametrize("page", ["summarize", "review", "export", "inference", "evaluate"])
