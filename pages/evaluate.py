@@ -5,7 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages.language import _, column_labels, ngettext
+from pages.language import _, column_labels, ngettext, session_language
 from pages.pager import pager
 from pages.resources import project_store
 from pages.rule_panel import rule_panel
@@ -42,14 +42,15 @@ def scored(url: str, version: str, split: Split, run: int | None) -> Evaluation 
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def compared(url: str, version: str, split: Split, one: int, two: int) -> RunComparison | None:
+def compared(url: str, version: str, split: Split, one: int, two: int, language: str) -> RunComparison | None:
+    """Two runs side by side; its differences hold text ("(empty)") in `language`."""
     return compare_runs(project_store(), split, one, two)
 
 
 version = project_version(store)
 result = scored(store.url, version, split, first)
 if result is None:
-    if split == "test" and store.count("train"):
+    if split == "test" and scored(store.url, version, "train", None) is not None:  # train has gold
         st.info(_("The test split has no gold: the competition scores it. Choose train to score a run."))
     else:
         st.info(_("No record of the {split} split has gold: import a train file and run inference on it.").format(
@@ -57,13 +58,15 @@ if result is None:
     st.stop()
 
 report = result.report
-columns = st.columns(3)
-if first is None:  # nothing to score yet: what doing nothing scores, and how to get a score
-    columns[1].metric(_("All-empty baseline"), f"{result.baselines['all-empty']:.4f}")
-    columns[2].metric(_("Prior baseline"), f"{result.baselines['prior']:.4f}")
+if first is None:  # nothing to score yet: what doing nothing scores, how to get a score, the rules
+    empty_column, prior_column = st.columns(2)
+    empty_column.metric(_("All-empty baseline"), f"{result.baselines['all-empty']:.4f}")
+    prior_column.metric(_("Prior baseline"), f"{result.baselines['prior']:.4f}")
     st.info(_("No inference run on the {split} split yet: run one on the Inference page (Run over: {split}) "
               "to score it.").format(split=split))
+    rule_panel(store, split)
     st.stop()
+columns = st.columns(3)
 # st.metric points the delta's arrow by its first character: every translation starts with the sign.
 columns[0].metric(_("Score"), f"{report.score:.4f}",
                   _("{delta:+.4f} vs prior").format(delta=report.score - result.baselines["prior"]))
@@ -73,7 +76,8 @@ st.caption(_("{records} records with gold, {predicted} with a prediction (the re
              "{points} points a record. Method: {method}.").format(
     records=report.records, predicted=result.predicted, points=MAX_RECORD_SCORE, method=translate(report.method)))
 
-comparison = compared(store.url, version, split, first, second) if first is not None and second is not None else None
+comparison = (compared(store.url, version, split, first, second, session_language())
+              if first is not None and second is not None else None)
 if comparison is not None:
     st.subheader(_("Run {first} beside run {second}").format(first=first, second=second))
     st.dataframe(pd.DataFrame(comparison.score_rows()), hide_index=True, key="evaluate_runs", column_config={

@@ -51,7 +51,7 @@ with st.sidebar:
     collapse = st.checkbox(_("Merge the customers of a chunked record into one"), key=kept("infer_collapse", False))
 READS: dict[InputSource, str] = {"summary": _("the record's summary"), "chat": _("the raw chat")}
 source = st.radio(_("The model reads"), tuple(READS), horizontal=True, key=kept_choice("infer_source", "summary"),
-                  format_func=READS.__getitem__, disabled=choice.kind == "offline")  # its rules read the chat
+                  format_func=READS.__getitem__)
 try:
     backend = choice.build()
 except RoleextError as exc:

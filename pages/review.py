@@ -179,7 +179,7 @@ def history_pane(editor: RecordEditor, record: Record, undo: Callable[[], None])
                              column_config=column_labels())
             undoable = next_undo(full_history)
             if undoable is not None and editor.may_undo(undoable):
-                st.button(_("Undo #{id}, the {target} edit of {time:%H:%M:%S}").format(
+                st.button(_("Undo #{id}: the {time:%H:%M:%S} edit of the {target}").format(
                     id=undoable.id, target=target_name(undoable.target, undoable.run), time=undoable.at),
                           on_click=save_in_callback, args=(undo,))
 

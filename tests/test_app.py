@@ -303,17 +303,16 @@ def test_evaluate_before_any_run_says_how_to_get_a_score_not_an_empty_one(projec
     at = page("evaluate").run()
     assert [m.label for m in at.metric] == ["All-empty baseline", "Prior baseline"]
     assert at.info[0].value.startswith("No inference run on the train split yet")
+    assert at.table  # the offline rules' switches: best set before the first run
     at.radio(key="evaluate_split").set_value("test").run()  # gold lives in train, and there is a train split
     assert at.info[0].value.startswith("The test split has no gold") and not at.metric
 
 
-def test_inference_offers_the_offline_backend_only_what_applies_to_it(project_db: Path) -> None:
+def test_the_fine_tuned_spark_caption_shows_for_spark_only(project_db: Path) -> None:
     loaded(project_db)
     at = page("inference").run()
-    assert at.radio(key="infer_source").disabled  # its rules read the chat, whatever is chosen
-    assert not any("patch_id" in c.value for c in at.sidebar.caption)  # a fine-tuned Spark model's words
+    assert not any("patch_id" in c.value for c in at.sidebar.caption)  # offline: a fine-tuned Spark model's words
     at.selectbox(key="infer_kind").set_value("spark").run()
-    assert not at.radio(key="infer_source").disabled
     assert any("patch_id" in c.value for c in at.sidebar.caption)
 
 

@@ -237,6 +237,9 @@ def test_a_shortcut_pressed_while_typing_saves_the_text_first(browser: Browser, 
         page.wait_for_function(IDLE, timeout=30_000)
         page.reload()  # nothing typed: no question
         page.wait_for_function(IDLE, timeout=30_000)
+        page.get_by_label("Summary (saved when you leave the box)").click()  # focused, nothing typed
+        page.reload()
+        page.wait_for_function(IDLE, timeout=30_000)
         assert leaving == ["beforeunload"]
         context.close()
     store.close()

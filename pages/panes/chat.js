@@ -14,8 +14,12 @@ const CHUNK = 250;
 // a closed tab before that loses it. Streamlit shows "Press ... to apply" under a box holding
 // such text; while one shows, the browser asks before leaving the page. Once per page load,
 // from the first Review run on (this module is loaded once).
+// (Its element is there whenever a box is focused; the words, English in any language of the
+// app, only while the box holds text not yet sent.)
 window.addEventListener("beforeunload", (event) => {
-  if (document.querySelector('[data-testid="InputInstructions"]')) {
+  const unsent = [...document.querySelectorAll('[data-testid="InputInstructions"]')]
+    .some((instructions) => instructions.textContent.includes("to apply"));
+  if (unsent) {
     event.preventDefault();
     event.returnValue = "";
   }
