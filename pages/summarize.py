@@ -23,7 +23,7 @@ if not store.count(split):
     st.stop()
 
 with st.sidebar:
-    st.subheader(_("Summarizer"))
+    st.subheader(_("Summarizing model"))
     choice = backend_form("summarize")
     concurrency = st.number_input(_("Concurrent calls"), 1, 32, key=kept("summarize_concurrency", 4))
     qps = st.number_input(_("Requests per second at most (0: no limit)"), 0.0, 100.0,
