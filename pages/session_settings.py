@@ -17,8 +17,9 @@ import streamlit as st
 _KEPT = "_kept_settings"
 _SHOWN_TABS = "_shown_tab_labels"
 LANGUAGE_SWITCHED = "_language_switched_this_run"
-_DRAWN_LABELS = "_choice_labels_drawn"
 """True in the run a language switch started (pages.language.language_switch)."""
+_DRAWN_LABELS = "_choice_labels_drawn"
+"""The label each `relabelled` choice was last drawn with, by key."""
 
 
 def _kept() -> dict[str, Any]:

@@ -156,6 +156,18 @@ def _flag_long(report: ExportReport, index: int, row: Mapping[str, str], max_cha
         report.over_limit.append(index)
 
 
+def measured_rows(rows: Iterable[tuple[int, dict[str, str]]], report: ExportReport, max_chars: int,
+                  drop_long: bool) -> Iterator[dict[str, str]]:
+    """The rows, each measured into `report`; one over `max_chars` is listed (`over_limit`), or
+    left out and counted as such with `drop_long`."""
+    for index, row in rows:
+        if drop_long and row_chars(row) > max_chars:
+            report.left_out[TOO_LONG] += 1
+            continue
+        _flag_long(report, index, row, max_chars)
+        yield row
+
+
 def _long_rows_problem(report: ExportReport, max_chars: int, source: InputSource) -> None:
     """One problem naming the rows the file really holds (each record's row times the repeat)
     and the remedy that fits what the model reads."""
@@ -295,13 +307,8 @@ def export_train_jsonl(store: ProjectStore, out: BinaryIO, *, repeat: Repeat = "
     report = ExportReport(N_("fine-tuning JSONL") if chunks is None else N_("fine-tuning JSONL of chat chunks"))
     rows = (finetune_rows(store, instruction=instruction, source=source, report=report) if chunks is None
             else chunked_rows(store, chunks, instruction=instruction, max_chars=max_chars, report=report))
-    lines = []
-    for index, row in rows:
-        if drop_long and row_chars(row) > max_chars:
-            report.left_out[TOO_LONG] += 1
-            continue
-        _flag_long(report, index, row, max_chars)
-        lines.append(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
+    lines = [json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n"
+             for row in measured_rows(rows, report, max_chars, drop_long)]
     _require_rows(len(lines), "train", source if chunks is None else "chat", report)
     report.records = len(lines)
     report.repeat = resolve_repeat(repeat, len(lines), min_rows)

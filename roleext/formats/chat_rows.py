@@ -18,12 +18,11 @@ from roleext.errors import ExportError
 from roleext.exports import (
     MAX_ROW_CHARS,
     MIN_TRAIN_ROWS,
-    TOO_LONG,
     ExportReport,
     Repeat,
     finetune_rows,
+    measured_rows,
     resolve_repeat,
-    row_chars,
 )
 from roleext.formats.dataset import left_out_reasons
 from roleext.i18n import N_, _, ngettext, remedy
@@ -62,15 +61,8 @@ def sharegpt_dataset_info(file_name: str, dataset: str = SHAREGPT_DATASET) -> di
 def _checked_rows(store: ProjectStore, report: ExportReport, *, instruction: str, source: InputSource,
                   max_chars: int, drop_long: bool) -> Iterator[dict[str, str]]:
     """The platform's rows, each measured; rows over `max_chars` left out if `drop_long`, else listed."""
-    for index, row in finetune_rows(store, instruction=instruction, source=source, report=report):
-        chars = row_chars(row)
-        if chars > max_chars:
-            if drop_long:
-                report.left_out[TOO_LONG] += 1
-                continue
-            report.over_limit.append(index)
-        report.row_chars.append(chars)
-        yield row
+    return measured_rows(finetune_rows(store, instruction=instruction, source=source, report=report), report,
+                         max_chars, drop_long)
 
 
 def _finish(report: ExportReport, source: InputSource, max_chars: int) -> None:
